@@ -1,0 +1,98 @@
+"""The Manufacturing Innovation Network portal."""
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: str | type | None = None, **overrides) -> Flask:
+    """Build the app: load configuration and wire extensions, blueprints and handlers."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("PORTAL_ENV", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    _ensure_secret_key(app)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("portal").setLevel(logging.INFO)
+
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    from portal import cli, errors, headers
+    from portal.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    from portal.auth.routes import bp as auth_bp
+    from portal.institutes.routes import bp as institutes_bp
+    from portal.main.routes import bp as main_bp
+    from portal.organizations.routes import bp as organizations_bp
+    from portal.services.outbox import deliver_queued_after_request
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(institutes_bp)
+    app.register_blueprint(organizations_bp)
+    app.after_request(deliver_queued_after_request)
+
+    errors.init_app(app)
+    headers.init_app(app)
+    cli.init_app(app)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    _template_helpers(app)
+    return app
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    """Use SECRET_KEY if set; otherwise keep a generated one in instance/secret_key."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config.get("REQUIRE_SECRET_KEY"):
+        raise RuntimeError("Set SECRET_KEY in production: every app server must share one key.")
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def _template_helpers(app: Flask) -> None:
+    from portal.geography import state_name
+
+    @app.template_filter("dollars")
+    def dollars(cents: int) -> str:
+        """Format integer cents as whole dollars with separators, e.g. $70,000,000."""
+        whole, rest = divmod(int(cents), 100)
+        return f"${whole:,}" if rest == 0 else f"${whole:,}.{rest:02d}"
+
+    @app.template_filter("state_name")
+    def _state_name(code: str) -> str:
+        return state_name(code)
+
+    @app.template_filter("date")
+    def date(value) -> str:
+        return value.strftime("%-d %B %Y") if value else ""

@@ -1,0 +1,62 @@
+"""Forms for accounts: registration, sign-in, passwords and the account page."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length
+
+from portal.forms import OrganizationChoiceFields
+from portal.services.passwords import MIN_LENGTH
+
+NEW_PASSWORD_HINT = (f"At least {MIN_LENGTH} characters. A few unrelated words make a strong "
+                     "password that is easy to remember; very common passwords are refused.")
+
+
+def email_field(label: str = "Email address") -> EmailField:
+    return EmailField(label, validators=[InputRequired("Enter your email address"), Length(max=254)],
+                      render_kw={"autocomplete": "email", "spellcheck": "false"})
+
+
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(label, validators=[InputRequired("Enter a password")],
+                         description=NEW_PASSWORD_HINT, render_kw={"autocomplete": "new-password"})
+
+
+class RegisterForm(OrganizationChoiceFields, FlaskForm):
+    full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
+                            render_kw={"autocomplete": "name"})
+    email = email_field()
+    password = new_password_field()
+
+
+class LoginForm(FlaskForm):
+    email = email_field()
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field("New password")
+
+
+class ConfirmForm(FlaskForm):
+    """A button and its CSRF token: confirming an email, signing out, ending other sessions."""
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
+                            render_kw={"autocomplete": "name"})
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password",
+                                     validators=[InputRequired("Enter your current password")],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = new_password_field("New password")
+
+
+class JoinOrganizationForm(OrganizationChoiceFields, FlaskForm):
+    pass

@@ -1,0 +1,285 @@
+"""Registration, email verification, sign-in and out, password reset and the account page."""
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    JoinOrganizationForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from portal.extensions import db, form_email_key, limiter, login_manager
+from portal.forms import show_domain_error
+from portal.models import User
+from portal.services import DomainError, accounts, organizations
+
+bp = Blueprint("auth", __name__)
+
+GENERIC_LOGIN_ERROR = "Email address or password is not right"
+
+
+def _limit(setting: str):
+    return lambda: current_app.config[setting]
+
+
+login_limits = [
+    limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"]),
+    limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"]),
+]
+email_limits = [
+    limiter.limit(_limit("EMAIL_LIMIT_PER_ADDRESS"), methods=["POST"]),
+    limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"]),
+]
+
+
+def limited(limits):
+    def decorate(view):
+        for limit in limits:
+            view = limit(view)
+        return view
+    return decorate
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    """Sessions carry the user's session token; a rotated token signs every copy out."""
+    return db.session.scalar(sa.select(User).where(User.session_token == session_token, User.active))
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, otherwise None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def start_session(user: User) -> None:
+    """A fresh session for ``user``: nothing from before sign-in is carried over."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limited(email_limits)
+def register():
+    """Create an account with an organization, then confirm the email address."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            accounts.register(email=form.email.data, full_name=form.full_name.data,
+                              password=form.password.data, organization=form.organization_choice())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("auth.check_email"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.get("/register/check-email")
+def check_email():
+    """Tell a new user to follow the link we sent (the same page whether or not the account existed)."""
+    return render_template("auth/check_email.html")
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+def verify_email(token: str):
+    """Confirm an email address: the link opens a page, the button confirms (link scanners only GET)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            accounts.verify_email(token)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(url_for("auth.login"))
+        db.session.commit()
+        flash("Your email address is confirmed. Sign in to continue.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/verify_email.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limited(login_limits)
+def login():
+    """Sign in; the error never says whether the account exists."""
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url or url_for("auth.account"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.form_errors.append(GENERIC_LOGIN_ERROR)
+        elif not user.is_verified:
+            accounts.send_verification(user)
+            db.session.commit()
+            form.form_errors.append("Confirm your email address first: we have sent you a new link.")
+        else:
+            accounts.record_login(user)
+            db.session.commit()
+            start_session(user)
+            flash(f"Signed in as {user.email}.", "success")
+            return redirect(next_url or url_for("auth.account"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out, ending this session and any copy of it."""
+    if current_user.is_authenticated:
+        accounts.end_sessions(current_user, action="user.logged_out")
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limited(email_limits)
+def forgot_password():
+    """Ask for a password reset link (the answer is the same whether or not the account exists)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        flash("If that address has an account, we have sent it a link to choose a new password. "
+              "The link works once, for one hour.", "info")
+        return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from an emailed link."""
+    try:
+        accounts.user_for_reset(token)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password has been changed. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset_password.html", form=form), status
+
+
+def render_account(status: int = 200, **forms):
+    forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name))
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
+    forms.setdefault("sessions_form", ConfirmForm(formdata=None))
+    return render_template(
+        "auth/account.html", affiliations=organizations.affiliations_of(current_user), **forms
+    ), status
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """The signed-in user's profile, organizations, password and sessions."""
+    return render_account()
+
+
+@bp.post("/account/profile")
+@login_required
+def update_profile():
+    """Change the user's name."""
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user, full_name=form.full_name.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your profile has been saved.", "success")
+            return redirect(url_for("auth.account"))
+    return render_account(422, profile_form=form)
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change password; every other session of this account ends."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, current_password=form.current_password.data,
+                                     new_password=form.new_password.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            start_session(current_user._get_current_object())
+            flash("Your password has been changed and your other sessions have been signed out.", "success")
+            return redirect(url_for("auth.account"))
+    return render_account(422, password_form=form)
+
+
+@bp.post("/account/sessions")
+@login_required
+def end_other_sessions():
+    """Sign out everywhere else, keeping this session."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        accounts.end_sessions(user, action="user.sessions_ended")
+        db.session.commit()
+        start_session(user)
+        flash("All your other sessions have been signed out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/organizations")
+@login_required
+def join_organization():
+    """Ask to join another organization, or create it."""
+    form = JoinOrganizationForm()
+    if form.validate_on_submit():
+        try:
+            affiliation = organizations.join_or_create(current_user, form.organization_choice())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            return render_account(error.status, join_form=form)
+        db.session.commit()
+        if affiliation.is_active_admin:
+            flash(f"{affiliation.organization.name} has been created and you are its admin.", "success")
+        else:
+            flash(f"You have asked to join {affiliation.organization.name}. "
+                  "One of its admins will approve or decline.", "success")
+        return redirect(url_for("auth.account"))
+    return render_account(422, join_form=form)

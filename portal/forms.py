@@ -1,0 +1,54 @@
+"""Form pieces shared by several blueprints."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.geography import US_STATES
+from portal.models import Sector
+from portal.services import DomainError
+from portal.services.organizations import OrganizationChoice
+
+SECTOR_CHOICES = [SelectChoice(sector.value, sector.value.capitalize()) for sector in Sector]
+SIZE_CHOICES = [
+    SelectChoice("small", "Small: fewer than 500 employees"),
+    SelectChoice("large", "Large: 500 employees or more"),
+]
+STATE_CHOICES = [SelectChoice("", "- Select -")] + [
+    SelectChoice(code, name) for code, name in sorted(US_STATES.items(), key=lambda item: item[1])
+]
+
+
+class OrganizationChoiceFields:
+    """The Organization field, and the facts asked for only when that organization is new."""
+
+    organization = StringField(
+        "Organization",
+        validators=[InputRequired("Enter the name of your organization"), Length(max=200)],
+        description="Its full name. If it is already on the portal, one of its admins approves "
+                    "you; if not, you create it and become its admin.",
+        render_kw={"autocomplete": "organization"},
+    )
+    sector = RadioField("Sector", choices=SECTOR_CHOICES, validators=[Optional()],
+                        description="Only needed if your organization is new to the portal.")
+    size = RadioField("Size", choices=SIZE_CHOICES, validators=[Optional()],
+                      description="Industry only; small means fewer than 500 employees.")
+    state = SelectField("State or territory", choices=STATE_CHOICES, validators=[Optional()],
+                        description="Where the organization is based; only needed if it is new.")
+
+    def organization_choice(self) -> OrganizationChoice:
+        return OrganizationChoice(
+            name=self.organization.data or "",
+            sector=self.sector.data or None,
+            size=self.size.data or None,
+            state=self.state.data or None,
+        )
+
+
+def show_domain_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's message on the field it names, or on the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)

@@ -1,0 +1,33 @@
+"""The institute directory."""
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template, request
+
+from portal.extensions import db
+from portal.institutes.forms import InstituteSearchForm
+from portal.models import Institute
+from portal.services import institutes
+from portal.services.institutes import InstituteFilters
+
+bp = Blueprint("institutes", __name__, url_prefix="/institutes")
+
+
+@bp.get("/")
+def index():
+    """List institutes, filtered by agency, state and focus, with a text search."""
+    form = InstituteSearchForm(request.args, meta={"csrf": False})
+    form.set_choices(institutes.filter_choices())
+    filters = InstituteFilters()
+    if form.validate():
+        filters = InstituteFilters(q=form.q.data or "", agency=form.agency.data or "",
+                                   state=form.state.data or "", focus=form.focus.data or "")
+    results = institutes.search(filters)
+    return render_template("institutes/index.html", form=form, institutes=results,
+                           filtered=any(vars(filters).values()))
+
+
+@bp.get("/<slug>")
+def detail(slug: str):
+    """One institute's page."""
+    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
+    return render_template("institutes/detail.html", institute=institute)

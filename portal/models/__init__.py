@@ -1,0 +1,20 @@
+"""All models, imported so that metadata and Alembic see every table."""
+
+from portal.models.audit import AuditEvent
+from portal.models.institute import Agency, Institute
+from portal.models.organization import (
+    Affiliation,
+    AffiliationRole,
+    AffiliationStatus,
+    Organization,
+    OrgSize,
+    Sector,
+    name_key,
+)
+from portal.models.outbox import OutboxMessage
+from portal.models.user import Role, User
+
+__all__ = [
+    "Affiliation", "AffiliationRole", "AffiliationStatus", "Agency", "AuditEvent", "Institute",
+    "Organization", "OrgSize", "OutboxMessage", "Role", "Sector", "User", "name_key",
+]

@@ -1,0 +1,57 @@
+"""The institutes of the network."""
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.models.base import Base, enum_column, utcnow
+
+
+class Agency(StrEnum):
+    DOD = "DOD"
+    DOE = "DOE"
+    DOC = "DOC"
+    NASA = "NASA"
+    NSF = "NSF"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return AGENCY_NAMES[self]
+
+
+AGENCY_NAMES = {
+    Agency.DOD: "Department of Defense",
+    Agency.DOE: "Department of Energy",
+    Agency.DOC: "Department of Commerce",
+    Agency.NASA: "NASA",
+    Agency.NSF: "National Science Foundation",
+    Agency.OTHER: "Other agency",
+}
+
+
+class Institute(Base):
+    __tablename__ = "institutes"
+    __table_args__ = (
+        sa.CheckConstraint("federal_base_award_cents >= 0", name="award_not_negative"),
+        sa.CheckConstraint("length(state) = 2", name="state_code"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(60), unique=True)
+    acronym: so.Mapped[str] = so.mapped_column(sa.String(40), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    focus: so.Mapped[str] = so.mapped_column(sa.String(200))
+    agency: so.Mapped[Agency] = so.mapped_column(enum_column(Agency, "institute_agency"))
+    founded_year: so.Mapped[int]
+    city: so.Mapped[str] = so.mapped_column(sa.String(100))
+    state: so.Mapped[str] = so.mapped_column(sa.String(2))
+    website: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    federal_base_award_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Institute {self.slug}>"

@@ -1,0 +1,64 @@
+"""People who sign in."""
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from portal.models.base import Base, enum_column, utcnow
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    NETWORK_ADMIN = "network_admin"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    email_verified_at: so.Mapped[datetime | None]
+    role: so.Mapped[Role] = so.mapped_column(enum_column(Role, "user_role"), default=Role.MEMBER)
+    session_token: so.Mapped[str] = so.mapped_column(
+        sa.String(64), unique=True, default=new_session_token
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(
+        back_populates="user", foreign_keys="Affiliation.user_id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this token in the session; rotating it ends every session."""
+        return self.session_token
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_network_admin(self) -> bool:
+        return self.role == Role.NETWORK_ADMIN
+
+    def rotate_session_token(self) -> None:
+        self.session_token = new_session_token()
+

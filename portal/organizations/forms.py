@@ -1,0 +1,28 @@
+"""Forms for an organization's admins."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.forms import SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES
+
+
+class OrganizationProfileForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Enter the organization's name"), Length(max=200)])
+    sector = RadioField("Sector", choices=SECTOR_CHOICES,
+                        validators=[InputRequired("Choose the organization's sector")])
+    size = RadioField("Size", choices=SIZE_CHOICES, validators=[Optional()],
+                      description="Industry only; small means fewer than 500 employees.")
+    state = SelectField("State or territory", choices=STATE_CHOICES,
+                        validators=[InputRequired("Choose the state or territory")])
+    city = StringField("City", validators=[Optional(), Length(max=100)])
+    website = StringField("Website", validators=[Optional(), Length(max=255)],
+                          description="For example https://www.example.com", render_kw={"inputmode": "url"})
+    description = TextAreaField("Short description", validators=[Optional(), Length(max=1000)],
+                                description="What the organization does, in at most 1,000 characters.")
+    listed = BooleanField("List this organization publicly",
+                          description="Listed organizations appear in public rosters and directories.")
+
+
+class DecisionForm(FlaskForm):
+    """Approve or decline a request to join (the decision comes from the button pressed)."""

@@ -1,0 +1,90 @@
+"""Organization profiles and their admins' page."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portal import authz
+from portal.extensions import db
+from portal.forms import show_domain_error
+from portal.models import Affiliation, AffiliationStatus, Organization
+from portal.organizations.forms import DecisionForm, OrganizationProfileForm
+from portal.services import DomainError, organizations
+
+bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+
+
+def get_organization(org_id: int, action: str) -> Organization:
+    """Load the organization (404) and check ``action`` on it (404 when it may not even be seen)."""
+    organization = db.get_or_404(Organization, org_id)
+    if not authz.can(current_user, "organization.view", organization):
+        abort(404)
+    authz.require(current_user, action, organization)
+    return organization
+
+
+@bp.get("/<int:org_id>")
+def detail(org_id: int):
+    """An organization's profile."""
+    organization = get_organization(org_id, "organization.view")
+    members = [a for a in organizations.members_of(organization) if a.status == AffiliationStatus.ACTIVE]
+    mine = organizations.affiliation_of(current_user, organization) if current_user.is_authenticated else None
+    return render_template(
+        "organizations/detail.html", organization=organization, member_count=len(members), mine=mine,
+        can_manage=authz.can(current_user, "organization.manage", organization),
+    )
+
+
+def render_manage(organization: Organization, form: OrganizationProfileForm, status: int = 200):
+    return render_template(
+        "organizations/manage.html", organization=organization, form=form,
+        affiliations=organizations.members_of(organization), decision_form=DecisionForm(formdata=None),
+    ), status
+
+
+@bp.route("/<int:org_id>/manage", methods=["GET", "POST"])
+@login_required
+def manage(org_id: int):
+    """Edit the profile and decide requests to join (the organization's admins only)."""
+    organization = get_organization(org_id, "organization.manage")
+    form = OrganizationProfileForm(obj=organization)
+    if form.validate_on_submit():
+        try:
+            organizations.update_profile(current_user, organization, **{
+                name: form[name].data or "" for name in
+                ("name", "sector", "size", "state", "city", "website", "description")
+            }, listed=form.listed.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The organization's profile has been saved.", "success")
+            return redirect(url_for("organizations.manage", org_id=organization.id))
+    status = 422 if request.method == "POST" else 200
+    return render_manage(organization, form, status)
+
+
+@bp.post("/<int:org_id>/requests/<int:affiliation_id>")
+@login_required
+def decide(org_id: int, affiliation_id: int):
+    """Approve or decline a request to join."""
+    organization = get_organization(org_id, "organization.manage")
+    affiliation = db.session.scalar(sa.select(Affiliation).where(
+        Affiliation.id == affiliation_id, Affiliation.organization_id == organization.id))
+    if affiliation is None:
+        abort(404)
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    if not form.validate_on_submit() or decision not in {"approve", "decline"}:
+        abort(400)
+    try:
+        organizations.decide_affiliation(current_user, affiliation, approve=decision == "approve")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("organizations.manage", org_id=organization.id)), 303
+    db.session.commit()
+    verb = "approved" if decision == "approve" else "declined"
+    flash(f"You {verb} {affiliation.user.full_name}'s request to join.", "success")
+    return redirect(url_for("organizations.manage", org_id=organization.id))

@@ -1,0 +1,168 @@
+"""Accounts: registration, email verification, sign-in checks, passwords and sessions."""
+
+import hashlib
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from portal.extensions import db
+from portal.models import Role, User
+from portal.models.base import utcnow
+from portal.services import DomainError, audit, outbox, passwords, tokens
+from portal.services.organizations import OrganizationChoice, join_or_create
+
+VERIFY = "verify-email"
+RESET = "reset-password"
+
+
+def normalize_email(email: str) -> str:
+    """The stored form of an address: trimmed and lower-cased, or DomainError if malformed."""
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError("email", "Enter an email address in the form name@example.com") from exc
+    return result.normalized.lower()
+
+
+def find_by_email(email: str) -> User | None:
+    try:
+        normalized = normalize_email(email)
+    except DomainError:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == normalized))
+
+
+def register(
+    *, email: str, full_name: str, password: str, organization: OrganizationChoice
+) -> User | None:
+    """Create an account and its affiliation, and mail a verification link.
+
+    If the address already has an account nothing is created; its owner is told by mail instead,
+    so the page a visitor sees never reveals whether an account exists. Returns the new user.
+    """
+    normalized = normalize_email(email)
+    passwords.check_new_password(password, email=normalized)
+    password_hash = passwords.hash_password(password)  # hashed on both paths: timing stays even
+    existing = db.session.scalar(sa.select(User).where(User.email == normalized))
+    if existing is not None:
+        outbox.queue(existing.email, "account_exists", user=existing,
+                     login_url=outbox.link("auth.login"),
+                     reset_url=outbox.link("auth.forgot_password"))
+        return None
+    user = User(email=normalized, full_name=" ".join(full_name.split()), password_hash=password_hash)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(user, "user.registered", user, to_state="unverified")
+    join_or_create(user, organization)
+    send_verification(user)
+    return user
+
+
+def send_verification(user: User) -> None:
+    token = tokens.make(VERIFY, {"uid": user.id, "email": user.email})
+    outbox.queue(user.email, "verify_email", user=user,
+                 url=outbox.link("auth.verify_email", token=token))
+
+
+def verify_email(token: str) -> User:
+    """Mark the address in ``token`` verified; each link works once."""
+    payload = tokens.load(VERIFY, token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or user.email != payload.get("email"):
+        raise DomainError(None, "This link is not valid. Check that you copied all of it.")
+    if user.is_verified:
+        raise DomainError(None, "This link has already been used. Your email address is confirmed: sign in.")
+    user.email_verified_at = utcnow()
+    audit.record(user, "user.email_verified", user, from_state="unverified", to_state="verified")
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user whose email and password these are, if active; None otherwise, in similar time."""
+    user = find_by_email(email)
+    if not passwords.verify_password(user.password_hash if user else None, password):
+        return None
+    if not user.active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def record_login(user: User) -> None:
+    audit.record(user, "user.logged_in", user)
+
+
+def end_sessions(user: User, *, action: str) -> None:
+    """Invalidate every session of ``user`` by changing the token their cookies carry."""
+    user.rotate_session_token()
+    audit.record(user, action, user)
+
+
+def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError("current_password", "Your current password is not right")
+    passwords.check_new_password(new_password, email=user.email, field="new_password")
+    user.password_hash = passwords.hash_password(new_password)
+    end_sessions(user, action="user.password_changed")
+
+
+def _reset_fingerprint(user: User) -> str:
+    """Changes whenever the password does, so a reset link works only once."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; say nothing either way."""
+    user = find_by_email(email)
+    if user is None or not user.active:
+        return
+    token = tokens.make(RESET, {"uid": user.id, "fp": _reset_fingerprint(user)})
+    outbox.queue(user.email, "reset_password", user=user,
+                 url=outbox.link("auth.reset_password", token=token))
+
+
+def user_for_reset(token: str) -> User:
+    payload = tokens.load(RESET, token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.active or payload.get("fp") != _reset_fingerprint(user):
+        raise DomainError(None, "This link has already been used or is no longer valid. Ask for a new one.")
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link; this also proves the address, so it verifies it."""
+    user = user_for_reset(token)
+    passwords.check_new_password(new_password, email=user.email)
+    user.password_hash = passwords.hash_password(new_password)
+    if not user.is_verified:
+        user.email_verified_at = utcnow()
+    end_sessions(user, action="user.password_reset")
+    return user
+
+
+def update_profile(user: User, *, full_name: str) -> None:
+    full_name = " ".join(full_name.split())
+    if not full_name:
+        raise DomainError("full_name", "Enter your full name")
+    if full_name != user.full_name:
+        audit.record(user, "user.profile_updated", user, details={"full_name": [user.full_name, full_name]})
+        user.full_name = full_name
+
+
+def create_network_admin(email: str, password: str, full_name: str = "Network administrator") -> User:
+    """Create a verified network administrator, or promote the existing account."""
+    normalized = normalize_email(email)
+    user = db.session.scalar(sa.select(User).where(User.email == normalized))
+    if user is None:
+        passwords.check_new_password(password, email=normalized)
+        user = User(email=normalized, full_name=full_name,
+                    password_hash=passwords.hash_password(password), email_verified_at=utcnow())
+        db.session.add(user)
+        db.session.flush()
+        audit.record(None, "user.registered", user, to_state="verified")
+    if user.role != Role.NETWORK_ADMIN:
+        audit.record(None, "user.role_changed", user, from_state=user.role, to_state=Role.NETWORK_ADMIN)
+        user.role = Role.NETWORK_ADMIN
+    return user

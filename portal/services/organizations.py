@@ -1,0 +1,196 @@
+"""Organizations and affiliations: joining, creating, approving, editing."""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.exc import IntegrityError
+
+from portal.extensions import db
+from portal.geography import US_STATES
+from portal.models import (
+    Affiliation,
+    AffiliationRole,
+    AffiliationStatus,
+    Organization,
+    OrgSize,
+    Sector,
+    User,
+    name_key,
+)
+from portal.models.base import utcnow
+from portal.services import DomainError, audit, outbox
+
+
+@dataclass(frozen=True)
+class OrganizationChoice:
+    """What a person typed about their organization; sector, size and state matter only if new."""
+
+    name: str
+    sector: str | None = None
+    size: str | None = None
+    state: str | None = None
+
+
+def find_by_name(name: str) -> Organization | None:
+    return db.session.scalar(sa.select(Organization).where(Organization.name_key == name_key(name)))
+
+
+def _new_organization(choice: OrganizationChoice) -> Organization:
+    name = " ".join(choice.name.split())
+    if not name:
+        raise DomainError("organization", "Enter the name of your organization")
+    if len(name) > 200:
+        raise DomainError("organization", "Organization name must be 200 characters or fewer")
+    if choice.sector not in set(Sector):
+        raise DomainError("sector", "Your organization is new to the portal: choose its sector")
+    sector = Sector(choice.sector)
+    size = None
+    if sector == Sector.INDUSTRY:
+        if choice.size not in set(OrgSize):
+            raise DomainError("size", "Your organization is new to the portal: choose its size")
+        size = OrgSize(choice.size)
+    if choice.state not in US_STATES:
+        raise DomainError("state", "Your organization is new to the portal: choose its state or territory")
+    return Organization(name=name, name_key=name_key(name), sector=sector, size=size, state=choice.state)
+
+
+def join_or_create(user: User, choice: OrganizationChoice) -> Affiliation:
+    """Join an existing organization (pending approval) or create it with ``user`` as admin."""
+    organization = find_by_name(choice.name)
+    created = False
+    if organization is None:
+        organization = _new_organization(choice)
+        try:
+            with db.session.begin_nested():
+                db.session.add(organization)
+        except IntegrityError:  # someone created the same name a moment ago: join theirs
+            organization = find_by_name(choice.name)
+        else:
+            created = True
+            audit.record(user, "organization.created", organization)
+    existing = db.session.scalar(
+        sa.select(Affiliation).filter_by(user_id=user.id, organization_id=organization.id)
+    )
+    if existing is not None and existing.status != AffiliationStatus.DECLINED:
+        state = "a member of" if existing.status == AffiliationStatus.ACTIVE else "waiting to join"
+        raise DomainError("organization", f"You are already {state} {organization.name}", status=409)
+    if existing is not None:  # asking again after a decline
+        existing.status = AffiliationStatus.PENDING
+        existing.decided_at = existing.decided_by_id = None
+        affiliation = existing
+    else:
+        affiliation = Affiliation(
+            user_id=user.id,
+            organization_id=organization.id,
+            role=AffiliationRole.ADMIN if created else AffiliationRole.MEMBER,
+            status=AffiliationStatus.ACTIVE if created else AffiliationStatus.PENDING,
+        )
+        db.session.add(affiliation)
+    db.session.flush()
+    audit.record(user, "affiliation.requested", affiliation, to_state=affiliation.status,
+                 details={"organization_id": organization.id, "role": affiliation.role})
+    if affiliation.status == AffiliationStatus.PENDING:
+        _tell_admins_of_request(affiliation)
+    return affiliation
+
+
+def admins_of(organization: Organization) -> list[User]:
+    return list(db.session.scalars(
+        sa.select(User).join(Affiliation, Affiliation.user_id == User.id).where(
+            Affiliation.organization_id == organization.id,
+            Affiliation.role == AffiliationRole.ADMIN,
+            Affiliation.status == AffiliationStatus.ACTIVE,
+            User.active,
+        )
+    ))
+
+
+def _tell_admins_of_request(affiliation: Affiliation) -> None:
+    url = outbox.link("organizations.manage", org_id=affiliation.organization_id)
+    for admin in admins_of(affiliation.organization):
+        outbox.queue(admin.email, "affiliation_requested", admin=admin, affiliation=affiliation, url=url)
+
+
+def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) -> None:
+    """Approve or decline a pending request; exactly one decision stands if two arrive at once."""
+    new_status = AffiliationStatus.ACTIVE if approve else AffiliationStatus.DECLINED
+    result = db.session.execute(
+        sa.update(Affiliation)
+        .where(Affiliation.id == affiliation.id, Affiliation.status == AffiliationStatus.PENDING)
+        .values(status=new_status, decided_at=utcnow(), decided_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(None, "This request has already been decided.", status=409)
+    db.session.refresh(affiliation)
+    audit.record(actor, "affiliation.approved" if approve else "affiliation.declined", affiliation,
+                 from_state=AffiliationStatus.PENDING, to_state=new_status)
+    outbox.queue(affiliation.user.email, "affiliation_decided", affiliation=affiliation,
+                 url=outbox.link("organizations.detail", org_id=affiliation.organization_id))
+
+
+def clean_website(website: str) -> str:
+    website = website.strip()
+    if not website:
+        return ""
+    if "://" not in website:
+        website = "https://" + website
+    parts = urlsplit(website)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or "." not in parts.netloc:
+        raise DomainError("website", "Enter a web address such as https://www.example.com")
+    return website
+
+
+def update_profile(actor: User, organization: Organization, **fields) -> None:
+    """Change an organization's public profile; each change goes to the audit log."""
+    choice = OrganizationChoice(
+        name=fields["name"], sector=fields["sector"], size=fields.get("size"), state=fields["state"]
+    )
+    proposed = _new_organization(choice)
+    clash = find_by_name(proposed.name)
+    if clash is not None and clash.id != organization.id:
+        raise DomainError("name", "Another organization already has that name")
+    values = {
+        "name": proposed.name, "name_key": proposed.name_key, "sector": proposed.sector,
+        "size": proposed.size, "state": proposed.state,
+        "city": " ".join(fields.get("city", "").split()),
+        "website": clean_website(fields.get("website", "")),
+        "description": fields.get("description", "").strip(),
+        "listed": bool(fields.get("listed")),
+    }
+    changes = {
+        key: [str(getattr(organization, key)), str(value)]
+        for key, value in values.items()
+        if getattr(organization, key) != value and key != "name_key"
+    }
+    if not changes:
+        return
+    for key, value in values.items():
+        setattr(organization, key, value)
+    audit.record(actor, "organization.updated", organization, details=changes)
+
+
+def affiliations_of(user: User) -> list[Affiliation]:
+    return list(db.session.scalars(
+        sa.select(Affiliation).where(Affiliation.user_id == user.id)
+        .options(so.joinedload(Affiliation.organization))
+        .order_by(Affiliation.created_at)
+    ))
+
+
+def members_of(organization: Organization) -> list[Affiliation]:
+    """Every affiliation with ``organization``, pending first, then by name."""
+    return list(db.session.scalars(
+        sa.select(Affiliation).join(Affiliation.user)
+        .where(Affiliation.organization_id == organization.id)
+        .options(so.contains_eager(Affiliation.user))
+        .order_by(Affiliation.status != AffiliationStatus.PENDING, Affiliation.created_at)
+    ))
+
+
+def affiliation_of(user: User, organization: Organization) -> Affiliation | None:
+    return db.session.scalar(
+        sa.select(Affiliation).filter_by(user_id=user.id, organization_id=organization.id)
+    )

@@ -1,0 +1,89 @@
+"""Fixtures: an app with a fresh schema per test, its client and CLI runner.
+
+Requests from the test client get their own app context and database session, as in production,
+so tests touch the database inside ``with app.app_context():`` blocks and never make requests
+from inside one.
+"""
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import OutboxMessage
+
+PASSWORD = "correct horse battery staple"
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip a test whose service is missing, or fail it when CI requires every service."""
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{name} is required here (REQUIRE_SERVICES=1) but {reason}")
+    pytest.skip(f"{name} is not available: {reason}")
+
+
+def postgres_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgresql", "postgres:")):
+        require_service("PostgreSQL", "DATABASE_URL does not point at PostgreSQL")
+    return url
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        require_service("Redis", "REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that call services directly."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+def login(client, email: str, password: str = PASSWORD, follow_redirects: bool = False):
+    """Sign in through the real form."""
+    return client.post("/login", data={"email": email, "password": password},
+                       follow_redirects=follow_redirects)
+
+
+def mails_to(app, address: str) -> list[OutboxMessage]:
+    with app.app_context():
+        return list(db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.to_address == address).order_by(OutboxMessage.id)
+        ))
+
+
+def link_in(message: OutboxMessage, path_prefix: str) -> str:
+    """The site-relative link starting with ``path_prefix`` in a mail's body."""
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"\S+)", message.body)
+    assert match, f"no {path_prefix} link in: {message.body}"
+    return match.group(1)
