@@ -40,15 +40,28 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def app():
-    app = create_app("testing")
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+def make_app():
+    """Build testing apps with a fresh schema; each is dropped and disconnected afterwards."""
+    made = []
+
+    def make(**overrides):
+        app = create_app("testing", **overrides)
+        with app.app_context():
+            db.create_all()
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
