@@ -48,6 +48,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from portal.auth.routes import bp as auth_bp
     from portal.institutes.routes import bp as institutes_bp
     from portal.main.routes import bp as main_bp
+    from portal.memberships.routes import bp as memberships_bp
+    from portal.notifications.routes import bp as notifications_bp
     from portal.organizations.routes import bp as organizations_bp
     from portal.services.outbox import deliver_queued_after_request
 
@@ -55,6 +57,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(institutes_bp)
     app.register_blueprint(organizations_bp)
+    app.register_blueprint(memberships_bp)
+    app.register_blueprint(notifications_bp)
     app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
@@ -82,12 +86,21 @@ def _ensure_secret_key(app: Flask) -> None:
 
 def _template_helpers(app: Flask) -> None:
     from portal.geography import state_name
+    from portal.services.money import format_cents
 
-    @app.template_filter("dollars")
-    def dollars(cents: int) -> str:
-        """Format integer cents as whole dollars with separators, e.g. $70,000,000."""
-        whole, rest = divmod(int(cents), 100)
-        return f"${whole:,}" if rest == 0 else f"${whole:,}.{rest:02d}"
+    app.add_template_filter(format_cents, "dollars")
+
+    @app.context_processor
+    def unread_notifications():
+        """The bell's count: one small query on pages for signed-in users."""
+        from flask import has_request_context
+        from flask_login import current_user
+
+        from portal.services.notifications import unread_count
+
+        if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
+            return {"unread_count": unread_count(current_user)}
+        return {"unread_count": 0}
 
     @app.template_filter("state_name")
     def _state_name(code: str) -> str:

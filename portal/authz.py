@@ -5,7 +5,16 @@ from flask import abort
 from flask_login import AnonymousUserMixin
 
 from portal.extensions import db
-from portal.models import Affiliation, AffiliationRole, AffiliationStatus, Organization, User
+from portal.models import (
+    Affiliation,
+    AffiliationRole,
+    AffiliationStatus,
+    Institute,
+    InstituteStaff,
+    Membership,
+    Organization,
+    User,
+)
 
 Actor = User | AnonymousUserMixin | None
 
@@ -41,9 +50,60 @@ def can_manage_organization(user: Actor, organization: Organization) -> bool:
     return user.is_network_admin or _active_affiliation(user, organization, admin=True)
 
 
+def can_apply_for(user: Actor, organization: Organization) -> bool:
+    """Only an organization's own active admins apply for it (not network administrators)."""
+    return _signed_in(user) and _active_affiliation(user, organization, admin=True)
+
+
+def can_manage_institute(user: Actor, institute: Institute) -> bool:
+    """An institute's own administrators, and network administrators, manage it."""
+    if not _signed_in(user):
+        return False
+    if user.is_network_admin:
+        return True
+    return db.session.scalar(sa.select(InstituteStaff.id).where(
+        InstituteStaff.institute_id == institute.id, InstituteStaff.user_id == user.id)) is not None
+
+
+def can_assign_institute_staff(user: Actor, institute: Institute) -> bool:
+    return _signed_in(user) and user.is_network_admin
+
+
+def can_view_member_content(user: Actor, institute: Institute) -> bool:
+    """Member-only content: users of member organizations, the institute's staff, network admins."""
+    from portal.services.memberships import access
+
+    return _signed_in(user) and access(user, institute).sees_member_content
+
+
+def can_act_for_membership(user: Actor, membership: Membership) -> bool:
+    """Apply, withdraw, renew or change tier: the member organization's active admins."""
+    return _signed_in(user) and _active_affiliation(user, membership.organization, admin=True)
+
+
+def can_decide_membership(user: Actor, membership: Membership) -> bool:
+    """Approve, decline or end: the institute's administrators."""
+    return can_manage_institute(user, membership.institute)
+
+
+def can_view_membership(user: Actor, membership: Membership) -> bool:
+    """The organization's people and the institute's administrators."""
+    if not _signed_in(user):
+        return False
+    return (can_decide_membership(user, membership)
+            or _active_affiliation(user, membership.organization, admin=False))
+
+
 POLICIES = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
+    "organization.apply": can_apply_for,
+    "institute.manage": can_manage_institute,
+    "institute.assign_staff": can_assign_institute_staff,
+    "institute.member_content": can_view_member_content,
+    "membership.view": can_view_membership,
+    "membership.act": can_act_for_membership,
+    "membership.decide": can_decide_membership,
 }
 
 

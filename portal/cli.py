@@ -1,15 +1,18 @@
 """Operator commands: ``flask seed``, ``flask create-admin``, ``flask outbox send``."""
 
+import json
 import os
+from importlib import resources
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.services import DomainError, accounts, institutes, outbox
+from portal.services import DomainError, accounts, institutes, memberships, outbox
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
+memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 
 
 @click.command("seed")
@@ -17,8 +20,11 @@ outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 def seed_command() -> None:
     """Load the 18 institutes of the network; running it again changes nothing."""
     counts = institutes.seed(institutes.seed_records())
+    tiers = memberships.seed_tiers(json.loads(
+        resources.files("portal").joinpath("data/tiers.json").read_text("utf-8")))
     db.session.commit()
     click.echo("Institutes: {created} created, {updated} updated, {unchanged} unchanged.".format(**counts))
+    click.echo(f"Membership tiers: {tiers} created.")
 
 
 @click.command("create-admin")
@@ -51,7 +57,25 @@ def outbox_send_command() -> None:
         raise SystemExit(1)
 
 
+@memberships_cli.command("expire")
+def memberships_expire_command() -> None:
+    """Record as lapsed every active membership whose end date has passed."""
+    count = memberships.expire()
+    db.session.commit()
+    click.echo(f"{count} membership(s) recorded as lapsed.")
+
+
+@memberships_cli.command("remind")
+def memberships_remind_command() -> None:
+    """Notify organizations and institute staff of memberships ending within 30 days."""
+    count = memberships.remind()
+    db.session.commit()
+    outbox.deliver()
+    click.echo(f"{count} reminder(s) sent.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(memberships_cli)

@@ -72,3 +72,46 @@ def org_admin(app, organization: Organization | None = None, **user_fields) -> t
     user = make_user(app, **user_fields)
     affiliate(app, user, organization, role=AffiliationRole.ADMIN)
     return user, organization
+
+
+def make_institute(app, *, slug: str = "test-institute", acronym: str = "TI") -> "Institute":
+    from portal.models import Agency, Institute
+
+    return save(app, Institute(slug=slug, acronym=acronym, name=f"{acronym} Institute", focus="Testing",
+                               agency=Agency.DOD, founded_year=2020, city="Dayton", state="OH",
+                               description="An institute for tests.", federal_base_award_cents=7_000_000_000))
+
+
+def make_tier(app, institute, *, name: str = "Gold", fee_cents: int = 5_000_000, may_lead: bool = True,
+              retired: bool = False) -> "Tier":
+    from portal.models import Tier
+
+    return save(app, Tier(institute_id=institute.id, name=name, annual_fee_cents=fee_cents,
+                          may_lead_projects=may_lead, may_join_projects=True, governance_vote=False,
+                          named_seats=2, retired_at=utcnow() if retired else None))
+
+
+def make_staff(app, institute, **user_fields) -> User:
+    from portal.models import InstituteStaff
+
+    user = make_user(app, **user_fields)
+    save(app, InstituteStaff(institute_id=institute.id, user_id=user.id))
+    return user
+
+
+def make_membership(app, organization, institute, tier, *, status="active", applied_by=None,
+                    starts_on=None, ends_on=None, applied_at=None) -> "Membership":
+    from datetime import timedelta
+
+    from portal.models import Membership
+    from portal.services.memberships import today
+
+    applied_by = applied_by or make_user(app)
+    if status == "active":
+        starts_on = starts_on or today() - timedelta(days=30)
+        ends_on = ends_on or starts_on + timedelta(days=365)
+    return save(app, Membership(
+        organization_id=organization.id, institute_id=institute.id, tier_id=tier.id, status=status,
+        statement="We make parts.", contact_name="Pat Contact", contact_email="pat@example.com",
+        applied_by_id=applied_by.id, applied_at=applied_at or utcnow(), starts_on=starts_on, ends_on=ends_on,
+        decided_at=utcnow() if status != "pending" else None))

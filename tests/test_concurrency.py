@@ -105,3 +105,88 @@ def test_two_people_creating_the_same_new_organization_at_once(pg_app):
         roles = sorted((a.role, a.status) for a in db.session.scalars(sa.select(Affiliation)))
         assert roles == [(AffiliationRole.ADMIN, AffiliationStatus.ACTIVE),
                          (AffiliationRole.MEMBER, AffiliationStatus.PENDING)]
+
+
+class DecideMembership:
+    def __init__(self, staff_id, membership_id, approve):
+        self.staff_id, self.membership_id, self.approve = staff_id, membership_id, approve
+
+    def prepare(self):
+        from portal.models import Membership
+
+        return db.session.get(User, self.staff_id), db.session.get(Membership, self.membership_id)
+
+    def act(self, prepared):
+        from portal.services import memberships
+
+        staff, membership = prepared
+        if self.approve:
+            memberships.approve(staff, membership)
+        else:
+            memberships.decline(staff, membership, reason="Full this year")
+
+
+class Apply:
+    def __init__(self, admin_id, organization_id, institute_id, tier_id):
+        self.ids = admin_id, organization_id, institute_id, tier_id
+
+    def prepare(self):
+        from portal.models import Institute, Tier
+
+        admin_id, organization_id, institute_id, tier_id = self.ids
+        return (db.session.get(User, admin_id), db.session.get(Organization, organization_id),
+                db.session.get(Institute, institute_id), db.session.get(Tier, tier_id))
+
+    def act(self, prepared):
+        from portal.services import memberships
+
+        admin, organization, institute, tier = prepared
+        memberships.apply(admin, organization, institute, tier, statement="Join", contact_name="A",
+                          contact_email="a@example.com")
+
+
+def test_two_institute_admins_deciding_one_application_at_once(pg_app):
+    from portal.models import Membership, MembershipStatus
+    from tests.factories import make_institute, make_membership, make_organization, make_staff, make_tier
+
+    app = pg_app
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    first, second = make_staff(app, institute), make_staff(app, institute)
+    pending = make_membership(app, make_organization(app), institute, tier, status="pending")
+
+    results = run_together(app, [DecideMembership(first.id, pending.id, True),
+                                 DecideMembership(second.id, pending.id, False)])
+
+    assert sorted(r == "ok" for r in results) == [False, True], results
+    loser = next(r for r in results if r != "ok")
+    assert loser.status == 409 and "nothing was changed" in loser.message
+    with app.app_context():
+        decided = db.session.get(Membership, pending.id)
+        if results[0] == "ok":
+            assert (decided.status, decided.decided_by_id, decided.decision_reason) == (
+                MembershipStatus.ACTIVE, first.id, None)
+        else:
+            assert (decided.status, decided.decided_by_id) == (MembershipStatus.DECLINED, second.id)
+        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
+            AuditEvent.action.in_(["membership.approved", "membership.declined"]))) == 1
+
+
+def test_two_admins_of_one_organization_applying_at_once_file_one_application(pg_app):
+    from portal.models import Membership
+    from tests.factories import make_institute, make_tier
+
+    app = pg_app
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    first, organization = org_admin(app)
+    second, _ = org_admin(app, organization)
+
+    results = run_together(app, [Apply(first.id, organization.id, institute.id, tier.id),
+                                 Apply(second.id, organization.id, institute.id, tier.id)])
+
+    assert sorted(r == "ok" for r in results) == [False, True], results
+    loser = next(r for r in results if r != "ok")
+    assert loser.status == 409 and "already has an application waiting" in loser.message
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Membership.id))) == 1

@@ -2,11 +2,14 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
+from flask_login import current_user
+
+from portal import authz
 
 from portal.extensions import db
 from portal.institutes.forms import InstituteSearchForm
 from portal.models import Institute
-from portal.services import institutes
+from portal.services import institutes, memberships
 from portal.services.institutes import InstituteFilters
 
 bp = Blueprint("institutes", __name__, url_prefix="/institutes")
@@ -30,4 +33,10 @@ def index():
 def detail(slug: str):
     """One institute's page."""
     institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
-    return render_template("institutes/detail.html", institute=institute)
+    member_access = memberships.access(current_user, institute)
+    return render_template(
+        "institutes/detail.html", institute=institute, tiers=memberships.tiers_of(institute),
+        roster=memberships.public_roster(institute), access=member_access,
+        members=memberships.members_in_force(institute) if member_access.sees_member_content else None,
+        can_manage=authz.can(current_user, "institute.manage", institute),
+    )

@@ -16,6 +16,7 @@ class AuditEvent(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    institute_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
     action: so.Mapped[str] = so.mapped_column(sa.String(64))
     subject_type: so.Mapped[str] = so.mapped_column(sa.String(40))
     subject_id: so.Mapped[int | None]

@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 from portal import authz
 from portal.extensions import db
 from portal.forms import show_domain_error
-from portal.models import Affiliation, AffiliationStatus, Organization
+from portal.models import Affiliation, AffiliationStatus, MembershipStatus, Organization
 from portal.organizations.forms import DecisionForm, OrganizationProfileForm
-from portal.services import DomainError, organizations
+from portal.services import DomainError, memberships, organizations
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 
@@ -29,9 +29,14 @@ def detail(org_id: int):
     organization = get_organization(org_id, "organization.view")
     members = [a for a in organizations.members_of(organization) if a.status == AffiliationStatus.ACTIVE]
     mine = organizations.affiliation_of(current_user, organization) if current_user.is_authenticated else None
+    insider = mine is not None and mine.status == AffiliationStatus.ACTIVE
+    held = memberships.memberships_of(organization)
+    if not insider:  # outsiders see only memberships in force
+        held = [m for m in held if m.current_status(memberships.today()) == MembershipStatus.ACTIVE]
     return render_template(
         "organizations/detail.html", organization=organization, member_count=len(members), mine=mine,
         can_manage=authz.can(current_user, "organization.manage", organization),
+        memberships=held, can_see_memberships=insider, today=memberships.today(),
     )
 
 

@@ -15,6 +15,7 @@ def record(
     to_state: str | None = None,
     reason: str | None = None,
     details: dict[str, Any] | None = None,
+    institute_id: int | None = None,
 ) -> AuditEvent:
     """Add an audit event for ``subject`` (a model instance, flushed so it has an id)."""
     if subject.id is None:
@@ -28,6 +29,7 @@ def record(
         to_state=to_state,
         reason=reason,
         details=details,
+        institute_id=institute_id,
     )
     db.session.add(event)
     return event

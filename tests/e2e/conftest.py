@@ -1,7 +1,7 @@
 """Browser fixtures: a live portal on 127.0.0.1, Debian's Chromium through Playwright, and axe-core.
 
 The server is the real app (CSRF on, rate limits off) on a SQLite file, served by werkzeug from a
-background thread for the whole session. Every page a test looks at goes through ``audit_page``:
+background thread for each test module. Every page a test looks at goes through ``audit_page``:
 axe-core (vendored in ``vendor/``) checks it against WCAG 2.0/2.1/2.2 A and AA, and the page must not
 have logged a JavaScript error or a Content-Security-Policy violation.
 
@@ -40,7 +40,7 @@ def sync_playwright_api():
     return sync_playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(sync_playwright_api):
     with sync_playwright_api() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -76,9 +76,12 @@ class LiveServer:
         return match.group(0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The portal, seeded with the institutes, served on a free port for the whole session."""
+    """The portal, seeded with the institutes, served on a free port while a test module runs.
+
+    Module scope: the server thread and the browser end before the rest of the suite runs.
+    """
     from werkzeug.serving import make_server
 
     from portal import create_app
@@ -125,12 +128,24 @@ class Problems:
 def watch(page) -> Problems:
     """Record console errors (CSP violations among them) and uncaught exceptions on ``page``."""
     problems = Problems()
+    documents_4xx = set()  # pages answered 4xx on purpose, such as a form with errors (422)
+
+    def on_response(response):
+        if response.request.resource_type == "document" and response.frame == page.main_frame:
+            if response.status >= 500:
+                problems.entries.append(f"server error {response.status} for {response.url}")
+            elif response.status >= 400:
+                documents_4xx.add(response.url)
 
     def on_console(message):
-        if message.type == "error":
-            location = message.location or {}
-            problems.entries.append(f"console error at {location.get('url', page.url)}: {message.text}")
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url") or page.url
+        if message.text.startswith("Failed to load resource") and url in documents_4xx:
+            return  # Chromium logs every 4xx page; the test checks what such a page shows
+        problems.entries.append(f"console error at {url}: {message.text}")
 
+    page.on("response", on_response)
     page.on("console", on_console)
     page.on("pageerror", lambda error: problems.entries.append(f"uncaught exception on {page.url}: {error}"))
     return problems

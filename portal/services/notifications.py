@@ -1,0 +1,40 @@
+"""In-app notifications, each with an email through the outbox."""
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Notification, User
+from portal.models.base import utcnow
+from portal.services import outbox
+
+
+def notify(users: Iterable[User], message: str, endpoint: str, **values) -> None:
+    """Tell each user (once, however often they are listed) in the portal and by mail."""
+    url = outbox.link(endpoint, **values)
+    seen: set[int] = set()
+    for user in users:
+        if user.id in seen or not user.active:
+            continue
+        seen.add(user.id)
+        db.session.add(Notification(user_id=user.id, message=message, link=url))
+        outbox.queue(user.email, "notification", user=user, message=message, url=url)
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def recent(user: User, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.created_at.desc(), Notification.id.desc())
+                                   .limit(limit)))
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(sa.update(Notification)
+                                .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                                .values(read_at=utcnow()))
+    return result.rowcount
