@@ -9,6 +9,7 @@ Without Playwright or /usr/bin/chromium the tests skip, or fail under REQUIRE_SE
 """
 
 import re
+import textwrap
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,8 +190,8 @@ def format_violations(violations: list[dict]) -> str:
     for violation in violations:
         lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} <{violation['helpUrl']}>")
         for node in violation["nodes"]:
-            lines.append(f"    {' '.join(node['target'])}: {node['summary']}")
-            lines.append(f"      {node['html'][:300]}")
+            lines.append(f"    target {' '.join(node['target'])}: {node['html'][:300]}")
+            lines.append(textwrap.indent(node["summary"], "      "))
     return "\n".join(lines)
 
 
