@@ -47,6 +47,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     from portal.auth.routes import bp as auth_bp
     from portal.institutes.routes import bp as institutes_bp
+    from portal.ledger.routes import bp as ledger_bp
     from portal.main.routes import bp as main_bp
     from portal.memberships.routes import bp as memberships_bp
     from portal.notifications.routes import bp as notifications_bp
@@ -59,6 +60,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(organizations_bp)
     app.register_blueprint(memberships_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(ledger_bp)
     app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
@@ -89,6 +91,7 @@ def _template_helpers(app: Flask) -> None:
     from portal.services.money import format_cents
 
     app.add_template_filter(format_cents, "dollars")
+    app.add_template_global(lambda: secrets.token_urlsafe(24), "one_time_key")
 
     @app.context_processor
     def unread_notifications():

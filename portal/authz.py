@@ -13,6 +13,7 @@ from portal.models import (
     InstituteStaff,
     Membership,
     Organization,
+    Pledge,
     User,
 )
 
@@ -94,6 +95,25 @@ def can_view_membership(user: Actor, membership: Membership) -> bool:
             or _active_affiliation(user, membership.organization, admin=False))
 
 
+def can_view_organization_ledger(user: Actor, organization: Organization) -> bool:
+    """An organization's money is seen by its active admins and network administrators."""
+    return _signed_in(user) and (user.is_network_admin or _active_affiliation(user, organization, admin=True))
+
+
+def can_view_pledge(user: Actor, pledge: Pledge) -> bool:
+    return (can_view_organization_ledger(user, pledge.organization)
+            or can_manage_institute(user, pledge.institute))
+
+
+def can_record_for_pledge(user: Actor, pledge: Pledge) -> bool:
+    """Receipts, verifications, cancellations and reversals: the institute's administrators."""
+    return can_manage_institute(user, pledge.institute)
+
+
+def can_view_network_match(user: Actor, _obj=None) -> bool:
+    return _signed_in(user) and user.is_network_admin
+
+
 POLICIES = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
@@ -104,6 +124,11 @@ POLICIES = {
     "membership.view": can_view_membership,
     "membership.act": can_act_for_membership,
     "membership.decide": can_decide_membership,
+    "organization.ledger": can_view_organization_ledger,
+    "organization.pledge": can_apply_for,
+    "pledge.view": can_view_pledge,
+    "pledge.record": can_record_for_pledge,
+    "network.match": can_view_network_match,
 }
 
 

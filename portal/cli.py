@@ -9,10 +9,11 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.services import DomainError, accounts, institutes, memberships, outbox
+from portal.services import DomainError, accounts, institutes, ledger, memberships, outbox
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
+ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 
 
 @click.command("seed")
@@ -74,8 +75,33 @@ def memberships_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+@ledger_cli.command("verify")
+def ledger_verify_command() -> None:
+    """Recompute every balance from the ledger entries; exit 1 with a report on any difference."""
+    problems = ledger.reconcile()
+    if problems:
+        click.echo(f"{len(problems)} difference(s) between the ledger and the stored balances:")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+        raise SystemExit(1)
+    totals = ledger.network_totals()
+    click.echo("The ledger and every stored balance agree: "
+               f"{totals.pledged_cents} cents pledged, {totals.received_cents} received, "
+               f"{totals.verified_cents} verified, {totals.cancelled_cents} cancelled.")
+
+
+@ledger_cli.command("remind")
+def ledger_remind_command() -> None:
+    """Notify organizations of instalments falling due within 30 days (once each)."""
+    count = ledger.remind()
+    db.session.commit()
+    outbox.deliver()
+    click.echo(f"{count} reminder(s) sent.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(memberships_cli)
+    app.cli.add_command(ledger_cli)

@@ -19,6 +19,14 @@ STATE_CHOICES = [SelectChoice("", "- Select -")] + [
 ]
 
 
+class Form(FlaskForm):
+    """Every form of the portal. CSRFProtect checks the token of every POST, whatever the form's
+    prefix, so the forms do not check it a second time (a prefixed form would look for a prefixed token)."""
+
+    class Meta:
+        csrf = False
+
+
 class OrganizationChoiceFields:
     """The Organization field, and the facts asked for only when that organization is new."""
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Affiliation, AffiliationRole, AffiliationStatus, AuditEvent, Organization, User
 from portal.services import DomainError, organizations
+from portal.services.ledger import Repeat
 from portal.services.organizations import OrganizationChoice
 from tests.conftest import postgres_url
 from tests.factories import affiliate, make_user, org_admin
@@ -26,7 +27,7 @@ def run_together(app, actions):
                 action.act(prepared)
                 db.session.commit()
                 results[index] = "ok"
-            except DomainError as error:
+            except (DomainError, Repeat) as error:
                 db.session.rollback()
                 results[index] = error
             finally:
@@ -190,3 +191,73 @@ def test_two_admins_of_one_organization_applying_at_once_file_one_application(pg
     assert loser.status == 409 and "already has an application waiting" in loser.message
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Membership.id))) == 1
+
+
+class Receipt:
+    def __init__(self, staff_id, pledge_id, cents, key):
+        self.staff_id, self.pledge_id, self.cents, self.key = staff_id, pledge_id, cents, key
+
+    def prepare(self):
+        from portal.models import Pledge
+
+        return db.session.get(User, self.staff_id), db.session.get(Pledge, self.pledge_id)
+
+    def act(self, prepared):
+        from portal.services import ledger
+        from portal.services.memberships import today
+
+        staff, pledge = prepared
+        ledger.record_receipt(staff, pledge, amount_cents=self.cents, received_on=today(), key=self.key)
+
+
+def _pledge_world(app, cents):
+    from portal.models import Institute
+    from portal.services import ledger
+    from portal.services.ledger import PledgeInput
+    from portal.services.memberships import today
+    from tests.factories import make_institute, make_membership, make_staff, make_tier
+
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    admin, organization = org_admin(app)
+    make_membership(app, organization, institute, tier)
+    staff = [make_staff(app, institute) for _ in range(4)]
+    with app.app_context():
+        pledge = ledger.record_pledge(
+            db.session.get(User, admin.id), db.session.get(Organization, organization.id),
+            db.session.get(Institute, institute.id),
+            PledgeInput(amount_cents=cents, kind="cash", fiscal_year=ledger.fiscal_year_of(today())), key=None)
+        db.session.commit()
+        return pledge.id, staff
+
+
+def test_parallel_receipts_cannot_overdraw_a_pledge(pg_app):
+    from portal.models import LedgerEntry, Pledge
+
+    app = pg_app
+    pledge_id, staff = _pledge_world(app, 1_000_00)
+    # four admins each record $400 at the same moment against a $1,000 pledge: only two fit
+    results = run_together(app, [Receipt(s.id, pledge_id, 400_00, f"key-{n}") for n, s in enumerate(staff)])
+
+    assert results.count("ok") == 2, results
+    assert all(r.status in (409, 422) for r in results if r != "ok")
+    with app.app_context():
+        pledge = db.session.get(Pledge, pledge_id)
+        assert (pledge.received_cents, pledge.remaining_cents) == (800_00, 200_00)
+        receipts = db.session.scalar(sa.select(sa.func.sum(LedgerEntry.amount_cents)).where(
+            LedgerEntry.pledge_id == pledge_id, LedgerEntry.kind == "receipt"))
+        assert receipts == 800_00
+
+
+def test_the_same_receipt_sent_twice_at_once_is_recorded_once(pg_app):
+    from portal.models import LedgerEntry, Pledge
+
+    app = pg_app
+    pledge_id, staff = _pledge_world(app, 1_000_00)
+    results = run_together(app, [Receipt(staff[0].id, pledge_id, 100_00, "same-key"),
+                                 Receipt(staff[0].id, pledge_id, 100_00, "same-key")])
+    assert results.count("ok") == 1, results
+    with app.app_context():
+        assert db.session.get(Pledge, pledge_id).received_cents == 100_00
+        assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
+            LedgerEntry.idempotency_key == "same-key")) == 1

@@ -1,10 +1,9 @@
 """Forms for accounts: registration, sign-in, passwords and the account page."""
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
-from portal.forms import OrganizationChoiceFields
+from portal.forms import Form, OrganizationChoiceFields
 from portal.services.passwords import MIN_LENGTH
 
 NEW_PASSWORD_HINT = (f"At least {MIN_LENGTH} characters. A few unrelated words make a strong "
@@ -21,42 +20,42 @@ def new_password_field(label: str = "Password") -> PasswordField:
                          description=NEW_PASSWORD_HINT, render_kw={"autocomplete": "new-password"})
 
 
-class RegisterForm(OrganizationChoiceFields, FlaskForm):
+class RegisterForm(OrganizationChoiceFields, Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})
     email = email_field()
     password = new_password_field()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = email_field()
     password = PasswordField("Password", validators=[InputRequired("Enter your password")],
                              render_kw={"autocomplete": "current-password"})
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = new_password_field("New password")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button and its CSRF token: confirming an email, signing out, ending other sessions."""
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("Current password",
                                      validators=[InputRequired("Enter your current password")],
                                      render_kw={"autocomplete": "current-password"})
     new_password = new_password_field("New password")
 
 
-class JoinOrganizationForm(OrganizationChoiceFields, FlaskForm):
+class JoinOrganizationForm(OrganizationChoiceFields, Form):
     pass

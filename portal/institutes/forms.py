@@ -1,13 +1,14 @@
 """The institute directory's search form (GET, so no CSRF token)."""
 
-from flask_wtf import FlaskForm
 from wtforms import SearchField, SelectChoice, SelectField
+
+from portal.forms import Form
 
 from portal.geography import state_name
 from portal.models.institute import AGENCY_NAMES, Agency
 
 
-class InstituteSearchForm(FlaskForm):
+class InstituteSearchForm(Form):
     class Meta:
         csrf = False
 

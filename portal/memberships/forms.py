@@ -1,6 +1,5 @@
 """Forms for applying, deciding and keeping memberships, tiers and institute staff."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,8 +13,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from portal.forms import Form
 
-class ApplyForm(FlaskForm):
+
+class ApplyForm(Form):
     organization = SelectField("Organization", coerce=int,
                                description="Organizations you are an admin of.")
     tier = RadioField("Membership tier", coerce=int, validators=[InputRequired("Choose a tier")])
@@ -29,7 +30,7 @@ class ApplyForm(FlaskForm):
         InputRequired("Enter the contact's email address"), Length(max=254)])
 
 
-class DecideForm(FlaskForm):
+class DecideForm(Form):
     starts_on = DateField("Start date", validators=[Optional()],
                           description="Leave empty to start today.")
     term_years = IntegerField("Term in years", default=1, validators=[
@@ -38,19 +39,19 @@ class DecideForm(FlaskForm):
                            description="Required to decline; the applicant will see it.")
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
 
 
-class RenewForm(FlaskForm):
+class RenewForm(Form):
     expected_ends_on = HiddenField()
 
 
-class TierChangeForm(FlaskForm):
+class TierChangeForm(Form):
     tier = SelectField("New tier", coerce=int)
 
 
-class TierForm(FlaskForm):
+class TierForm(Form):
     name = StringField("Tier name", validators=[InputRequired("Enter the tier's name"), Length(max=60)])
     annual_fee = StringField("Annual fee in dollars", validators=[InputRequired("Enter the annual fee")],
                              description="For example 15,000 or 15000.00.", render_kw={"inputmode": "decimal"})
@@ -61,6 +62,6 @@ class TierForm(FlaskForm):
     governance_vote = BooleanField("Has a governance vote")
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     email = EmailField("Email address of the new administrator",
                        validators=[InputRequired("Enter an email address"), Length(max=254)])

@@ -2,6 +2,15 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.institute import Agency, Institute
+from portal.models.ledger import (
+    EntryKind,
+    FederalObligation,
+    Instalment,
+    LedgerEntry,
+    Pledge,
+    PledgeKind,
+    PledgeStatus,
+)
 from portal.models.membership import LIVE_STATUSES, InstituteStaff, Membership, MembershipStatus, Tier
 from portal.models.notification import Notification
 from portal.models.organization import (
@@ -19,5 +28,6 @@ from portal.models.user import Role, User
 __all__ = [
     "Affiliation", "AffiliationRole", "AffiliationStatus", "Agency", "AuditEvent", "Institute",
     "Organization", "OrgSize", "OutboxMessage", "Role", "Sector", "User", "name_key",
+    "EntryKind", "FederalObligation", "Instalment", "LedgerEntry", "Pledge", "PledgeKind", "PledgeStatus",
     "InstituteStaff", "LIVE_STATUSES", "Membership", "MembershipStatus", "Notification", "Tier",
 ]

@@ -45,7 +45,13 @@ APPEND_ONLY_TRIGGER = (
     "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
 )
 
-sa.event.listen(AuditEvent.__table__, "after_create",
-                sa.DDL(APPEND_ONLY_FUNCTION).execute_if(dialect="postgresql"))
-sa.event.listen(AuditEvent.__table__, "after_create",
-                sa.DDL(APPEND_ONLY_TRIGGER.format(table="audit_events")).execute_if(dialect="postgresql"))
+
+
+def make_append_only(table: sa.Table) -> None:
+    """On PostgreSQL, refuse UPDATE and DELETE on ``table`` whenever it is created."""
+    sa.event.listen(table, "after_create", sa.DDL(APPEND_ONLY_FUNCTION).execute_if(dialect="postgresql"))
+    sa.event.listen(table, "after_create",
+                    sa.DDL(APPEND_ONLY_TRIGGER.format(table=table.name)).execute_if(dialect="postgresql"))
+
+
+make_append_only(AuditEvent.__table__)

@@ -1,13 +1,12 @@
 """Forms for an organization's admins."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES
+from portal.forms import Form, SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES
 
 
-class OrganizationProfileForm(FlaskForm):
+class OrganizationProfileForm(Form):
     name = StringField("Name", validators=[InputRequired("Enter the organization's name"), Length(max=200)])
     sector = RadioField("Sector", choices=SECTOR_CHOICES,
                         validators=[InputRequired("Choose the organization's sector")])
@@ -24,5 +23,5 @@ class OrganizationProfileForm(FlaskForm):
                           description="Listed organizations appear in public rosters and directories.")
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     """Approve or decline a request to join (the decision comes from the button pressed)."""

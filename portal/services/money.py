@@ -4,26 +4,38 @@ import re
 
 from portal.services import DomainError
 
-_AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.(\d{1,2}))?$")
+# The largest single amount the portal accepts: one billion dollars, about three times the largest
+# federal award to any institute so far. Anything above it is far more likely a typo than a pledge.
+MAX_CENTS = 1_000_000_000 * 100
+
+_AMOUNT = re.compile(r"^\$?(\d{1,3}(,\d{3})+|\d+)(\.(\d+))?$")
 
 
-def parse_cents(text: str, field: str, *, allow_zero: bool = False) -> int:
-    """'1,250,000', '$15,000' or '1250000.00' to integer cents; DomainError on anything else."""
-    cleaned = (text or "").strip()
+def parse_cents(text: str | None, field: str, *, allow_zero: bool = False, max_cents: int = MAX_CENTS) -> int:
+    """'1,250,000', '$15,000' or '1250000.00' to integer cents; DomainError with a clear message otherwise."""
+    cleaned = (text or "").strip().replace(" ", "")
+    if not cleaned:
+        raise DomainError(field, "Enter an amount in dollars, such as 15,000 or 15000.00")
+    if cleaned.startswith("-") or cleaned.startswith("$-"):
+        raise DomainError(field, "Enter a positive amount")
     match = _AMOUNT.match(cleaned)
     if not match:
+        if re.search(r"\d[eE][+-]?\d", cleaned):
+            raise DomainError(field, "Write the amount in full, such as 1,000,000, not in scientific notation")
         raise DomainError(field, "Enter an amount in dollars, such as 15,000 or 15000.00")
-    whole = int(match.group(1).replace(",", ""))
-    fraction = (match.group(4) or "").ljust(2, "0")
-    cents = whole * 100 + int(fraction or 0)
+    fraction = match.group(4) or ""
+    if len(fraction) > 2:
+        raise DomainError(field, "Amounts have at most two decimal places (whole cents)")
+    cents = int(match.group(1).replace(",", "")) * 100 + int(fraction.ljust(2, "0") or 0)
     if cents == 0 and not allow_zero:
         raise DomainError(field, "Enter an amount greater than zero")
-    if cents > 10**15:
-        raise DomainError(field, "That amount is too large")
+    if cents > max_cents:
+        raise DomainError(field, f"Amounts above {format_cents(max_cents)} are not accepted; check the figure")
     return cents
 
 
 def format_cents(cents: int) -> str:
-    """Integer cents as dollars with separators: $70,000,000 or $1,250.50."""
-    whole, rest = divmod(int(cents), 100)
-    return f"${whole:,}" if rest == 0 else f"${whole:,}.{rest:02d}"
+    """Integer cents as dollars with separators: $70,000,000 or -$1,250.50."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}${whole:,}" if rest == 0 else f"{sign}${whole:,}.{rest:02d}"

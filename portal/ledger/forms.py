@@ -1,0 +1,99 @@
+"""Money forms. Each carries a one-time key so that a repeated submission records nothing new."""
+
+import re
+import secrets
+from datetime import date
+
+from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from portal.forms import Form
+
+from portal.models import PledgeKind, PledgeStatus
+from portal.services import DomainError
+from portal.services.money import parse_cents
+
+AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
+
+
+class KeyedForm(Form):
+    """A money form: ``key`` is minted when the form is first shown and kept through re-displays."""
+
+    key = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.key.data:
+            self.key.data = secrets.token_urlsafe(24)
+
+
+class PledgeForm(KeyedForm):
+    institute = SelectField("Institute", coerce=int, description="Institutes your organization is an active member of.")
+    amount = StringField("Amount pledged", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    kind = RadioField("Kind", choices=[SelectChoice(PledgeKind.CASH.value, "Cash"),
+                                       SelectChoice(PledgeKind.IN_KIND.value, "In kind")],
+                      validators=[InputRequired("Choose cash or in kind")])
+    in_kind_description = TextAreaField(
+        "What is given in kind, and how it was valued", validators=[Optional(), Length(max=1000)],
+        description="In-kind only. For example: 400 hours of metallurgist time at $150 an hour.")
+    fiscal_year = SelectField("Federal fiscal year", coerce=int,
+                              description="Fiscal year 2027 runs from 1 October 2026 to 30 September 2027.")
+    schedule = TextAreaField(
+        "Instalment schedule (optional)", validators=[Optional(), Length(max=4000)],
+        description="One instalment a line: the date due and the amount, such as 2027-01-15 250,000. "
+                    "The amounts must add up to the pledge.")
+    note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=1000)])
+
+
+def parse_schedule(text: str | None, field: str = "schedule") -> list[tuple[date, int]]:
+    """Lines of 'YYYY-MM-DD amount' into (date, cents) pairs; DomainError naming the bad line."""
+    schedule = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = re.match(r"^\s*(\d{4}-\d{2}-\d{2})[\s,;]+(.+?)\s*$", line)
+        if not match:
+            raise DomainError(field, f"Line {number}: write the date as YYYY-MM-DD, then the amount")
+        try:
+            due = date.fromisoformat(match.group(1))
+        except ValueError as error:
+            raise DomainError(field, f"Line {number}: {match.group(1)} is not a real date") from error
+        try:
+            cents = parse_cents(match.group(2), field)
+        except DomainError as error:
+            raise DomainError(field, f"Line {number}: {error.message}") from error
+        schedule.append((due, cents))
+    return schedule
+
+
+class ReceiptForm(KeyedForm):
+    amount = StringField("Amount received", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    received_on = DateField("Date received", validators=[InputRequired("Enter the date it was received")])
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=1000)],
+                       description="For example a check or transfer number.")
+
+
+class ReasonForm(KeyedForm):
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
+
+
+class FederalForm(KeyedForm):
+    institute = SelectField("Institute", coerce=int)
+    fiscal_year = SelectField("Federal fiscal year", coerce=int)
+    amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"},
+                         description="In dollars. Start with a minus sign to correct an earlier figure downwards.")
+    note = StringField("Note", validators=[Optional(), Length(max=1000)],
+                       description="For example the award or modification number; required for a correction.")
+
+
+class LedgerFilterForm(Form):
+    class Meta:
+        csrf = False
+
+    fiscal_year = SelectField("Fiscal year", coerce=lambda v: int(v) if v else None, default="")
+    kind = SelectField("Kind", default="", choices=[SelectChoice("", "Cash and in kind"),
+                                                     SelectChoice("cash", "Cash"),
+                                                     SelectChoice("in_kind", "In kind")])
+    status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")] + [
+        SelectChoice(s.value, s.label) for s in PledgeStatus])
+    organization = SelectField("Organization", coerce=lambda v: int(v) if v else None, default="")

@@ -1,0 +1,317 @@
+"""Pledges, receipts, verification, the organization's and institute's ledgers, and the federal match."""
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from portal import authz
+from portal.extensions import db
+from portal.forms import show_domain_error
+from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm, parse_schedule
+from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
+from portal.services import DomainError, ledger
+from portal.services.ledger import LedgerFilters, PledgeInput, Repeat
+from portal.services.memberships import today
+from portal.services.money import parse_cents
+
+bp = Blueprint("ledger", __name__)
+
+PER_PAGE = 25
+
+
+def get_pledge(pledge_id: int, action: str) -> Pledge:
+    pledge = db.get_or_404(Pledge, pledge_id)
+    authz.require(current_user, action, pledge)
+    return pledge
+
+
+def get_entry(pledge: Pledge, entry_id: int) -> LedgerEntry:
+    return db.first_or_404(sa.select(LedgerEntry).where(LedgerEntry.id == entry_id,
+                                                         LedgerEntry.pledge_id == pledge.id))
+
+
+def fiscal_year_choices() -> list[SelectChoice]:
+    return [SelectChoice(year, f"FY{year}") for year in reversed(ledger.allowed_fiscal_years())]
+
+
+def filter_form(organizations: list[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
+    form = LedgerFilterForm(request.args, meta={"csrf": False})
+    form.fiscal_year.choices = [SelectChoice("", "Any year")] + fiscal_year_choices()
+    form.organization.choices = [SelectChoice("", "Any organization")] + [
+        SelectChoice(o.id, o.name) for o in organizations or []]
+    if not form.validate():
+        return form, LedgerFilters()
+    return form, LedgerFilters(fiscal_year=form.fiscal_year.data, kind=form.kind.data or "",
+                               status=form.status.data or "", organization_id=form.organization.data)
+
+
+def repeated(entry, pledge_id: int):
+    flash("That was already recorded; it has not been recorded twice.", "info")
+    return redirect(url_for("ledger.pledge", pledge_id=pledge_id))
+
+
+# The organization's side ---------------------------------------------------------------------
+
+def member_institutes(organization: Organization) -> list[Institute]:
+    from portal.services.memberships import memberships_of
+
+    return [m.institute for m in memberships_of(organization)
+            if m.current_status(today()) == "active"]
+
+
+@bp.route("/organizations/<int:org_id>/pledges/new", methods=["GET", "POST"])
+@login_required
+def new_pledge(org_id: int):
+    """An organization admin pledges co-investment to an institute it is a member of."""
+    organization = db.get_or_404(Organization, org_id)
+    authz.require(current_user, "organization.pledge", organization)
+    institutes = member_institutes(organization)
+    form = PledgeForm()
+    form.institute.choices = [SelectChoice(i.id, i.acronym) for i in institutes]
+    form.fiscal_year.choices = fiscal_year_choices()
+    if request.method == "GET":
+        form.fiscal_year.data = ledger.fiscal_year_of(today())
+        form.kind.data = "cash"
+    if not institutes:
+        flash(f"{organization.name} has no active institute membership, so it has nothing to pledge to yet.", "info")
+        return redirect(url_for("ledger.organization", org_id=org_id))
+    status = 200
+    if form.validate_on_submit():
+        try:
+            data = PledgeInput(amount_cents=parse_cents(form.amount.data, "amount"), kind=form.kind.data,
+                               fiscal_year=form.fiscal_year.data, in_kind_description=form.in_kind_description.data or "",
+                               note=form.note.data or "", schedule=parse_schedule(form.schedule.data))
+            pledge = ledger.record_pledge(current_user, organization, db.get_or_404(Institute, form.institute.data),
+                                          data, key=form.key.data)
+        except Repeat as repeat:
+            db.session.rollback()
+            return repeated(repeat.entry, repeat.entry.pledge_id)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+            status = error.status
+        else:
+            db.session.commit()
+            flash("The pledge has been recorded.", "success")
+            return redirect(url_for("ledger.pledge", pledge_id=pledge.id))
+    elif request.method == "POST":
+        status = 422
+    return render_template("ledger/new_pledge.html", organization=organization, form=form), status
+
+
+@bp.get("/organizations/<int:org_id>/ledger")
+@login_required
+def organization(org_id: int):
+    """An organization's pledges, what falls due in the next 90 days, and its ledger."""
+    organization = db.get_or_404(Organization, org_id)
+    authz.require(current_user, "organization.ledger", organization)
+    form, filters = filter_form()
+    pledges = ledger.pledges_query(organization=organization, filters=filters)
+    return render_template(
+        "ledger/organization.html", organization=organization, form=form,
+        pledges=db.session.scalars(pledges).unique().all(), totals=ledger.totals(pledges),
+        due=ledger.instalments_due(organization=organization),
+        entries=db.paginate(ledger.entries_query(pledges), per_page=PER_PAGE, error_out=False),
+        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
+        can_pledge=authz.can(current_user, "organization.pledge", organization),
+    )
+
+
+@bp.get("/organizations/<int:org_id>/ledger.csv")
+@login_required
+def organization_csv(org_id: int):
+    """The organization's filtered ledger as CSV."""
+    organization = db.get_or_404(Organization, org_id)
+    authz.require(current_user, "organization.ledger", organization)
+    _, filters = filter_form()
+    return csv_response(ledger.entries_query(ledger.pledges_query(organization=organization, filters=filters)),
+                        f"organization-{organization.id}-ledger")
+
+
+def csv_response(entries, name: str) -> Response:
+    return Response(ledger.entries_csv(entries), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}-{today().isoformat()}.csv"'})
+
+
+# One pledge ----------------------------------------------------------------------------------
+
+def render_pledge(pledge: Pledge, status: int = 200, **forms):
+    forms.setdefault("receipt_form", ReceiptForm(formdata=None, prefix="receipt"))
+    forms.setdefault("cancel_form", ReasonForm(formdata=None, prefix="cancel"))
+    forms.setdefault("action_form", ReasonForm(formdata=None, prefix="entry"))
+    entries = ledger.entries_of(pledge)
+    reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
+    verified = {}
+    for e in entries:
+        if e.kind == EntryKind.VERIFICATION and e.id not in reversed_ids:
+            verified[e.verifies_id] = e
+    return render_template(
+        "ledger/pledge.html", pledge=pledge, entries=entries, reversed_ids=reversed_ids, verified=verified,
+        can_record=authz.can(current_user, "pledge.record", pledge), reversible=ledger.REVERSIBLE, **forms,
+    ), status
+
+
+@bp.get("/pledges/<int:pledge_id>")
+@login_required
+def pledge(pledge_id: int):
+    """A pledge: its balances, schedule and every entry."""
+    return render_pledge(get_pledge(pledge_id, "pledge.view"))
+
+
+def _money_action(pledge: Pledge, form, form_name: str, change, success: str):
+    """Validate, call the ledger, commit once; a repeated key shows the first result."""
+    if not form.validate_on_submit():
+        return render_pledge(pledge, 422, **{form_name: form})
+    try:
+        change()
+    except Repeat as repeat:
+        db.session.rollback()
+        return repeated(repeat.entry, pledge.id)
+    except DomainError as error:
+        db.session.rollback()
+        if error.field is None:
+            flash(error.message, "error")
+            return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
+        show_domain_error(form, error)
+        db.session.refresh(pledge)
+        return render_pledge(pledge, error.status, **{form_name: form})
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("ledger.pledge", pledge_id=pledge.id))
+
+
+@bp.post("/pledges/<int:pledge_id>/receipts")
+@login_required
+def record_receipt(pledge_id: int):
+    """Institute staff record a receipt against the pledge."""
+    pledge = get_pledge(pledge_id, "pledge.record")
+    form = ReceiptForm(prefix="receipt")
+    return _money_action(pledge, form, "receipt_form", lambda: ledger.record_receipt(
+        current_user, pledge, amount_cents=parse_cents(form.amount.data, "amount"),
+        received_on=form.received_on.data, note=form.note.data or "", key=form.key.data),
+        "The receipt has been recorded. Another administrator must verify it.")
+
+
+@bp.post("/pledges/<int:pledge_id>/cancel")
+@login_required
+def cancel(pledge_id: int):
+    """Institute staff cancel what remains unreceived."""
+    pledge = get_pledge(pledge_id, "pledge.record")
+    form = ReasonForm(prefix="cancel")
+    return _money_action(pledge, form, "cancel_form", lambda: ledger.cancel_remainder(
+        current_user, pledge, reason=form.reason.data or "", key=form.key.data),
+        "The remainder of the pledge has been cancelled.")
+
+
+@bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/verify")
+@login_required
+def verify(pledge_id: int, entry_id: int):
+    """A second institute administrator verifies a receipt."""
+    pledge = get_pledge(pledge_id, "pledge.record")
+    entry = get_entry(pledge, entry_id)
+    form = ReasonForm(prefix="entry")
+    return _money_action(pledge, form, "action_form", lambda: ledger.verify_receipt(
+        current_user, entry, key=form.key.data), "The receipt has been verified.")
+
+
+@bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/reverse")
+@login_required
+def reverse(pledge_id: int, entry_id: int):
+    """Undo an entry with a reversing entry."""
+    pledge = get_pledge(pledge_id, "pledge.record")
+    entry = get_entry(pledge, entry_id)
+    form = ReasonForm(prefix="entry")
+    if not (form.reason.data or "").strip() and form.validate_on_submit():
+        flash("Give the reason for the reversal.", "error")
+        return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
+    return _money_action(pledge, form, "action_form", lambda: ledger.reverse(
+        current_user, entry, reason=form.reason.data or "", key=form.key.data), "The entry has been reversed.")
+
+
+# The institute's side ------------------------------------------------------------------------
+
+@bp.get("/institutes/<slug>/ledger")
+@login_required
+def institute(slug: str):
+    """An institute's pledges and ledger, filtered and paged."""
+    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
+    authz.require(current_user, "institute.manage", institute)
+    pledging = db.session.scalars(sa.select(Organization).join(Pledge, Pledge.organization_id == Organization.id)
+                                  .where(Pledge.institute_id == institute.id).distinct()
+                                  .order_by(Organization.name)).all()
+    form, filters = filter_form(pledging)
+    pledges = ledger.pledges_query(institute=institute, filters=filters)
+    return render_template(
+        "ledger/institute.html", institute=institute, form=form,
+        pledges=db.paginate(pledges, per_page=PER_PAGE, error_out=False), totals=ledger.totals(pledges),
+        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
+        federal=ledger.federal_total(institute, filters.fiscal_year) if filters.fiscal_year else None,
+    )
+
+
+@bp.get("/institutes/<slug>/ledger.csv")
+@login_required
+def institute_csv(slug: str):
+    """The institute's filtered ledger as CSV."""
+    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
+    authz.require(current_user, "institute.manage", institute)
+    pledging = db.session.scalars(sa.select(Organization)).all()
+    _, filters = filter_form(pledging)
+    return csv_response(ledger.entries_query(ledger.pledges_query(institute=institute, filters=filters)),
+                        f"{institute.slug}-ledger")
+
+
+# The network's side --------------------------------------------------------------------------
+
+def render_match(form: FederalForm, status: int = 200):
+    year_form, filters = filter_form()
+    rows, total = ledger.match_table(filters.fiscal_year)
+    return render_template("ledger/match.html", rows=rows, total=total, form=form, year_form=year_form,
+                           fiscal_year=filters.fiscal_year), status
+
+
+def federal_form() -> FederalForm:
+    form = FederalForm()
+    form.institute.choices = [SelectChoice(i.id, i.acronym)
+                              for i in db.session.scalars(sa.select(Institute).order_by(Institute.acronym))]
+    form.fiscal_year.choices = fiscal_year_choices()
+    if request.method == "GET":
+        form.fiscal_year.data = ledger.fiscal_year_of(today())
+    return form
+
+
+@bp.get("/ledger/match")
+@login_required
+def match():
+    """Non-federal co-investment against federal money, per institute and for the network."""
+    authz.require(current_user, "network.match", None)
+    return render_match(federal_form())
+
+
+@bp.post("/ledger/federal")
+@login_required
+def record_federal():
+    """A network administrator records a federal obligation."""
+    authz.require(current_user, "network.match", None)
+    form = federal_form()
+    if not form.validate_on_submit():
+        return render_match(form, 422)
+    text = (form.amount.data or "").strip()
+    negative = text.startswith("-")
+    try:
+        cents = parse_cents(text.lstrip("-"), "amount")
+        ledger.record_federal_obligation(current_user, db.get_or_404(Institute, form.institute.data),
+                                         fiscal_year=form.fiscal_year.data, amount_cents=-cents if negative else cents,
+                                         note=form.note.data or "", key=form.key.data)
+    except Repeat:
+        db.session.rollback()
+        flash("That was already recorded; it has not been recorded twice.", "info")
+        return redirect(url_for("ledger.match"))
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return render_match(form, error.status)
+    db.session.commit()
+    flash("The federal obligation has been recorded.", "success")
+    return redirect(url_for("ledger.match"))

@@ -1,0 +1,182 @@
+"""Co-investment: pledges, their instalment schedules, the append-only ledger and federal obligations."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.models.audit import make_append_only
+from portal.models.base import Base, enum_column, utcnow
+
+
+class PledgeKind(StrEnum):
+    CASH = "cash"
+    IN_KIND = "in_kind"
+
+
+class EntryKind(StrEnum):
+    PLEDGE = "pledge"
+    RECEIPT = "receipt"
+    VERIFICATION = "verification"
+    CANCELLATION = "cancellation"
+    REVERSAL = "reversal"
+
+
+class PledgeStatus(StrEnum):
+    PLEDGED = "pledged"
+    PARTLY_RECEIVED = "partly_received"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+def pledge_status(pledged: int, received: int, cancelled: int) -> PledgeStatus:
+    """A pledge's status follows from its totals alone."""
+    remaining = pledged - received - cancelled
+    if remaining == 0:
+        return PledgeStatus.FULFILLED if received > 0 else PledgeStatus.CANCELLED
+    return PledgeStatus.PARTLY_RECEIVED if received > 0 else PledgeStatus.PLEDGED
+
+
+class Pledge(Base):
+    """What an organization promised an institute. Its money lives in ledger entries."""
+
+    __tablename__ = "pledges"
+    __table_args__ = (
+        sa.CheckConstraint("fiscal_year BETWEEN 2012 AND 2100", name="fiscal_year_range"),
+        sa.CheckConstraint("kind = 'cash' OR length(in_kind_description) > 0", name="in_kind_described"),
+        # Running totals, kept in step with the entries in the same transaction. The database itself
+        # refuses a receipt that would overdraw the pledge, whoever writes it and however concurrently.
+        sa.CheckConstraint("pledged_cents > 0", name="pledged_positive"),
+        sa.CheckConstraint("received_cents >= 0 AND cancelled_cents >= 0 AND verified_cents >= 0",
+                           name="totals_not_negative"),
+        sa.CheckConstraint("received_cents + cancelled_cents <= pledged_cents", name="not_overdrawn"),
+        sa.CheckConstraint("verified_cents <= received_cents", name="verified_within_received"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    organization_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organizations.id"), index=True)
+    institute_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
+    kind: so.Mapped[PledgeKind] = so.mapped_column(enum_column(PledgeKind, "pledge_kind"))
+    fiscal_year: so.Mapped[int] = so.mapped_column(index=True)
+    in_kind_description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    pledged_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    received_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    verified_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    cancelled_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+    organization: so.Mapped["Organization"] = so.relationship()
+    institute: so.Mapped["Institute"] = so.relationship()
+    created_by: so.Mapped["User"] = so.relationship()
+    instalments: so.Mapped[list["Instalment"]] = so.relationship(
+        back_populates="pledge", order_by="Instalment.due_on", cascade="all, delete-orphan")
+
+    @property
+    def remaining_cents(self) -> int:
+        """What is still to be received: pledged less received and cancelled."""
+        return self.pledged_cents - self.received_cents - self.cancelled_cents
+
+    @property
+    def status(self) -> PledgeStatus:
+        return pledge_status(self.pledged_cents, self.received_cents, self.cancelled_cents)
+
+    @classmethod
+    def status_expression(cls):
+        """The same rule as ``status``, in SQL, for filtering."""
+        remaining = cls.pledged_cents - cls.received_cents - cls.cancelled_cents
+        return sa.case(
+            (sa.and_(remaining == 0, cls.received_cents == 0), PledgeStatus.CANCELLED.value),
+            (remaining == 0, PledgeStatus.FULFILLED.value),
+            (cls.received_cents > 0, PledgeStatus.PARTLY_RECEIVED.value),
+            else_=PledgeStatus.PLEDGED.value,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Pledge {self.id} org={self.organization_id} institute={self.institute_id} FY{self.fiscal_year}>"
+
+
+class Instalment(Base):
+    """One planned payment of a pledge; a schedule's amounts add up to the pledge."""
+
+    __tablename__ = "pledge_instalments"
+    __table_args__ = (sa.CheckConstraint("amount_cents > 0", name="amount_positive"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    pledge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("pledges.id"), index=True)
+    due_on: so.Mapped[date]
+    amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    reminded_at: so.Mapped[datetime | None]
+
+    pledge: so.Mapped[Pledge] = so.relationship(back_populates="instalments")
+
+    def __repr__(self) -> str:
+        return f"<Instalment pledge={self.pledge_id} {self.due_on} {self.amount_cents}>"
+
+
+class LedgerEntry(Base):
+    """One money event. Never updated or deleted: a mistake is undone by a reversing entry."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        sa.CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_points_back"),
+        sa.CheckConstraint("(kind = 'verification') = (verifies_id IS NOT NULL)", name="verification_points_back"),
+        sa.CheckConstraint("kind = 'reversal' OR amount_cents > 0", name="only_reversals_negative"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    pledge_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("pledges.id"), index=True)
+    kind: so.Mapped[EntryKind] = so.mapped_column(enum_column(EntryKind, "ledger_entry_kind"))
+    amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    reverses_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("ledger_entries.id"), unique=True)
+    verifies_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("ledger_entries.id"))
+    received_on: so.Mapped[date | None]
+    reason: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+
+    pledge: so.Mapped[Pledge] = so.relationship()
+    actor: so.Mapped["User | None"] = so.relationship()
+    reverses: so.Mapped["LedgerEntry | None"] = so.relationship(
+        remote_side=[id], foreign_keys=[reverses_id])
+    verifies: so.Mapped["LedgerEntry | None"] = so.relationship(
+        remote_side=[id], foreign_keys=[verifies_id])
+
+    def __repr__(self) -> str:
+        return f"<LedgerEntry {self.id} {self.kind} {self.amount_cents}>"
+
+
+class FederalObligation(Base):
+    """Federal money obligated to an institute for a fiscal year; corrections are negative entries."""
+
+    __tablename__ = "federal_obligations"
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        sa.CheckConstraint("fiscal_year BETWEEN 2012 AND 2100", name="fiscal_year_range"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    institute_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
+    fiscal_year: so.Mapped[int]
+    amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+
+    institute: so.Mapped["Institute"] = so.relationship()
+
+    def __repr__(self) -> str:
+        return f"<FederalObligation {self.institute_id} FY{self.fiscal_year} {self.amount_cents}>"
+
+
+for _table in (LedgerEntry.__table__, FederalObligation.__table__):
+    make_append_only(_table)
