@@ -9,7 +9,8 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.services import DomainError, accounts, institutes, ledger, memberships, outbox
+from portal.services import DomainError, accounts, demo, institutes, ledger, memberships, outbox
+from portal.services.money import format_cents
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
@@ -49,6 +50,21 @@ def create_admin_command(email: str, name: str) -> None:
     click.echo(f"{user.email} is a network administrator.")
 
 
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Add demonstration people, memberships and money at America Makes (after `flask seed`)."""
+    password = os.environ.get("DEMO_PASSWORD") or "demonstration only 2026"
+    result = demo.load(password)
+    db.session.commit()
+    if not result["created"]:
+        click.echo("The demo network is already loaded.")
+        return
+    click.echo(f"Demo loaded: {result['organizations']} organizations, {result['pledges']} pledges, "
+               f"{result['entries']} ledger entries. Sign in as network@{demo.DEMO_DOMAIN}, "
+               f"receipts@, checks@ or admin1@ to admin3@ with the password {password!r}.")
+
+
 @outbox_cli.command("send")
 def outbox_send_command() -> None:
     """Deliver every message that has not been sent yet."""
@@ -86,8 +102,8 @@ def ledger_verify_command() -> None:
         raise SystemExit(1)
     totals = ledger.network_totals()
     click.echo("The ledger and every stored balance agree: "
-               f"{totals.pledged_cents} cents pledged, {totals.received_cents} received, "
-               f"{totals.verified_cents} verified, {totals.cancelled_cents} cancelled.")
+               f"{format_cents(totals.pledged_cents)} pledged, {format_cents(totals.received_cents)} received, "
+               f"{format_cents(totals.verified_cents)} verified, {format_cents(totals.cancelled_cents)} cancelled.")
 
 
 @ledger_cli.command("remind")
@@ -102,6 +118,7 @@ def ledger_remind_command() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(demo_command)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(memberships_cli)
     app.cli.add_command(ledger_cli)

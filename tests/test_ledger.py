@@ -380,3 +380,38 @@ def test_institute_ledger_filters_and_pages(client, app, world):
     assert b"Page 1 of 2" in page and b"$465</span> pledged" in page
     page = client.get(f"/institutes/{world.institute.slug}/ledger", query_string={"status": "fulfilled"}).data
     assert b"No pledges match" in page and b"$0</span> pledged" in page
+
+
+def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):
+    """`flask ledger verify` passes on the demo network and fails on a copy whose totals were tampered with."""
+    import shutil
+
+    from portal import create_app
+    from portal.services import demo, institutes, memberships
+
+    original, copy = tmp_path / "demo.db", tmp_path / "corrupted.db"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{original}")
+    with app.app_context():
+        db.create_all()
+        institutes.seed(institutes.seed_records())
+        memberships.seed_tiers({"default": [{"name": "Gold", "annual_fee_usd": 50000, "may_lead_projects": True,
+                                             "may_join_projects": True, "governance_vote": False, "named_seats": 5},
+                                            {"name": "Silver", "annual_fee_usd": 10000, "may_lead_projects": False,
+                                             "may_join_projects": True, "governance_vote": False, "named_seats": 2},
+                                            {"name": "Platinum", "annual_fee_usd": 150000, "may_lead_projects": True,
+                                             "may_join_projects": True, "governance_vote": True, "named_seats": 10}]})
+        assert demo.load("demonstration only 2026")["created"] == 1
+        db.session.commit()
+        assert demo.load("demonstration only 2026")["created"] == 0
+        db.engine.dispose()
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    shutil.copy(original, copy)
+    corrupted = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{copy}")
+    with corrupted.app_context():
+        db.session.execute(sa.text("UPDATE pledges SET received_cents = received_cents + 1 WHERE id = 1"))
+        db.session.commit()
+        db.engine.dispose()
+    result = corrupted.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1
+    assert "pledge 1: received is 10000001 cents on the pledge but 10000000 from its entries" in result.output

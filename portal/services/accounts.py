@@ -151,17 +151,23 @@ def update_profile(user: User, *, full_name: str) -> None:
         user.full_name = full_name
 
 
+def create_verified_user(email: str, password: str, full_name: str) -> User:
+    """An account whose address an operator vouches for (commands and the demo, not the web)."""
+    normalized = normalize_email(email)
+    passwords.check_new_password(password, email=normalized)
+    user = User(email=normalized, full_name=full_name, password_hash=passwords.hash_password(password),
+                email_verified_at=utcnow())
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, "user.registered", user, to_state="verified")
+    return user
+
+
 def create_network_admin(email: str, password: str, full_name: str = "Network administrator") -> User:
     """Create a verified network administrator, or promote the existing account."""
-    normalized = normalize_email(email)
-    user = db.session.scalar(sa.select(User).where(User.email == normalized))
+    user = find_by_email(email)
     if user is None:
-        passwords.check_new_password(password, email=normalized)
-        user = User(email=normalized, full_name=full_name,
-                    password_hash=passwords.hash_password(password), email_verified_at=utcnow())
-        db.session.add(user)
-        db.session.flush()
-        audit.record(None, "user.registered", user, to_state="verified")
+        user = create_verified_user(email, password, full_name)
     if user.role != Role.NETWORK_ADMIN:
         audit.record(None, "user.role_changed", user, from_state=user.role, to_state=Role.NETWORK_ADMIN)
         user.role = Role.NETWORK_ADMIN
