@@ -499,3 +499,29 @@ def test_seed_loads_tiers_for_every_institute_once(runner, app):
                                         .order_by(Tier.annual_fee_cents)))
         assert names == ["Silver", "Gold", "Platinum"]
         assert db.session.scalar(sa.select(sa.func.count(Tier.id))) == 3 + 17 * 4
+
+
+def test_following_a_notification_marks_it_read_and_stays_on_this_site(client, app, world):
+    login(client, world.admin.email)
+    client.post(f"/institutes/{world.institute.slug}/apply", data=apply_form(world))
+    with app.app_context():
+        notification_id = db.session.scalar(sa.select(Notification.id).where(Notification.user_id == world.admin.id))
+        db.session.execute(sa.update(Notification).where(Notification.id == notification_id)
+                           .values(link="https://evil.example/memberships/1"))
+        db.session.commit()
+    response = client.get(f"/notifications/{notification_id}")
+    assert response.status_code == 302 and response.headers["Location"] == "/memberships/1"
+    with app.app_context():
+        assert db.session.get(Notification, notification_id).read_at is not None
+    client.post("/logout")
+    login(client, world.staff.email)  # someone else's notification is not found
+    assert client.get(f"/notifications/{notification_id}").status_code == 404
+
+
+def test_the_person_who_decides_is_not_notified_of_their_own_decision(client, app, world):
+    pending = make_membership(app, world.organization, world.institute, world.tier, status="pending")
+    login(client, world.staff.email)
+    client.post(f"/memberships/{pending.id}/decision", data={"decision": "approve", "term_years": "1"})
+    with app.app_context():
+        told = set(db.session.scalars(sa.select(Notification.user_id)))
+    assert told == {world.admin.id}

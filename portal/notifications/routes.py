@@ -1,6 +1,8 @@
 """The signed-in user's notifications."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal.auth.forms import ConfirmForm
@@ -16,6 +18,17 @@ def index():
     """Recent notifications, unread first in bold."""
     return render_template("notifications/index.html", items=notifications.recent(current_user),
                            form=ConfirmForm(formdata=None))
+
+
+@bp.get("/<int:notification_id>")
+@login_required
+def open_notification(notification_id: int):
+    """Follow a notification: it is marked read and the user goes to what it is about."""
+    notification = notifications.open_for(current_user, notification_id)
+    if notification is None:
+        abort(404)
+    db.session.commit()
+    return redirect(urlsplit(notification.link)._replace(scheme="", netloc="").geturl() or url_for("main.index"))
 
 
 @bp.post("/read")

@@ -180,7 +180,8 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
                  details={"pledge_id": pledge.id, "amount_cents": amount_cents})
     notifications.notify(admins_of(pledge.organization),
                          f"{pledge.institute.acronym} recorded a receipt of {_dollars(amount_cents)} "
-                         f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id)
+                         f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id,
+                         actor=actor)
     return entry
 
 
@@ -212,7 +213,8 @@ def verify_receipt(actor: User, receipt: LedgerEntry, *, key: str | None) -> Led
                  details={"pledge_id": pledge.id, "receipt_id": receipt.id, "amount_cents": receipt.amount_cents})
     notifications.notify(admins_of(pledge.organization),
                          f"{pledge.institute.acronym} verified a receipt of {_dollars(receipt.amount_cents)} "
-                         f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id)
+                         f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id,
+                         actor=actor)
     return entry
 
 

@@ -165,7 +165,8 @@ def apply(actor: User, organization: Organization, institute: Institute, tier: T
         existing = None
     if existing is not None:
         what = "an application waiting" if existing.status == MembershipStatus.PENDING else "an active membership"
-        raise DomainError("tier", f"{organization.name} already has {what} at {institute.acronym}", status=409)
+        raise DomainError("organization", f"{organization.name} already has {what} at {institute.acronym}",
+                          status=409)
     membership = Membership(
         organization_id=organization.id, institute_id=institute.id, tier_id=tier.id,
         statement=statement, contact_name=contact_name, contact_email=contact_email.strip().lower(),
@@ -175,7 +176,7 @@ def apply(actor: User, organization: Organization, institute: Institute, tier: T
         with db.session.begin_nested():
             db.session.add(membership)
     except IntegrityError as error:  # another admin of the organization applied a moment ago
-        raise DomainError("tier", f"{organization.name} already has an application waiting at "
+        raise DomainError("organization", f"{organization.name} already has an application waiting at "
                                   f"{institute.acronym}", status=409) from error
     audit.record(actor, "membership.applied", membership, institute_id=institute.id,
                  to_state=MembershipStatus.PENDING, details={"tier": tier.name})
@@ -217,7 +218,7 @@ def approve(actor: User, membership: Membership, *, starts_on: date | None = Non
     notifications.notify(
         _people_to_tell(membership),
         f"{membership.organization.name}'s application to {membership.institute.acronym} was approved.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def decline(actor: User, membership: Membership, *, reason: str) -> None:
@@ -231,7 +232,7 @@ def decline(actor: User, membership: Membership, *, reason: str) -> None:
     notifications.notify(
         _people_to_tell(membership),
         f"{membership.organization.name}'s application to {membership.institute.acronym} was declined.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 # Lifecycle -----------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def withdraw(actor: User, membership: Membership, *, reason: str = "") -> None:
     notifications.notify(
         staff_users(membership.institute),
         f"{membership.organization.name} withdrew from {membership.institute.acronym}.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def end(actor: User, membership: Membership, *, reason: str) -> None:
@@ -288,7 +289,7 @@ def end(actor: User, membership: Membership, *, reason: str) -> None:
     notifications.notify(
         _people_to_tell(membership),
         f"{membership.institute.acronym} ended {membership.organization.name}'s membership.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def request_tier_change(actor: User, membership: Membership, tier: Tier) -> None:
@@ -303,7 +304,7 @@ def request_tier_change(actor: User, membership: Membership, tier: Tier) -> None
     notifications.notify(
         staff_users(membership.institute),
         f"{membership.organization.name} asks to change to {tier.name} at {membership.institute.acronym}.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def decide_tier_change(actor: User, membership: Membership, *, approve_change: bool) -> None:
@@ -328,7 +329,7 @@ def decide_tier_change(actor: User, membership: Membership, *, approve_change: b
     notifications.notify(
         admins_of(membership.organization),
         f"{membership.institute.acronym} {verb} {membership.organization.name}'s change of tier.",
-        "memberships.detail", membership_id=membership.id)
+        "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def expire(on: date | None = None) -> int:

@@ -8,10 +8,12 @@ have logged a JavaScript error or a Content-Security-Policy violation.
 Without Playwright or /usr/bin/chromium the tests skip, or fail under REQUIRE_SERVICES=1.
 """
 
+import json
 import re
 import textwrap
 import threading
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -79,7 +81,8 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The portal, seeded with the institutes, served on a free port while a test module runs.
+    """The portal, seeded with the institutes and their membership tiers, served on a free port
+    while a test module runs.
 
     Module scope: the server thread and the browser end before the rest of the suite runs.
     """
@@ -87,7 +90,7 @@ def live_server(tmp_path_factory):
 
     from portal import create_app
     from portal.extensions import db
-    from portal.services import institutes
+    from portal.services import institutes, memberships
 
     database = tmp_path_factory.mktemp("e2e") / "e2e.db"
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}",
@@ -95,6 +98,8 @@ def live_server(tmp_path_factory):
     with app.app_context():
         db.create_all()
         institutes.seed(institutes.seed_records())
+        memberships.seed_tiers(json.loads(
+            resources.files("portal").joinpath("data/tiers.json").read_text("utf-8")))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
