@@ -52,6 +52,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from portal.memberships.routes import bp as memberships_bp
     from portal.notifications.routes import bp as notifications_bp
     from portal.organizations.routes import bp as organizations_bp
+    from portal.proposals.routes import bp as proposals_bp
     from portal.services.outbox import deliver_queued_after_request
 
     app.register_blueprint(main_bp)
@@ -61,6 +62,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(memberships_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ledger_bp)
+    app.register_blueprint(proposals_bp)
     app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
@@ -104,6 +106,14 @@ def _template_helpers(app: Flask) -> None:
         if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
             return {"unread_count": unread_count(current_user)}
         return {"unread_count": 0}
+
+    @app.template_filter("eastern")
+    def eastern(value) -> str:
+        """A UTC time shown in US Eastern time, with the zone named."""
+        from zoneinfo import ZoneInfo
+
+        local = value.astimezone(ZoneInfo("America/New_York"))
+        return local.strftime("%-d %B %Y, %-I:%M %p ") + ("EDT" if local.dst() else "EST") + " (US Eastern)"
 
     @app.template_filter("state_name")
     def _state_name(code: str) -> str:

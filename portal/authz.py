@@ -114,6 +114,44 @@ def can_view_network_match(user: Actor, _obj=None) -> bool:
     return _signed_in(user) and user.is_network_admin
 
 
+def can_manage_call(user: Actor, call) -> bool:
+    return can_manage_institute(user, call.institute)
+
+
+def can_view_call(user: Actor, call) -> bool:
+    return call.status != "draft" or can_manage_call(user, call)
+
+
+def can_view_proposal_in_full(user: Actor, proposal) -> bool:
+    """The technical plan and the working pages: the team (invited partners too), its reviewers, the institute."""
+    from portal.services import proposals
+
+    return _signed_in(user) and (proposals.on_team(user, proposal) or proposals.review_of(user, proposal) is not None
+                                 or can_manage_institute(user, proposal.call.institute))
+
+
+def can_view_proposal(user: Actor, proposal) -> bool:
+    """Approved, active and completed projects are public (without the plan, scores or reviews)."""
+    from portal.models import PUBLIC_STATUSES
+
+    return proposal.status in PUBLIC_STATUSES or can_view_proposal_in_full(user, proposal)
+
+
+def can_edit_proposal(user: Actor, proposal) -> bool:
+    """The lead organization's people write the proposal, build the team and run the project."""
+    from portal.services import proposals
+
+    return _signed_in(user) and proposals.lead_team(user, proposal)
+
+
+def can_decide_proposal(user: Actor, proposal) -> bool:
+    return can_manage_institute(user, proposal.call.institute)
+
+
+def can_answer_invitation(user: Actor, partner) -> bool:
+    return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
+
+
 POLICIES = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
@@ -129,6 +167,13 @@ POLICIES = {
     "pledge.view": can_view_pledge,
     "pledge.record": can_record_for_pledge,
     "network.match": can_view_network_match,
+    "call.manage": can_manage_call,
+    "call.view": can_view_call,
+    "proposal.view": can_view_proposal,
+    "proposal.view_full": can_view_proposal_in_full,
+    "proposal.edit": can_edit_proposal,
+    "proposal.decide": can_decide_proposal,
+    "partner.answer": can_answer_invitation,
 }
 
 

@@ -20,7 +20,7 @@ from portal.auth.forms import (
 from portal.extensions import db, form_email_key, limiter, login_manager
 from portal.forms import show_domain_error
 from portal.models import User
-from portal.services import DomainError, accounts, organizations
+from portal.services import DomainError, accounts, memberships, organizations, proposals
 
 bp = Blueprint("auth", __name__)
 
@@ -200,7 +200,9 @@ def render_account(status: int = 200, **forms):
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
     return render_template(
-        "auth/account.html", affiliations=organizations.affiliations_of(current_user), **forms
+        "auth/account.html", affiliations=organizations.affiliations_of(current_user),
+        proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
+        administers=memberships.institutes_administered(current_user), **forms
     ), status
 
 

@@ -13,6 +13,21 @@ from portal.models.ledger import (
 )
 from portal.models.membership import LIVE_STATUSES, InstituteStaff, Membership, MembershipStatus, Tier
 from portal.models.notification import Notification
+from portal.models.proposal import (
+    PUBLIC_STATUSES,
+    CallStatus,
+    Criterion,
+    Milestone,
+    Partner,
+    PartnerStatus,
+    ProjectCall,
+    ProjectUpdate,
+    Proposal,
+    ProposalStatus,
+    Review,
+    Score,
+    StatusChange,
+)
 from portal.models.organization import (
     Affiliation,
     AffiliationRole,
@@ -29,5 +44,7 @@ __all__ = [
     "Affiliation", "AffiliationRole", "AffiliationStatus", "Agency", "AuditEvent", "Institute",
     "Organization", "OrgSize", "OutboxMessage", "Role", "Sector", "User", "name_key",
     "EntryKind", "FederalObligation", "Instalment", "LedgerEntry", "Pledge", "PledgeKind", "PledgeStatus",
+    "CallStatus", "Criterion", "Milestone", "PUBLIC_STATUSES", "Partner", "PartnerStatus", "ProjectCall",
+    "ProjectUpdate", "Proposal", "ProposalStatus", "Review", "Score", "StatusChange",
     "InstituteStaff", "LIVE_STATUSES", "Membership", "MembershipStatus", "Notification", "Tier",
 ]

@@ -65,6 +65,7 @@ class Pledge(Base):
     fiscal_year: so.Mapped[int] = so.mapped_column(index=True)
     in_kind_description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    proposal_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("proposals.id"), index=True)
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     pledged_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)

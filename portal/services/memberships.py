@@ -61,6 +61,11 @@ def staff_users(institute: Institute) -> list[User]:
     return [staff.user for staff in staff_of(institute)]
 
 
+def institutes_administered(user: User) -> list[Institute]:
+    return list(db.session.scalars(sa.select(Institute).join(InstituteStaff, InstituteStaff.institute_id == Institute.id)
+                                   .where(InstituteStaff.user_id == user.id).order_by(Institute.acronym)))
+
+
 def add_staff(actor: User, institute: Institute, email: str) -> InstituteStaff:
     user = find_by_email(email)
     if user is None or not user.active:

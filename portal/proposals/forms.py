@@ -1,0 +1,161 @@
+"""Forms for project calls, proposals, teams, reviews and projects."""
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form
+from portal.ledger.forms import AMOUNT_HINT, KeyedForm
+from portal.services import DomainError
+
+EASTERN = ZoneInfo("America/New_York")
+
+
+def eastern_to_utc(value: datetime) -> datetime:
+    """A naive date and time typed in US Eastern time, as an aware UTC datetime."""
+    return value.replace(tzinfo=EASTERN).astimezone(UTC)
+
+
+def utc_to_eastern_input(value: datetime) -> datetime:
+    return value.astimezone(EASTERN).replace(tzinfo=None)
+
+
+def level(label, low, high, required=True):
+    return IntegerField(label, validators=[(InputRequired(f"Enter the {label.split(',')[0]}") if required else Optional()),
+                                           NumberRange(low, high, f"Enter a number from {low} to {high}")])
+
+
+class CallForm(Form):
+    title = StringField("Title", validators=[InputRequired("Enter the call's title"), Length(max=200)])
+    description = TextAreaField("Description", validators=[InputRequired("Describe the call"), Length(max=20000)])
+    opens_at = DateTimeLocalField("Opens (US Eastern time)", validators=[InputRequired("Enter when the call opens")])
+    closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes")])
+    max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT)
+    min_cost_share = StringField("Minimum cost share, as a ratio of the federal request",
+                                 description="For example 0.5 (half) or 1.0 (one to one).", default="1.0")
+    trl_min = level("Lowest TRL at the start", 1, 9)
+    trl_max = level("Highest TRL at the start", 1, 9)
+    mrl_min = level("Lowest MRL at the start", 1, 10)
+    mrl_max = level("Highest MRL at the start", 1, 10)
+    min_industry = level("At least this many industry partners", 0, 50)
+    min_academic = level("At least this many academic partners", 0, 50)
+    min_small_business = level("At least this many small businesses", 0, 50)
+    all_partners_members = BooleanField("Every partner must be an active member (not only the lead)")
+    criteria = TextAreaField(
+        "Scoring rubric", validators=[InputRequired("Give the scoring criteria")],
+        description="One criterion a line: its weight, then its name, such as “40 Technical merit”. "
+                    "The weights must add up to 100.")
+
+
+def parse_ratio_bp(text: str | None, field: str = "min_cost_share") -> int:
+    """'0.5' -> 5000 basis points, exactly."""
+    match = re.fullmatch(r"\s*(\d{1,2})(?:\.(\d{1,4}))?\s*", text or "")
+    if not match:
+        raise DomainError(field, "Enter a ratio such as 0.5 or 1.0")
+    return int(match.group(1)) * 10_000 + int((match.group(2) or "").ljust(4, "0"))
+
+
+def parse_criteria(text: str | None, field: str = "criteria") -> list[tuple[str, int]]:
+    criteria = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = re.fullmatch(r"\s*(\d{1,3})\s+(.+?)\s*", line)
+        if not match:
+            raise DomainError(field, f"Line {number}: start with the weight, then the name")
+        criteria.append((match.group(2)[:200], int(match.group(1))))
+    return criteria
+
+
+def parse_milestones(text: str | None, field: str = "milestones") -> list[tuple[int, str, str]]:
+    milestones = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) < 2 or not parts[0].isdigit() or not parts[1]:
+            raise DomainError(field, f"Line {number}: write the month, a bar, the title, and optionally a bar "
+                                     "and the deliverable")
+        month = int(parts[0])
+        if not 1 <= month <= 120:
+            raise DomainError(field, f"Line {number}: the month must be from 1 to 120")
+        milestones.append((month, parts[1][:200], (parts[2] if len(parts) > 2 else "")[:500]))
+    return milestones
+
+
+class StartForm(Form):
+    organization = SelectField("Lead organization", coerce=int)
+    title = StringField("Working title", validators=[InputRequired("Enter a working title"), Length(max=200)])
+
+
+class DraftForm(Form):
+    title = StringField("Title", validators=[InputRequired("Enter a title"), Length(max=200)])
+    abstract = TextAreaField("Public abstract", validators=[Optional(), Length(max=5000)],
+                             description="At most 300 words. Shown to the public if the proposal is approved.")
+    technical_plan = TextAreaField("Technical plan (confidential)", validators=[Optional(), Length(max=50000)],
+                                   description="Seen only by the team, its reviewers and the institute.")
+    technology_area = StringField("Technology area", validators=[Optional(), Length(max=200)])
+    trl_start = level("TRL at the start", 1, 9, required=False)
+    trl_target = level("Target TRL", 1, 9, required=False)
+    mrl_start = level("MRL at the start", 1, 10, required=False)
+    mrl_target = level("Target MRL", 1, 10, required=False)
+    duration_months = IntegerField("Duration in months", validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months")])
+    federal_request = StringField("Federal funding requested", validators=[Optional()], description=AMOUNT_HINT)
+    milestones = TextAreaField(
+        "Milestones", validators=[Optional(), Length(max=10000)],
+        description="One a line: the month, a bar, the title, a bar, the deliverable; "
+                    "for example “6 | Alloy trials | Test report”.")
+
+
+class FinderForm(Form):
+    q = StringField("Name or description")
+    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
+    state = SelectField("State", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    institute = SelectField("Member of", coerce=lambda v: int(v) if v else None, default="")
+
+
+class InviteForm(Form):
+    organization = HiddenField()
+
+
+class CostShareForm(KeyedForm):
+    amount = StringField("Cost share committed", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    kind = RadioField("Kind", choices=[SelectChoice("cash", "Cash"), SelectChoice("in_kind", "In kind")],
+                      default="cash", validators=[InputRequired("Choose cash or in kind")])
+    in_kind_description = TextAreaField("What is given in kind, and how it was valued",
+                                        validators=[Optional(), Length(max=1000)])
+
+
+class NoteForm(Form):
+    note = TextAreaField("Note", validators=[Optional(), Length(max=5000)])
+
+
+class ReviewerForm(Form):
+    email = EmailField("Reviewer's email address", validators=[InputRequired("Enter the reviewer's email address")])
+
+
+class UpdateForm(Form):
+    body = TextAreaField("Progress update", validators=[Optional(), Length(max=10000)])
+
+
+class CompleteForm(Form):
+    trl_reached = level("TRL reached", 1, 9)
+    mrl_reached = level("MRL reached", 1, 10)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
