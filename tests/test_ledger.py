@@ -319,13 +319,15 @@ def test_match_table_flags_institutes_below_one_to_one(client, app, world):
         ledger.verify_receipt(db.session.get(User, world.checker.id), db.session.get(LedgerEntry, entry_id), key=None)
         db.session.commit()
     login(client, network_admin.email)
-    data = {"institute": world.institute.id, "fiscal_year": FY, "amount": "250", "note": "Award 1", "key": "f1"}
+    data = {"federal-institute": world.institute.id, "federal-fiscal_year": FY, "federal-amount": "250",
+            "federal-note": "Award 1", "federal-key": "f1"}
     assert client.post("/ledger/federal", data=data).status_code == 302
     assert client.post("/ledger/federal", data=data).status_code == 302  # a repeat records nothing
     assert count(app, FederalObligation) == 1
     page = client.get("/ledger/match", query_string={"fiscal_year": FY}).data
     assert b"0.80 : 1" in page and b"1.20 : 1" in page and b"Below match" in page
-    response = client.post("/ledger/federal", data={**data, "amount": "-300", "note": "correction", "key": "f2"})
+    response = client.post("/ledger/federal", data={**data, "federal-amount": "-300", "federal-note": "correction",
+                                                     "federal-key": "f2"})
     assert response.status_code == 422 and b"below zero" in response.data
     with app.app_context():
         rows, total = ledger.match_table(FY)

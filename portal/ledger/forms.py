@@ -36,8 +36,7 @@ class PledgeForm(KeyedForm):
     in_kind_description = TextAreaField(
         "What is given in kind, and how it was valued", validators=[Optional(), Length(max=1000)],
         description="In-kind only. For example: 400 hours of metallurgist time at $150 an hour.")
-    fiscal_year = SelectField("Federal fiscal year", coerce=int,
-                              description="Fiscal year 2027 runs from 1 October 2026 to 30 September 2027.")
+    fiscal_year = SelectField("Federal fiscal year", coerce=int)
     schedule = TextAreaField(
         "Instalment schedule (optional)", validators=[Optional(), Length(max=4000)],
         description="One instalment a line: the date due and the amount, such as 2027-01-15 250,000. "

@@ -70,8 +70,11 @@ def new_pledge(org_id: int):
     form = PledgeForm()
     form.institute.choices = [SelectChoice(i.id, i.acronym) for i in institutes]
     form.fiscal_year.choices = fiscal_year_choices()
+    current = ledger.fiscal_year_of(today())
+    form.fiscal_year.description = (f"Fiscal year {current} runs from 1 October {current - 1} "
+                                    f"to 30 September {current}.")
     if request.method == "GET":
-        form.fiscal_year.data = ledger.fiscal_year_of(today())
+        form.fiscal_year.data = current
         form.kind.data = "cash"
     if not institutes:
         flash(f"{organization.name} has no active institute membership, so it has nothing to pledge to yet.", "info")
@@ -162,6 +165,9 @@ def pledge(pledge_id: int):
 def _money_action(pledge: Pledge, form, form_name: str, change, success: str):
     """Validate, call the ledger, commit once; a repeated key shows the first result."""
     if not form.validate_on_submit():
+        if form_name == "action_form":  # the row buttons have no room for messages: say it at the top
+            flash(" ".join(message for messages in form.errors.values() for message in messages), "error")
+            return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
         return render_pledge(pledge, 422, **{form_name: form})
     try:
         change()
@@ -272,7 +278,7 @@ def render_match(form: FederalForm, status: int = 200):
 
 
 def federal_form() -> FederalForm:
-    form = FederalForm()
+    form = FederalForm(prefix="federal")  # the page also has a year filter named fiscal_year
     form.institute.choices = [SelectChoice(i.id, i.acronym)
                               for i in db.session.scalars(sa.select(Institute).order_by(Institute.acronym))]
     form.fiscal_year.choices = fiscal_year_choices()
