@@ -70,3 +70,27 @@ def test_audit_log_is_append_only_on_postgresql(app):
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == 1
         assert db.session.get(User, user.id) is not None
+
+
+def test_upgrading_and_downgrading_with_data_in_the_tables(tmp_path):
+    """SQLite rebuilds tables to alter them; rows that others refer to must survive both ways."""
+    from portal.services import demo, institutes, memberships
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'data.db'}")
+    with app.app_context():
+        upgrade()
+        institutes.seed(institutes.seed_records())
+        memberships.seed_tiers({"default": [{"name": tier, "annual_fee_usd": 1000, "may_lead_projects": True,
+                                             "may_join_projects": True, "governance_vote": False, "named_seats": 1}
+                                            for tier in ("Gold", "Silver", "Platinum")]})
+        demo.load("demonstration only 2026")
+        db.session.commit()
+        entries = db.session.scalar(sa.text("SELECT count(*) FROM ledger_entries"))
+        assert entries > 0
+        db.session.remove()  # let go of the database before the migration takes it
+        downgrade(revision="-1")  # alters pledges, which ledger entries refer to
+        upgrade()
+        assert db.session.scalar(sa.text("SELECT count(*) FROM ledger_entries")) == entries
+        assert db.session.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        db.session.remove()
+        db.engine.dispose()
