@@ -53,6 +53,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from portal.notifications.routes import bp as notifications_bp
     from portal.organizations.routes import bp as organizations_bp
     from portal.proposals.routes import bp as proposals_bp
+    from portal.snapshot.routes import bp as snapshot_bp
     from portal.services.outbox import deliver_queued_after_request
 
     app.register_blueprint(main_bp)
@@ -63,6 +64,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
+    app.register_blueprint(snapshot_bp)
     app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
@@ -114,6 +116,11 @@ def _template_helpers(app: Flask) -> None:
 
         local = value.astimezone(ZoneInfo("America/New_York"))
         return local.strftime("%-d %B %Y, %-I:%M %p ") + ("EDT" if local.dst() else "EST") + " (US Eastern)"
+
+    @app.template_filter("slice_pick")
+    def slice_pick(row, label_index: int, value_index: int):
+        """(row[label_index], row[value_index]): a chart's label and value from a table row."""
+        return (row[label_index], row[value_index])
 
     @app.template_filter("state_name")
     def _state_name(code: str) -> str:

@@ -1,0 +1,170 @@
+"""The public snapshot: figures, suppression, identical page/JSON/CSV, caching and a fixed query count."""
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from portal.extensions import db
+from portal.models import OrgSize, Pledge, Sector, User
+from portal.services import ledger
+from portal.services.ledger import PledgeInput
+from portal.services.memberships import today
+from portal.services.money import format_cents
+from tests.factories import make_institute, make_membership, make_organization, make_staff, make_tier, org_admin
+
+
+def add_member(app, institute, tier, *, pledge_cents=0, **org_fields):
+    admin, organization = org_admin(app, make_organization(app, **org_fields))
+    make_membership(app, organization, institute, tier)
+    if pledge_cents:
+        with app.app_context():
+            ledger.record_pledge(db.session.get(User, admin.id), db.session.merge(organization),
+                                 db.session.merge(institute),
+                                 PledgeInput(amount_cents=pledge_cents, kind="cash",
+                                             fiscal_year=ledger.fiscal_year_of(today())), key=None)
+            db.session.commit()
+    return organization
+
+
+@pytest.fixture
+def network(app):
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    add_member(app, institute, tier, pledge_cents=100_00, size=OrgSize.SMALL, state="OH")
+    add_member(app, institute, tier, pledge_cents=200_00, size=OrgSize.LARGE, state="MI")
+    add_member(app, institute, tier, sector=Sector.ACADEMIC, state="OH", listed=False)
+    return institute, tier
+
+
+def table(data, name):
+    return data["tables"][name]["rows"]
+
+
+def test_members_by_sector_and_state_count_unlisted_members_too(client, network):
+    data = client.get("/snapshot.json").json
+    assert table(data, "members_by_sector")[:3] == [["industry (small)", 1, 0.333], ["industry (large)", 1, 0.333],
+                                                    ["academic", 1, 0.333]]
+    assert table(data, "members_by_state") == [["MI", "Michigan", 1], ["OH", "Ohio", 2]]
+    overview = dict(table(data, "overview"))
+    assert overview["percent of members in industry"] == 66.7
+    assert overview["percent of industry members that are small"] == 50.0
+
+
+def test_money_from_fewer_than_three_organizations_is_suppressed(client, app, network):
+    institute, tier = network
+    [row] = [r for r in table(client.get("/snapshot.json").json, "coinvestment_by_institute") if r[0] == "TI"]
+    assert row[2] == 2 and row[3:6] == [None, None, None]  # two organizations pledged: hidden
+    page = client.get("/snapshot").data.decode()
+    assert "$100" not in page and "$200" not in page and "$300" not in page
+    add_member(app, institute, tier, pledge_cents=300_00, state="PA")
+    [row] = [r for r in table(client.get("/snapshot.json").json, "coinvestment_by_institute") if r[0] == "TI"]
+    assert row[2:6] == [3, 600_00, 0, 0]
+
+
+def test_page_json_and_csv_give_identical_numbers(client, app, network):
+    institute, tier = network
+    add_member(app, institute, tier, pledge_cents=300_00, state="PA")
+    data = client.get("/snapshot.json").json
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/snapshot.csv").data))
+    page = client.get("/snapshot").data.decode()
+    for name, t in data["tables"].items():
+        rows = list(csv.reader(io.StringIO(archive.read(f"{name}.csv").decode())))
+        assert rows[0] == t["columns"], name
+        assert rows[1:] == [["" if v is None else str(v) for v in row] for row in t["rows"]], name
+        section = page[page.index(f'id="table-{name}"'):]
+        section = section[:section.index("</table>")]
+        for row in t["rows"]:
+            for column, value in zip(t["columns"], row):
+                if value is None:
+                    continue
+                shown = format_cents(value) if column.endswith("_cents") else str(value)
+                assert f">{shown}<" in section, (name, column, value)
+    assert "README.txt" in archive.namelist() and "CC0" in archive.read("README.txt").decode()
+
+
+def test_etag_makes_a_reload_cost_nothing_and_any_if_none_match_is_handled(client, app, network):
+    first = client.get("/snapshot.json")
+    again = client.get("/snapshot.json")
+    assert first.headers["ETag"] == again.headers["ETag"]  # nothing changed, same tag
+    assert "max-age" in first.headers["Cache-Control"]
+    assert client.get("/snapshot.json", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert client.get("/snapshot.json", headers={"If-None-Match": "*"}).status_code == 304
+    for junk in ('"nope"', "garbage,,\"x", "W/", ""):
+        assert client.get("/snapshot.json", headers={"If-None-Match": junk}).status_code == 200
+    institute, tier = network
+    add_member(app, institute, tier, state="TX")
+    assert client.get("/snapshot.json", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
+
+
+def test_each_institute_has_its_own_snapshot_and_unknown_ones_are_404(client, app, network):
+    institute, tier = network
+    other = make_institute(app, slug="other", acronym="OI")
+    add_member(app, other, make_tier(app, other), state="CA")
+    mine = client.get(f"/institutes/{institute.slug}/snapshot.json").json
+    assert mine["scope"] == "TI" and dict(table(mine, "overview"))["member organizations"] == 3
+    assert dict(table(client.get("/snapshot.json").json, "overview"))["member organizations"] == 4
+    assert client.get(f"/institutes/{institute.slug}/snapshot").status_code == 200
+    assert client.get(f"/institutes/{institute.slug}/snapshot.csv").mimetype == "application/zip"
+    for suffix in ("", ".json", ".csv"):
+        response = client.get(f"/institutes/no-such-institute/snapshot{suffix}")
+        assert response.status_code == 404
+
+
+def test_charts_and_map_are_server_rendered_with_captions_and_tables(client, app, network):
+    institute, tier = network
+    add_member(app, institute, tier, pledge_cents=300_00, state="PA")
+    recorder, checker = make_staff(app, institute), make_staff(app, institute)
+    with app.app_context():
+        ledger.record_federal_obligation(db.session.get(User, recorder.id), db.session.merge(institute),
+                                         fiscal_year=ledger.fiscal_year_of(today()), amount_cents=1_000_00, key=None)
+        pledge = db.session.scalar(sa.select(Pledge).order_by(Pledge.id))
+        receipt = ledger.record_receipt(db.session.get(User, recorder.id), pledge, amount_cents=50_00,
+                                        received_on=today(), key=None)
+        ledger.verify_receipt(db.session.get(User, checker.id), receipt, key=None)
+        db.session.commit()
+    page = client.get("/snapshot").data.decode()
+    for chart in ("chart-sectors", "map", "chart-federal", "chart-verified", "chart-match"):
+        assert f'role="img" aria-labelledby="{chart}-caption"' in page, chart
+    assert 'aria-labelledby="map-caption"' in page and "<title>Ohio: 2</title>" in page
+    assert 'id="table-members_by_state"' in page and "<script>" not in page
+
+
+def test_the_snapshot_runs_a_fixed_number_of_queries_whatever_the_size(client, app, network):
+    def queries():
+        statements = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/snapshot.json").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    small = queries()
+    institute, tier = network
+    for n in range(6):
+        add_member(app, institute, tier, pledge_cents=(n + 1) * 100, state="NY")
+    assert queries() == small
+
+
+def test_the_committed_map_is_what_the_build_makes():
+    from portal import maps
+    assert maps.build() == json.loads(maps.TARGET.read_text())
+    assert len(maps.state_paths()) == 51  # the 50 states and DC
+
+
+def test_data_dictionary_describes_every_field(client, network):
+    page = client.get("/snapshot/data").data.decode()
+    data = client.get("/snapshot.json").json
+    for name, t in data["tables"].items():
+        assert f"<code>{name}</code>" in page
+        for column in t["columns"]:
+            assert f"<code>{column}</code>" in page
+    assert "CC0" in page
