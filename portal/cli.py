@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from importlib import resources
 
 import click
@@ -9,7 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.services import DomainError, accounts, demo, institutes, ledger, memberships, outbox
+from portal.services import DomainError, accounts, demo, institutes, ledger, memberships, outbox, synthetic
 from portal.services.money import format_cents
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
@@ -51,9 +52,27 @@ def create_admin_command(email: str, name: str) -> None:
 
 
 @click.command("demo")
+@click.option("--scale", type=click.Choice(sorted(synthetic.SCALES)), default=None,
+              help="Instead of the small hand-made demo, a synthetic network of this size.")
+@click.option("--seed", default=2026, show_default=True, help="The same seed makes the same network.")
+@click.option("--force", is_flag=True, help="Run even though the database holds real (non-demo) data.")
 @with_appcontext
-def demo_command() -> None:
-    """Add demonstration people, memberships and money at America Makes (after `flask seed`)."""
+def demo_command(scale: str | None, seed: int, force: bool) -> None:
+    """Add demonstration data (after `flask seed`): a hand-made demo, or a synthetic network with --scale."""
+    if synthetic.has_real_data() and not force:
+        raise click.ClickException("This database holds real accounts; the demo would mix made-up data into "
+                                   "them. Use a fresh database, or --force if you really mean it.")
+    if scale is not None:
+        started = time.perf_counter()
+        with click.progressbar(length=synthetic.total_rows(scale), label=f"Writing the {scale} network") as bar:
+            counts = synthetic.load(scale, seed=seed, progress=bar.update)
+        db.session.commit()
+        if not counts:
+            click.echo(f"The synthetic network with seed {seed} is already loaded.")
+            return
+        click.echo(", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in counts.items())
+                   + f" in {time.perf_counter() - started:.1f} s.")
+        return
     password = os.environ.get("DEMO_PASSWORD") or "demonstration only 2026"
     result = demo.load(password)
     db.session.commit()

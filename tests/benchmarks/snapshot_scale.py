@@ -1,0 +1,60 @@
+"""Prints how long the snapshot takes on the database at DATABASE_URL, and how many queries it runs.
+
+Load a network first, for example on PostgreSQL:
+    createdb portal_large
+    DATABASE_URL=postgresql://postgres@127.0.0.1/portal_large .venv/bin/flask --app wsgi db upgrade
+    DATABASE_URL=... .venv/bin/flask --app wsgi seed
+    DATABASE_URL=... .venv/bin/flask --app wsgi demo --scale large
+then: DATABASE_URL=... .venv/bin/python tests/benchmarks/snapshot_scale.py
+"""
+
+import statistics
+import time
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import LedgerEntry, Membership, Organization, Proposal
+from portal.services import snapshot
+
+ROUNDS = 10
+
+
+def main() -> None:
+    app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False)
+    with app.app_context():
+        sizes = {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                 for model in (Organization, Membership, Proposal, LedgerEntry)}
+        print("network:", ", ".join(f"{n:,} {name}" for name, n in sizes.items()),
+              f"on {db.engine.dialect.name}")
+        statements = []
+        event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(1))
+        timings = []
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            snapshot.compute()
+            timings.append((time.perf_counter() - started) * 1000)
+            db.session.rollback()
+        print(f"compute(): first {timings[0]:.1f} ms, median {statistics.median(timings):.1f} ms, "
+              f"{len(statements) // ROUNDS} queries each")
+    client = app.test_client()
+    for url in ("/healthz", "/snapshot.json", "/snapshot"):
+        timings = []
+        etag = None
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            etag = response.headers.get("ETag")
+        line = f"GET {url}: median {statistics.median(timings):.1f} ms"
+        if etag:
+            started = time.perf_counter()
+            status = client.get(url, headers={"If-None-Match": etag}).status_code
+            line += f"; revalidation ({status}) {(time.perf_counter() - started) * 1000:.1f} ms"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
