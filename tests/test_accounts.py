@@ -1,10 +1,11 @@
 """Registration, verification, sign-in and out, passwords and sessions."""
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from portal.extensions import db
 from portal.models import Affiliation, AffiliationRole, AffiliationStatus, AuditEvent, Organization, User
-from portal.services import DomainError, accounts
+from portal.services import DomainError, accounts, organizations
 from portal.services.organizations import OrganizationChoice
 from tests.conftest import PASSWORD, link_in, login, mails_to
 from tests.factories import make_organization, make_user, org_admin
@@ -288,9 +289,7 @@ def test_account_lists_each_affiliation_with_its_status(client, app):
     organization = make_organization(app, name="Pending Place")
     user = make_user(app)
     with app.app_context():
-        accounts_user = db.session.get(User, user.id)
-        from portal.services.organizations import join_or_create
-        join_or_create(accounts_user, OrganizationChoice(name="Pending Place"))
+        organizations.join_or_create(db.session.get(User, user.id), OrganizationChoice(name="Pending Place"))
         db.session.commit()
     login(client, user.email)
     page = client.get("/account").data
@@ -300,7 +299,7 @@ def test_account_lists_each_affiliation_with_its_status(client, app):
 
 def test_authenticate_rehashes_weaker_hashes(ctx, app):
     user = User(email="old@example.com", full_name="Old Hash", email_verified_at=None,
-                password_hash=__import__("argon2").PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD))
+                password_hash=PasswordHasher(time_cost=1, memory_cost=512, parallelism=1).hash(PASSWORD))
     db.session.add(user)
     db.session.flush()
     assert accounts.authenticate("old@example.com", PASSWORD) is user
