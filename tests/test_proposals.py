@@ -177,7 +177,8 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
                            follow_redirects=True)
     assert b"4.60" in response.data  # 0.4 * 4 + 0.6 * 5, shown while scoring
     client.post(f"/proposals/{proposal_id}/review",
-                data={f"score_{criteria[0]}": "4", f"score_{criteria[1]}": "5", "action": "submit"})
+                data={f"score_{criteria[0]}": "4", f"score_{criteria[1]}": "5", f"comment_{criteria[0]}": "Solid plan",
+                      "action": "submit"})
     client.post("/logout")
     login(client, world.reviewer_two.email)
     assert b"Rev One" not in client.get(f"/proposals/{proposal_id}/review").data  # not before submitting
@@ -188,7 +189,7 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
 
     login(client, world.staff.email)
     page = client.get(f"/proposals/{proposal_id}").data
-    assert b"weighted mean 4.10 out of 5" in page
+    assert b"weighted mean 4.10 out of 5" in page and b"Solid plan" in page  # admins see each review
     assert client.post(f"/proposals/{proposal_id}/decision",
                        data={"decision": "approve", "note": "Strong team."}).status_code == 302
     assert status(app, proposal_id) == ProposalStatus.APPROVED
