@@ -359,8 +359,9 @@ def test_return_to_draft_with_a_note_and_withdrawal(client, app, world):
     client.post(f"/proposals/{proposal_id}/submit")
     client.post("/logout")
     login(client, world.staff.email)
-    response = client.post(f"/proposals/{proposal_id}/return", data={"note": ""}, follow_redirects=True)
-    assert b"Tell the team what to change" in response.data
+    response = client.post(f"/proposals/{proposal_id}/return", data={"note": ""})
+    assert response.status_code == 422
+    assert b'id="note-error"' in response.data and b"Tell the team what to change" in response.data
     client.post(f"/proposals/{proposal_id}/return", data={"note": "Add a test plan."})
     assert status(app, proposal_id) == ProposalStatus.DRAFT
     client.post("/logout")

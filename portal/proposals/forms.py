@@ -144,6 +144,12 @@ class NoteForm(Form):
     note = TextAreaField("Note", validators=[Optional(), Length(max=5000)])
 
 
+class DecisionForm(Form):
+    note = TextAreaField("Note to the team", validators=[Optional(), Length(max=5000)],
+                         description="Required. The team sees it with the decision, or with the return to draft.",
+                         render_kw={"required": True})
+
+
 class ReviewerForm(Form):
     email = EmailField("Reviewer's email address", validators=[InputRequired("Enter the reviewer's email address")])
 

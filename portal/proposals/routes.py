@@ -13,6 +13,7 @@ from portal.proposals.forms import (
     CallForm,
     CompleteForm,
     CostShareForm,
+    DecisionForm,
     DraftForm,
     FinderForm,
     InviteForm,
@@ -224,7 +225,7 @@ def render_detail(proposal: Proposal, status: int = 200, **forms):
     my_admin_orgs = {a.organization_id for a in organizations.affiliations_of(current_user) if a.is_active_admin}
     review = proposals.review_of(current_user, proposal)
     forms.setdefault("cost_form", CostShareForm(formdata=None))
-    for name, cls in (("note_form", NoteForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
+    for name, cls in (("decision_form", DecisionForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
                       ("complete_form", CompleteForm), ("invite_form", InviteForm)):
         forms.setdefault(name, cls(formdata=None))
     return render_template(
@@ -368,19 +369,29 @@ def withdraw(proposal_id: int):
     return done(proposal, "The proposal has been withdrawn.")
 
 
+def _decision(proposal: Proposal, change, success: str):
+    """Approve, decline or return to draft: the note the team sees is required, and shown next to its field."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        change(form.note.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        if error.field != "note":
+            return refused(proposal, error)
+        show_domain_error(form, error)
+        return render_detail(proposal, error.status, decision_form=form)
+    return done(proposal, success)
+
+
 @bp.post("/proposals/<int:proposal_id>/return")
 @login_required
 def return_to_draft(proposal_id: int):
     """An institute administrator returns a submitted proposal to draft with a note."""
     proposal = get_proposal(proposal_id, "proposal.decide")
-    form = NoteForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        proposals.return_to_draft(current_user, proposal, form.note.data or "")
-    except DomainError as error:
-        return refused(proposal, error)
-    return done(proposal, "The proposal is back in draft; the team has been told why.")
+    return _decision(proposal, lambda note: proposals.return_to_draft(current_user, proposal, note),
+                     "The proposal is back in draft; the team has been told why.")
 
 
 @bp.post("/proposals/<int:proposal_id>/reviewers")
@@ -410,15 +421,11 @@ def assign(proposal_id: int):
 def decide(proposal_id: int):
     """Approve or decline, with a note the team sees."""
     proposal = get_proposal(proposal_id, "proposal.decide")
-    form = NoteForm()
     decision = request.form.get("decision")
-    if decision not in {"approve", "decline"} or not form.validate_on_submit():
+    if decision not in {"approve", "decline"}:
         abort(400)
-    try:
-        proposals.decide(current_user, proposal, approve=decision == "approve", note=form.note.data or "")
-    except DomainError as error:
-        return refused(proposal, error)
-    return done(proposal, f"The proposal has been {decision}d.")
+    return _decision(proposal, lambda note: proposals.decide(current_user, proposal, approve=decision == "approve",
+                                                             note=note), f"The proposal has been {decision}d.")
 
 
 @bp.post("/proposals/<int:proposal_id>/start")

@@ -574,7 +574,7 @@ def reviews_of(proposal: Proposal) -> list[Review]:
 
 def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None:
     if not note.strip():
-        raise DomainError("note", "Write a decision note for the team")
+        raise DomainError("note", "Write a note for the team: they see it with the decision")
     if not review_summary(proposal).totals:
         raise DomainError(None, "Wait for at least one submitted review before deciding.", status=409)
     _move(actor, proposal, ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED,
