@@ -196,8 +196,8 @@ def compute(institute: Institute | None = None) -> dict:
         return round(statistics.median(values), 1) if values else None
 
     total_federal = sum(r[1] for r in coinvestment)
-    network_orgs = len({o for o in db.session.execute(scoped(
-        sa.select(Pledge.organization_id), Pledge.institute_id).distinct()).scalars()})
+    network_orgs = db.session.scalar(scoped(
+        sa.select(sa.func.count(sa.distinct(Pledge.organization_id))), Pledge.institute_id)) or 0
     network_verified = (sum(int(r.verified) for r in money.values())
                         if network_orgs == 0 or network_orgs >= SUPPRESS_BELOW else None)
     states_with_members = len(by_state)
