@@ -30,6 +30,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Keys in the shared cache start with this; give each deployment sharing one Redis its own.
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "portal")
 
     # Rate limits are shared between app servers through Redis when it is configured.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

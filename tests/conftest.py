@@ -7,6 +7,7 @@ from inside one.
 
 import os
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ def make_app():
     made = []
 
     def make(**overrides):
+        overrides.setdefault("CACHE_KEY_PREFIX", f"test-{uuid.uuid4().hex}")  # a shared Redis keeps tests apart
         app = create_app("testing", **overrides)
         with app.app_context():
             db.create_all()

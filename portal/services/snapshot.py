@@ -233,3 +233,52 @@ def compute(institute: Institute | None = None) -> dict:
                 ["proposals", len(proposal_days), median(proposal_days)]]),
         },
     }
+
+
+# Caching ---------------------------------------------------------------------------------------
+#
+# Every change to the figures writes an audit event, and memberships lapse by date; so the newest audit
+# event's id and today's date together name one version of the figures. A snapshot computed for a version
+# is kept (in Redis when REDIS_URL is set, so every app server shares it; in this process otherwise) and
+# served until the version moves. Its key is also the ETag, so a revalidation costs one small query.
+
+_LOCAL_LIMIT = 64
+
+
+def version(institute: Institute | None = None) -> str:
+    latest = db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
+    return f"{institute.slug if institute else 'network'}-{latest}-{today().isoformat()}"
+
+
+def _redis():
+    from flask import current_app
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def cached(institute: Institute | None = None, key: str | None = None) -> dict:
+    """The snapshot for the current version, computed at most once per version."""
+    import json
+
+    from flask import current_app
+
+    key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{key or version(institute)}"
+    store = _redis()
+    local = current_app.extensions.setdefault("snapshot_cache", {})
+    text = store.get(key) if store is not None else local.get(key)
+    if text is None:
+        data = compute(institute)
+        text = json.dumps(data)
+        if store is not None:
+            store.set(key, text, ex=24 * 3600)
+        else:
+            if len(local) >= _LOCAL_LIMIT:
+                local.pop(next(iter(local)))
+            local[key] = text
+        return data
+    return json.loads(text)

@@ -8,6 +8,7 @@ import zipfile
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_paths
@@ -20,11 +21,24 @@ MAP_SHADES = [(0, "#f0f0f0", "none"), (1, "#97d4ea", "1 to 2"), (3, "#28a0cb", "
               (10, "#0d7ea2", "10 to 49"), (50, "#074b69", "50 or more")]
 
 
-def conditional(response: Response, cache_control: str) -> Response:
-    """ETag from the body, so a reload with If-None-Match costs a 304 and no bytes."""
-    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+def not_modified(tag: str, cache_control: str) -> Response | None:
+    """A 304 when the client already has this version: no figures are computed or sent."""
+    if request.if_none_match.contains(tag) or request.if_none_match.star_tag:
+        response = Response(status=304)
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = cache_control
+        return response
+    return None
+
+
+def conditional(response: Response, cache_control: str, tag: str) -> Response:
+    response.set_etag(tag)
     response.headers["Cache-Control"] = cache_control
-    return response.make_conditional(request)
+    return response
+
+
+def etag(kind: str, version: str) -> str:
+    return hashlib.sha256(f"{kind}:{version}".encode()).hexdigest()[:32]
 
 
 def institute_or_404(slug: str | None) -> Institute | None:
@@ -46,22 +60,31 @@ def shade(count: int) -> str:
 def page(slug: str | None = None):
     """The snapshot page: figures, charts, the map and the tables behind them."""
     institute = institute_or_404(slug)
-    data = snapshot.compute(institute)
+    version = snapshot.version(institute)
+    # the page also shows who is signed in, so its tag covers the user too
+    tag = etag(f"page:{current_user.get_id() if current_user.is_authenticated else '-'}", version)
+    if (response := not_modified(tag, "private, no-cache")) is not None:
+        return response
+    data = snapshot.cached(institute, version)
     counts = {row[0]: row[2] for row in data["tables"]["members_by_state"]["rows"]}
     states = [(code, d, counts.get(code, 0), shade(counts.get(code, 0))) for code, d in state_paths().items()]
     response = Response(render_template(
         "snapshot/page.html", data=data, tables=data["tables"], institute=institute, states=states,
         viewbox=VIEWBOX, shades=MAP_SHADES[1:], dictionary=snapshot.DICTIONARY))
-    return conditional(response, "no-cache")
+    return conditional(response, "private, no-cache", tag)
 
 
 @bp.get("/snapshot.json")
 @bp.get("/institutes/<slug>/snapshot.json")
 def as_json(slug: str | None = None):
     """The snapshot as JSON (CC0)."""
-    data = snapshot.compute(institute_or_404(slug))
-    response = Response(json.dumps(data, indent=1), mimetype="application/json")
-    return conditional(response, "public, max-age=60")
+    institute = institute_or_404(slug)
+    version = snapshot.version(institute)
+    tag = etag("json", version)
+    if (response := not_modified(tag, "public, max-age=60")) is not None:
+        return response
+    data = snapshot.cached(institute, version)
+    return conditional(Response(json.dumps(data, indent=1), mimetype="application/json"), "public, max-age=60", tag)
 
 
 @bp.get("/snapshot.csv")
@@ -69,7 +92,11 @@ def as_json(slug: str | None = None):
 def as_csv(slug: str | None = None):
     """The snapshot as a zip of one CSV per table, with a README (CC0)."""
     institute = institute_or_404(slug)
-    data = snapshot.compute(institute)
+    version = snapshot.version(institute)
+    tag = etag("csv", version)
+    if (response := not_modified(tag, "public, max-age=60")) is not None:
+        return response
+    data = snapshot.cached(institute, version)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, table in data["tables"].items():
@@ -84,7 +111,7 @@ def as_csv(slug: str | None = None):
     name = f"snapshot-{institute.slug if institute else 'network'}.zip"
     response = Response(buffer.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return conditional(response, "public, max-age=60")
+    return conditional(response, "public, max-age=60", tag)
 
 
 @bp.get("/snapshot/data")
