@@ -1,0 +1,29 @@
+"""The public snapshot in a real browser: charts, map and tables pass axe, with and without JavaScript."""
+
+import pytest
+
+from tests.e2e.test_journeys import expect, heading
+
+pytestmark = pytest.mark.e2e
+
+
+def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, audit):
+    page = new_page()
+    page.goto("/")
+    page.get_by_role("link", name="Snapshot").click()
+    expect(heading(page, "The network at a glance")).to_be_visible()
+    expect(page.get_by_role("img", name="Member organizations by state (the table below gives every figure)")).to_be_visible()
+    expect(page.locator("#table-overview")).to_have_count(1)  # inside a closed <details>
+    audit(page, "the network snapshot")
+    page.get_by_role("link", name="What every field means").click()
+    expect(heading(page, "The snapshot's open data")).to_be_visible()
+    audit(page, "the data dictionary")
+    page.goto("/institutes/america-makes")
+    page.get_by_role("link", name="America Makes at a glance").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("at a glance")
+    audit(page, "an institute's snapshot")
+
+    still = new_page(java_script_enabled=False)
+    still.goto("/snapshot")
+    expect(still.get_by_role("table", name="Member organizations by US state or territory.")).to_be_visible()
+    expect(still.locator("svg.portal-map path")).to_have_count(51)
