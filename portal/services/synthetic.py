@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 
@@ -68,6 +69,20 @@ def _next_id(model) -> int:
 
 
 def _insert(model, rows: list[dict], tick: Callable[[int], None]) -> None:
+    """Bulk insert: COPY on PostgreSQL, multi-row INSERTs elsewhere, in the session's transaction."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
+                for start in range(0, len(rows), CHUNK):
+                    for row in rows[start:start + CHUNK]:
+                        copy.write_row([value.value if isinstance(value, StrEnum) else value
+                                        for value in (row[column] for column in columns)])
+                    tick(min(CHUNK, len(rows) - start))
+        return
     for start in range(0, len(rows), CHUNK):
         batch = rows[start:start + CHUNK]
         db.session.execute(sa.insert(model), batch)
