@@ -97,6 +97,11 @@ def mails_to(app, address: str) -> list[OutboxMessage]:
         ))
 
 
+def without_tokens(html: bytes) -> bytes:
+    """A page with its fresh CSRF tokens taken out, to compare two pages' content."""
+    return re.sub(rb'name="csrf_token" value="[^"]*"', b"", html)
+
+
 def link_in(message: OutboxMessage, path_prefix: str) -> str:
     """The site-relative link starting with ``path_prefix`` in a mail's body."""
     match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"\S+)", message.body)
