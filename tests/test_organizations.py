@@ -218,3 +218,22 @@ def test_database_refuses_a_size_for_non_industry(ctx):
         db.session.rollback()
     else:
         raise AssertionError("an academic organization must not have a business size")
+
+
+def test_the_directory_lists_listed_organizations_with_filters(client, app):
+    from portal.models import Sector
+    from tests.factories import make_institute, make_membership, make_tier
+
+    make_organization(app, name="Ohio Castings", state="OH")
+    uni = make_organization(app, name="Lake University", sector=Sector.ACADEMIC, state="MI")
+    make_organization(app, name="Hidden Works", listed=False)
+    institute = make_institute(app)
+    make_membership(app, uni, institute, make_tier(app, institute))
+    page = client.get("/organizations/").data
+    assert b"Ohio Castings" in page and b"Lake University" in page and b"Hidden Works" not in page
+    page = client.get("/organizations/", query_string={"state": "MI"}).data
+    assert b"Lake University" in page and b"Ohio Castings" not in page
+    page = client.get("/organizations/", query_string={"members": "y"}).data
+    assert b"Lake University" in page and b"Ohio Castings" not in page and b"1 organization." in page
+    page = client.get("/organizations/", query_string={"q": "castings", "sector": "industry"}).data
+    assert b"Ohio Castings" in page and b"Lake University" not in page

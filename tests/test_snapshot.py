@@ -187,3 +187,10 @@ def test_data_dictionary_describes_every_field(client, network):
         for column in t["columns"]:
             assert f"<code>{column}</code>" in page
     assert "CC0" in page
+
+
+def test_figures_link_to_the_public_lists_behind_them(client, network):
+    page = client.get("/snapshot").data.decode()
+    assert 'href="/organizations/?members=y"' in page and 'href="/projects"' in page
+    assert client.get("/organizations/?members=y").status_code == 200
+    assert client.get("/projects").status_code == 200

@@ -1,6 +1,6 @@
 """Forms for an organization's admins."""
 
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SearchField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.forms import Form, SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES
@@ -25,3 +25,12 @@ class OrganizationProfileForm(Form):
 
 class DecisionForm(Form):
     """Approve or decline a request to join (the decision comes from the button pressed)."""
+
+
+class DirectoryForm(Form):
+    """The organization directory's filters (GET)."""
+
+    q = SearchField("Search", description="Matches name and description.")
+    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
+    state = SelectField("State or territory", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    members = BooleanField("Only members of an institute")

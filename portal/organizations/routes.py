@@ -8,7 +8,7 @@ from portal import authz
 from portal.extensions import db
 from portal.forms import show_domain_error
 from portal.models import Affiliation, AffiliationStatus, MembershipStatus, Organization
-from portal.organizations.forms import DecisionForm, OrganizationProfileForm
+from portal.organizations.forms import DecisionForm, DirectoryForm, OrganizationProfileForm
 from portal.services import DomainError, memberships, organizations
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
@@ -21,6 +21,18 @@ def get_organization(org_id: int, action: str) -> Organization:
         abort(404)
     authz.require(current_user, action, organization)
     return organization
+
+
+@bp.get("/")
+def index():
+    """The directory of publicly listed organizations."""
+    form = DirectoryForm(request.args)
+    valid = form.validate()
+    page = organizations.directory(
+        q=form.q.data or "" if valid else "", sector=form.sector.data or "" if valid else "",
+        state=form.state.data or "" if valid else "", members_only=bool(form.members.data) if valid else False,
+        page=request.args.get("page", 1, type=int))
+    return render_template("organizations/index.html", form=form, page=page)
 
 
 @bp.get("/<int:org_id>")

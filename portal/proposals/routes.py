@@ -70,6 +70,12 @@ def refused(proposal: Proposal, error: DomainError):
 
 # Calls ---------------------------------------------------------------------------------------
 
+@bp.get("/projects")
+def projects():
+    """Every approved, active and completed project in the network."""
+    return render_template("proposals/projects.html", projects=proposals.public_projects())
+
+
 @bp.get("/institutes/<slug>/calls")
 def calls(slug: str):
     """An institute's project calls."""

@@ -194,3 +194,24 @@ def affiliation_of(user: User, organization: Organization) -> Affiliation | None
     return db.session.scalar(
         sa.select(Affiliation).filter_by(user_id=user.id, organization_id=organization.id)
     )
+
+
+def directory(*, q: str = "", sector: str = "", state: str = "", members_only: bool = False, page: int = 1,
+              per_page: int = 50):
+    """Publicly listed organizations, filtered; members_only keeps those with a membership in force."""
+    from portal.models import Membership
+    from portal.services.memberships import today
+
+    query = sa.select(Organization).where(Organization.listed)
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(sa.or_(sa.func.lower(Organization.name).like(like),
+                                   sa.func.lower(Organization.description).like(like)))
+    if sector:
+        query = query.where(Organization.sector == sector)
+    if state:
+        query = query.where(Organization.state == state)
+    if members_only:
+        query = query.where(Organization.id.in_(
+            sa.select(Membership.organization_id).where(Membership.in_force(today()))))
+    return db.paginate(query.order_by(Organization.name), page=page, per_page=per_page, error_out=False)

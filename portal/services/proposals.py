@@ -647,7 +647,9 @@ def time_in_states(proposal: Proposal, now: datetime | None = None) -> list[tupl
 
 def public_projects(institute: Institute | None = None) -> list[Proposal]:
     query = (sa.select(Proposal).join(Proposal.call).where(Proposal.status.in_(PUBLIC_STATUSES))
-             .options(so.joinedload(Proposal.lead_organization)).order_by(Proposal.id.desc()))
+             .options(so.joinedload(Proposal.lead_organization),
+                      so.contains_eager(Proposal.call).joinedload(ProjectCall.institute))
+             .order_by(Proposal.id.desc()))
     if institute is not None:
         query = query.where(ProjectCall.institute_id == institute.id)
     return list(db.session.scalars(query))

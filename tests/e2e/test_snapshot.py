@@ -15,6 +15,13 @@ def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, audit):
     expect(page.get_by_role("img", name="Member organizations by state (the table below gives every figure)")).to_be_visible()
     expect(page.locator("#table-overview")).to_have_count(1)  # inside a closed <details>
     audit(page, "the network snapshot")
+    page.goto("/organizations/?members=y")
+    expect(heading(page, "Organizations")).to_be_visible()
+    audit(page, "the organization directory")
+    page.goto("/projects")
+    expect(heading(page, "Projects")).to_be_visible()
+    audit(page, "the list of projects")
+    page.goto("/snapshot")
     page.get_by_role("link", name="What every field means").click()
     expect(heading(page, "The snapshot's open data")).to_be_visible()
     audit(page, "the data dictionary")
