@@ -115,6 +115,21 @@ def build_team(client, app, world, proposal_id, *, cost_share="400,000"):
     client.post("/logout")
 
 
+def submitted_proposal(client, app, world, *, reviewer=None) -> tuple[int, int]:
+    """An open call and a proposal with a full team, submitted (and assigned to ``reviewer``); signed out."""
+    call_id = open_call(client, world)
+    proposal_id = start_proposal(client, world, call_id)
+    build_team(client, app, world, proposal_id)
+    login(client, world.engineer.email)
+    assert client.post(f"/proposals/{proposal_id}/submit").status_code == 302
+    client.post("/logout")
+    if reviewer is not None:
+        login(client, world.staff.email)
+        client.post(f"/proposals/{proposal_id}/reviewers", data={"email": reviewer.email})
+        client.post("/logout")
+    return call_id, proposal_id
+
+
 def rules(app, proposal_id):
     from portal.services import proposals
     with app.app_context():
@@ -301,15 +316,7 @@ def test_outsiders_and_other_teams_cannot_see_or_touch_a_draft(client, app, worl
 
 
 def test_reviewers_cannot_see_each_others_scores_by_changing_the_address(client, app, world):
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id)
-    login(client, world.engineer.email)
-    client.post(f"/proposals/{proposal_id}/submit")
-    client.post("/logout")
-    login(client, world.staff.email)
-    client.post(f"/proposals/{proposal_id}/reviewers", data={"email": world.reviewer_one.email})
-    client.post("/logout")
+    _, proposal_id = submitted_proposal(client, app, world, reviewer=world.reviewer_one)
     login(client, world.reviewer_two.email)  # not assigned
     assert client.get(f"/proposals/{proposal_id}/review").status_code == 404
     assert client.get(f"/proposals/{proposal_id}").status_code == 404
@@ -321,15 +328,7 @@ def test_reviewers_cannot_see_each_others_scores_by_changing_the_address(client,
 
 def test_scores_outside_one_to_five_or_twice_are_refused(client, app, world):
     from portal.services import proposals
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id)
-    login(client, world.engineer.email)
-    client.post(f"/proposals/{proposal_id}/submit")
-    client.post("/logout")
-    login(client, world.staff.email)
-    client.post(f"/proposals/{proposal_id}/reviewers", data={"email": world.reviewer_one.email})
-    client.post("/logout")
+    call_id, proposal_id = submitted_proposal(client, app, world, reviewer=world.reviewer_one)
     with app.app_context():
         criteria = [c.id for c in db.session.get(ProjectCall, call_id).criteria]
     login(client, world.reviewer_one.email)
@@ -352,12 +351,7 @@ def test_scores_outside_one_to_five_or_twice_are_refused(client, app, world):
 
 
 def test_return_to_draft_with_a_note_and_withdrawal(client, app, world):
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id)
-    login(client, world.engineer.email)
-    client.post(f"/proposals/{proposal_id}/submit")
-    client.post("/logout")
+    _, proposal_id = submitted_proposal(client, app, world)
     login(client, world.staff.email)
     response = client.post(f"/proposals/{proposal_id}/return", data={"note": ""})
     assert response.status_code == 422

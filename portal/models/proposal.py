@@ -134,7 +134,9 @@ class Proposal(Base):
     lead_organization: so.Mapped["Organization"] = so.relationship()
     milestones: so.Mapped[list["Milestone"]] = so.relationship(
         back_populates="proposal", order_by="Milestone.month", cascade="all, delete-orphan")
-    partners: so.Mapped[list["Partner"]] = so.relationship(back_populates="proposal", order_by="Partner.id")
+    # the team is shown and checked on every proposal page: load it, with its organizations, in one go
+    partners: so.Mapped[list["Partner"]] = so.relationship(back_populates="proposal", order_by="Partner.id",
+                                                          lazy="selectin")
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.status}>"
@@ -178,8 +180,8 @@ class Partner(Base):
     responded_at: so.Mapped[datetime | None]
 
     proposal: so.Mapped[Proposal] = so.relationship(back_populates="partners")
-    organization: so.Mapped["Organization"] = so.relationship()
-    pledge: so.Mapped["Pledge | None"] = so.relationship()
+    organization: so.Mapped["Organization"] = so.relationship(lazy="joined")
+    pledge: so.Mapped["Pledge | None"] = so.relationship(lazy="joined")
 
 
 class StatusChange(Base):
