@@ -10,7 +10,18 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from portal.extensions import db
-from portal.services import DomainError, accounts, demo, institutes, ledger, memberships, outbox, synthetic
+from portal.models import AuditEvent
+from portal.services import (
+    DomainError,
+    accounts,
+    demo,
+    institutes,
+    ledger,
+    memberships,
+    outbox,
+    summary,
+    synthetic,
+)
 from portal.services.money import format_cents
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
@@ -112,17 +123,37 @@ def memberships_remind_command() -> None:
 
 @ledger_cli.command("verify")
 def ledger_verify_command() -> None:
-    """Recompute every balance from the ledger entries; exit 1 with a report on any difference."""
+    """Recompute every balance from the ledger entries, and every snapshot figure from the tables;
+    exit 1 with a report on any difference."""
     problems = ledger.reconcile()
     if problems:
         click.echo(f"{len(problems)} difference(s) between the ledger and the stored balances:")
         for problem in problems:
             click.echo(f"  - {problem}")
+    figures = summary.problems()
+    if figures:
+        click.echo(f"{len(figures)} difference(s) between the snapshot's summary figures and a recount "
+                   "(`flask ledger recount` replaces them with the recount):")
+        for problem in figures:
+            click.echo(f"  - {problem}")
+    if problems or figures:
         raise SystemExit(1)
     totals = ledger.network_totals()
     click.echo("The ledger and every stored balance agree: "
                f"{format_cents(totals.pledged_cents)} pledged, {format_cents(totals.received_cents)} received, "
                f"{format_cents(totals.verified_cents)} verified, {format_cents(totals.cancelled_cents)} cancelled.")
+    click.echo("The snapshot's summary figures agree with a recount from the tables.")
+
+
+@ledger_cli.command("recount")
+def ledger_recount_command() -> None:
+    """Replace the snapshot's summary figures with a recount from the tables (after a repair by hand)."""
+    rows = summary.rebuild()
+    # a change like any other: it goes to the audit log, and moves the snapshot's version
+    db.session.add(AuditEvent(action="summary.recounted", subject_type="summary_figures", subject_id=None,
+                              details={"rows": rows}))
+    db.session.commit()
+    click.echo(f"{rows} summary figure(s) recounted.")
 
 
 @ledger_cli.command("remind")

@@ -110,8 +110,29 @@ def make_membership(app, organization, institute, tier, *, status="active", appl
     if status == "active":
         starts_on = starts_on or today() - timedelta(days=30)
         ends_on = ends_on or starts_on + timedelta(days=365)
-    return save(app, Membership(
+    membership = save(app, Membership(
         organization_id=organization.id, institute_id=institute.id, tier_id=tier.id, status=status,
         statement="We make parts.", contact_name="Pat Contact", contact_email="pat@example.com",
         applied_by_id=applied_by.id, applied_at=applied_at or utcnow(), starts_on=starts_on, ends_on=ends_on,
         decided_at=utcnow() if status != "pending" else None))
+    _counted(app, membership)
+    return membership
+
+
+def _counted(app, membership) -> None:
+    """Move the snapshot's summary figures as the services would have for this membership."""
+    from portal.models import Membership, MembershipStatus
+    from portal.services import summary
+
+    def count_it():
+        row = db.session.get(Membership, membership.id)
+        summary.membership_moved(row, MembershipStatus.PENDING, row.status)
+        if row.decided_at is not None:
+            summary.membership_decided(row)
+
+    if has_app_context():
+        count_it()
+        return
+    with app.app_context():
+        count_it()
+        db.session.commit()

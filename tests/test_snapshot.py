@@ -11,26 +11,28 @@ from sqlalchemy import event
 
 from portal.extensions import db
 from portal.models import OrgSize, Pledge, Sector, User
-from portal.services import audit, ledger
+from portal.services import ledger, memberships
 from portal.services.ledger import PledgeInput
 from portal.services.memberships import today
 from portal.services.money import format_cents
-from tests.factories import make_institute, make_membership, make_organization, make_staff, make_tier, org_admin
+from tests.factories import make_institute, make_organization, make_staff, make_tier, org_admin
 
 
 def add_member(app, institute, tier, *, pledge_cents=0, **org_fields):
+    """An organization that applied and was approved through the portal's services, optionally pledging."""
     admin, organization = org_admin(app, make_organization(app, **org_fields))
-    membership = make_membership(app, organization, institute, tier)
-    with app.app_context():  # the factories write directly; the portal's services always audit a change
-        audit.record(None, "membership.approved", db.session.merge(membership), institute_id=institute.id)
-        db.session.commit()
-    if pledge_cents:
-        with app.app_context():
-            ledger.record_pledge(db.session.get(User, admin.id), db.session.merge(organization),
-                                 db.session.merge(institute),
+    staff = make_staff(app, institute)
+    with app.app_context():
+        admin, organization, institute = (db.session.get(User, admin.id), db.session.merge(organization),
+                                          db.session.merge(institute))
+        membership = memberships.apply(admin, organization, institute, db.session.merge(tier),
+                                       statement="We make parts.", contact_name="Pat", contact_email="p@example.com")
+        memberships.approve(db.session.get(User, staff.id), membership)
+        if pledge_cents:
+            ledger.record_pledge(admin, organization, institute,
                                  PledgeInput(amount_cents=pledge_cents, kind="cash",
                                              fiscal_year=ledger.fiscal_year_of(today())), key=None)
-            db.session.commit()
+        db.session.commit()
     return organization
 
 

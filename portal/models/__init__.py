@@ -38,6 +38,7 @@ from portal.models.organization import (
     name_key,
 )
 from portal.models.outbox import OutboxMessage
+from portal.models.summary import NETWORK, Figure, Summary
 from portal.models.user import Role, User
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "CallStatus", "Criterion", "Milestone", "PUBLIC_STATUSES", "Partner", "PartnerStatus", "ProjectCall",
     "ProjectUpdate", "Proposal", "ProposalStatus", "Review", "Score", "StatusChange",
     "InstituteStaff", "LIVE_STATUSES", "Membership", "MembershipStatus", "Notification", "Tier",
+    "NETWORK", "Figure", "Summary",
 ]

@@ -32,5 +32,14 @@ class DirectoryForm(Form):
 
     q = SearchField("Search", description="Matches name and description.")
     sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
+    size = SelectField("Size", choices=[SelectChoice("", "Any size")] + SIZE_CHOICES, default="",
+                       description="Industry only.")
     state = SelectField("State or territory", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    institute = SelectField("Member of", choices=[SelectChoice("", "Any institute, or none")], default="",
+                            description="Only organizations with a membership in force at this institute.")
     members = BooleanField("Only members of an institute")
+
+    def set_institutes(self, institutes: list[tuple[str, str]]) -> None:
+        """The institutes to choose from, as (slug, acronym) pairs: any other value is an error."""
+        self.institute.choices = [SelectChoice("", "Any institute, or none")] + [
+            SelectChoice(slug, acronym) for slug, acronym in institutes]

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from portal import authz
 from portal.extensions import db
 from portal.forms import show_domain_error
-from portal.models import Affiliation, AffiliationStatus, MembershipStatus, Organization
+from portal.models import Affiliation, AffiliationStatus, Institute, MembershipStatus, Organization
 from portal.organizations.forms import DecisionForm, DirectoryForm, OrganizationProfileForm
 from portal.services import DomainError, memberships, organizations
 
@@ -27,10 +27,14 @@ def get_organization(org_id: int, action: str) -> Organization:
 def index():
     """The directory of publicly listed organizations."""
     form = DirectoryForm(request.args)
-    valid = form.validate()
+    form.set_institutes(db.session.execute(sa.select(Institute.slug, Institute.acronym)
+                                           .order_by(Institute.acronym)).all())
+    valid = form.validate()  # a value not among the choices is shown as an error, and no filter applies
     page = organizations.directory(
         q=form.q.data or "" if valid else "", sector=form.sector.data or "" if valid else "",
-        state=form.state.data or "" if valid else "", members_only=bool(form.members.data) if valid else False,
+        size=form.size.data or "" if valid else "", state=form.state.data or "" if valid else "",
+        institute=form.institute.data or "" if valid else "",
+        members_only=bool(form.members.data) if valid else False,
         page=request.args.get("page", 1, type=int))
     return render_template("organizations/index.html", form=form, page=page)
 

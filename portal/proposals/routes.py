@@ -72,8 +72,29 @@ def refused(proposal: Proposal, error: DomainError):
 
 @bp.get("/projects")
 def projects():
-    """Every approved, active and completed project in the network."""
-    return render_template("proposals/projects.html", projects=proposals.public_projects())
+    """Every approved, active and completed project in the network; optionally of one institute (its slug),
+    in one of those statuses, or in one technology area. A value that names nothing is left out and said so."""
+    public = {status.value: status for status in (ProposalStatus.APPROVED, ProposalStatus.ACTIVE,
+                                                   ProposalStatus.COMPLETED)}
+    problems = []
+    institute = None
+    if slug := request.args.get("institute", ""):
+        institute = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
+        if institute is None:
+            problems.append("There is no institute with that name, so projects of every institute are shown.")
+    status = request.args.get("status", "")
+    if status and status not in public:
+        problems.append("Only approved, active and completed projects are listed publicly, "
+                        "so projects in all three statuses are shown.")
+        status = ""
+    area = request.args.get("area", "")
+    if len(area) > 200:
+        problems.append("A technology area is at most 200 characters long, so every area is shown.")
+        area = ""
+    return render_template(
+        "proposals/projects.html", problems=problems, institute=institute,
+        status=public.get(status), area=area,
+        projects=proposals.public_projects(institute, status=status or None, area=area or None))
 
 
 @bp.get("/institutes/<slug>/calls")

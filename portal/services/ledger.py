@@ -30,7 +30,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, notifications, summary
 from portal.services.organizations import admins_of
 
 FIRST_FISCAL_YEAR = 2013  # the network's first institute was funded in fiscal year 2013
@@ -102,6 +102,7 @@ def _move_totals(pledge: Pledge, **deltas: int) -> None:
         raise DomainError("amount", "That is more than remains on this pledge "
                                     f"({_dollars(pledge.remaining_cents)} remains)", status=409) from error
     assert result.rowcount == 1
+    summary.pledge_totals_moved(pledge, deltas)
     db.session.refresh(pledge)
 
 
@@ -160,6 +161,7 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     db.session.add(pledge)
     db.session.flush()
     _entry(actor, pledge, EntryKind.PLEDGE, data.amount_cents, key, reason=pledge.note)
+    summary.pledge_recorded(pledge)
     audit.record(actor, "ledger.pledge", pledge, institute_id=institute.id,
                  details={"amount_cents": data.amount_cents, "kind": data.kind, "fiscal_year": data.fiscal_year})
     return pledge
@@ -283,6 +285,13 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
     obligation = FederalObligation(institute_id=institute.id, fiscal_year=fiscal_year, amount_cents=amount_cents,
                                    note=note.strip(), actor_id=actor.id, idempotency_key=key or None)
     _add_keyed(obligation, FederalObligation)
+    try:
+        with db.session.begin_nested():
+            summary.federal_recorded(institute.id, fiscal_year, amount_cents)
+    except IntegrityError as error:  # a correction made at the same moment took the total lower first
+        raise DomainError("amount", f"A correction cannot take FY{fiscal_year} below zero "
+                                    f"({_dollars(federal_total(institute, fiscal_year))} is recorded)",
+                          status=409) from error
     audit.record(actor, "ledger.federal_obligation", obligation, institute_id=institute.id,
                  details={"fiscal_year": fiscal_year, "amount_cents": amount_cents})
     return obligation

@@ -26,7 +26,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, notifications, summary
 from portal.services.accounts import find_by_email
 from portal.services.organizations import admins_of
 
@@ -140,12 +140,16 @@ def live_membership(organization: Organization, institute: Institute) -> Members
         Membership.status.in_(LIVE_STATUSES)))
 
 
-def _record_lapse(membership: Membership, actor: User | None = None) -> None:
-    membership.status = MembershipStatus.LAPSED
-    membership.closed_at = utcnow()
+def _record_lapse(membership: Membership, actor: User | None = None) -> bool:
+    """Record that an active membership's term ran out; False if someone else recorded it first."""
+    try:
+        _transition(membership, [MembershipStatus.ACTIVE], status=MembershipStatus.LAPSED, closed_at=utcnow())
+    except DomainError:
+        return False
     audit.record(actor, "membership.lapsed", membership, institute_id=membership.institute_id,
                  from_state=MembershipStatus.ACTIVE, to_state=MembershipStatus.LAPSED,
                  details={"ends_on": membership.ends_on.isoformat()})
+    return True
 
 
 def _people_to_tell(membership: Membership) -> list[User]:
@@ -195,19 +199,27 @@ def apply(actor: User, organization: Organization, institute: Institute, tier: T
 def _transition(membership: Membership, from_statuses, **values) -> None:
     """Change a membership only if it is still in one of ``from_statuses``; else 409.
 
-    The conditional UPDATE makes two people acting at once leave exactly one change standing.
+    The conditional UPDATE makes two people acting at once leave exactly one change standing. It is
+    tried once per status it may start from, so the status it left is known exactly for the summary.
     """
-    result = db.session.execute(
-        sa.update(Membership)
-        .where(Membership.id == membership.id, Membership.status.in_(list(from_statuses)))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    for before in from_statuses:
+        result = db.session.execute(
+            sa.update(Membership)
+            .where(Membership.id == membership.id, Membership.status == before)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            break
+    else:
         db.session.refresh(membership)
         raise DomainError(None, f"This membership is already {membership.current_status(today())}; "
                                 "nothing was changed.", status=409)
     db.session.refresh(membership)
+    if "status" in values:
+        summary.membership_moved(membership, before, values["status"])
+    if "decided_at" in values:
+        summary.membership_decided(membership)
 
 
 def approve(actor: User, membership: Membership, *, starts_on: date | None = None, term_years: int = 1) -> None:
@@ -342,9 +354,7 @@ def expire(on: date | None = None) -> int:
     on = on or today()
     lapsed = list(db.session.scalars(sa.select(Membership).where(
         Membership.status == MembershipStatus.ACTIVE, Membership.ends_on < on).with_for_update()))
-    for membership in lapsed:
-        _record_lapse(membership)
-    return len(lapsed)
+    return sum(_record_lapse(membership) for membership in lapsed)
 
 
 def remind(on: date | None = None) -> int:

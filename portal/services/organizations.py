@@ -20,7 +20,7 @@ from portal.models import (
     name_key,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox
+from portal.services import DomainError, audit, outbox, summary
 
 
 @dataclass(frozen=True)
@@ -167,6 +167,7 @@ def update_profile(actor: User, organization: Organization, **fields) -> None:
     }
     if not changes:
         return
+    summary.organization_moving(organization.id, sector=proposed.sector, size=proposed.size, state=proposed.state)
     for key, value in values.items():
         setattr(organization, key, value)
     audit.record(actor, "organization.updated", organization, details=changes)
@@ -196,10 +197,11 @@ def affiliation_of(user: User, organization: Organization) -> Affiliation | None
     )
 
 
-def directory(*, q: str = "", sector: str = "", state: str = "", members_only: bool = False, page: int = 1,
-              per_page: int = 50):
-    """Publicly listed organizations, filtered; members_only keeps those with a membership in force."""
-    from portal.models import Membership
+def directory(*, q: str = "", sector: str = "", size: str = "", state: str = "", institute: str = "",
+              members_only: bool = False, page: int = 1, per_page: int = 50):
+    """Publicly listed organizations, filtered; members_only keeps those with a membership in force,
+    institute (a slug) those with a membership in force at that institute. Size applies to industry only."""
+    from portal.models import Institute, Membership
     from portal.services.memberships import today
 
     query = sa.select(Organization).where(Organization.listed)
@@ -209,9 +211,15 @@ def directory(*, q: str = "", sector: str = "", state: str = "", members_only: b
                                    sa.func.lower(Organization.description).like(like)))
     if sector:
         query = query.where(Organization.sector == sector)
+    if size:
+        query = query.where(Organization.size == size)
     if state:
         query = query.where(Organization.state == state)
     if members_only:
         query = query.where(Organization.id.in_(
             sa.select(Membership.organization_id).where(Membership.in_force(today()))))
+    if institute:
+        query = query.where(Organization.id.in_(
+            sa.select(Membership.organization_id).join(Institute, Institute.id == Membership.institute_id)
+            .where(Institute.slug == institute, Membership.in_force(today()))))
     return db.paginate(query.order_by(Organization.name), page=page, per_page=per_page, error_out=False)

@@ -35,7 +35,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, ledger, notifications
+from portal.services import DomainError, audit, ledger, notifications, summary
 from portal.services.memberships import is_staff, staff_users, today
 from portal.services.organizations import admins_of
 
@@ -184,18 +184,25 @@ def lead_organizations(user: User, call: ProjectCall) -> list[Organization]:
 # Proposals -----------------------------------------------------------------------------------
 
 def _move(actor: User | None, proposal: Proposal, to: ProposalStatus, from_statuses) -> None:
-    """Change state only from one of ``from_statuses`` (conditional UPDATE); record the change."""
-    before = proposal.status
-    result = db.session.execute(
-        sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.status.in_(list(from_statuses)))
-        .values(status=to, status_changed_at=utcnow()).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    """Change state only from one of ``from_statuses`` (conditional UPDATE); record the change.
+
+    The UPDATE is tried once per status it may start from, so the state it left is known exactly.
+    """
+    now = utcnow()
+    for before in from_statuses:
+        result = db.session.execute(
+            sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.status == before)
+            .values(status=to, status_changed_at=now).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            break
+    else:
         db.session.refresh(proposal)
         raise DomainError(None, f"This proposal is {proposal.status.label.lower()}; that cannot be done now.",
                           status=409)
     db.session.refresh(proposal)
     db.session.add(StatusChange(proposal_id=proposal.id, from_status=before, to_status=to,
-                                actor_id=actor.id if actor else None))
+                                actor_id=actor.id if actor else None, at=now))
+    summary.proposal_moved(proposal, proposal.call.institute_id, before, to, now)
     audit.record(actor, f"proposal.{to}", proposal, institute_id=proposal.call.institute_id,
                  from_state=before, to_state=to)
 
@@ -625,6 +632,7 @@ def complete(actor: User, proposal: Proposal, *, trl_reached: int, mrl_reached: 
         raise DomainError(None, f"Mark every milestone done first: {', '.join(open_milestones)}", status=409)
     _move(actor, proposal, ProposalStatus.COMPLETED, [ProposalStatus.ACTIVE])
     proposal.trl_reached, proposal.mrl_reached = trl_reached, mrl_reached
+    summary.project_completed(proposal, proposal.call.institute_id)
 
 
 def updates_of(proposal: Proposal) -> list[ProjectUpdate]:
@@ -645,13 +653,23 @@ def time_in_states(proposal: Proposal, now: datetime | None = None) -> list[tupl
     return spans
 
 
-def public_projects(institute: Institute | None = None) -> list[Proposal]:
+def public_projects(institute: Institute | None = None, *, status: str | None = None,
+                    area: str | None = None) -> list[Proposal]:
+    """Approved, active and completed projects, newest first; optionally of one institute, in one of those
+    statuses, or in one technology area ("not stated" is the area of projects that give none, as in the
+    snapshot). A status outside the public ones gives nothing: other proposals are never listed."""
     query = (sa.select(Proposal).join(Proposal.call).where(Proposal.status.in_(PUBLIC_STATUSES))
              .options(so.joinedload(Proposal.lead_organization),
                       so.contains_eager(Proposal.call).joinedload(ProjectCall.institute))
              .order_by(Proposal.id.desc()))
     if institute is not None:
         query = query.where(ProjectCall.institute_id == institute.id)
+    if status:
+        if status not in PUBLIC_STATUSES:
+            return []
+        query = query.where(Proposal.status == status)
+    if area:
+        query = query.where(sa.func.coalesce(sa.func.nullif(Proposal.technology_area, ""), "not stated") == area)
     return list(db.session.scalars(query))
 
 

@@ -1,11 +1,13 @@
 """The network at a glance: the figures the program reports each year, for the network or one institute.
 
-Everything is computed in a fixed number of queries whatever the size of the network. Money in a cell
-made of fewer than three organizations is suppressed, so no single organization's pledge can be read off.
-The page, the JSON and the CSV are all made from the one structure ``compute`` returns.
+The figures come from the summary that every change moves in its own transaction
+(``portal.services.summary``), so computing them takes the same few queries whatever the size of the
+network. Money in a cell made of fewer than three organizations is suppressed, so no single
+organization's pledge can be read off. The page, the JSON and the CSV are all made from the one
+structure ``compute`` returns.
 """
 
-import statistics
+from collections import Counter
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -13,24 +15,20 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.geography import US_STATES
 from portal.models import (
+    NETWORK,
     AuditEvent,
-    FederalObligation,
+    Figure,
     Institute,
     Membership,
     MembershipStatus,
     Organization,
-    OrgSize,
-    Pledge,
-    Proposal,
     ProposalStatus,
-    ProjectCall,
-    Sector,
-    StatusChange,
+    Summary,
 )
 from portal.services.memberships import today
+from portal.services.summary import GROUPS, group_of
 
 SUPPRESS_BELOW = 3  # organizations behind a money figure
-DECIDED = (ProposalStatus.APPROVED, ProposalStatus.DECLINED)
 
 # Every table, its columns and what they mean: the data dictionary page and the CSV README come from here.
 DICTIONARY = {
@@ -65,7 +63,8 @@ DICTIONARY = {
         "match_ratio": "Verified non-federal over federal."}),
     "decision_times": ("How long decisions take.", {
         "what": "Membership applications, or proposals (submission to decision).",
-        "decided": "How many were decided.", "median_days": "Median days from application or submission to decision."}),
+        "decided": "How many were decided.",
+        "median_days": "Median of the whole days (24-hour periods) from application or submission to decision."}),
 }
 
 
@@ -73,13 +72,13 @@ def _table(name: str, rows: list[list]) -> dict:
     return {"title": DICTIONARY[name][0], "columns": list(DICTIONARY[name][1]), "rows": rows}
 
 
-def _suppressed(organizations: int, row, *names: str) -> list[int | None]:
-    """The money sums of ``row``; None for each when 1 or 2 organizations make them (0 shows as 0)."""
+def _suppressed(organizations: int, *sums: int) -> list[int | None]:
+    """The money ``sums``; None for each when 1 or 2 organizations make them (0 shows as 0)."""
     if organizations == 0:
-        return [0 for _ in names]
+        return [0 for _ in sums]
     if organizations < SUPPRESS_BELOW:
-        return [None for _ in names]
-    return [int(getattr(row, name)) for name in names]
+        return [None for _ in sums]
+    return list(sums)
 
 
 def _ratio(numerator: int | None, denominator: int) -> float | None:
@@ -88,123 +87,130 @@ def _ratio(numerator: int | None, denominator: int) -> float | None:
     return round(numerator / denominator, 2)
 
 
+def _median(counts: dict[int, int]) -> float | None:
+    """The median of values given as {value: how many}."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    middle, seen, values = ((total - 1) // 2, total // 2), 0, []
+    for value in sorted(counts):
+        for position in middle:
+            if seen <= position < seen + counts[value]:
+                values.append(value)
+        seen += counts[value]
+    return round(sum(values) / 2, 1)
+
+
+def _lapsed_unrecorded(on, institute: Institute | None) -> list[sa.Row]:
+    """Members the summary still counts whose term ran out before ``on`` but whose lapse is not yet
+    recorded (``flask memberships expire`` records them daily): organizations by sector, size and state.
+
+    For an institute, its memberships past their end; for the network, organizations left with no
+    membership in force at all. Usually none, so the query is small whatever the size of the network.
+    """
+    past = sa.and_(Membership.status == MembershipStatus.ACTIVE,
+                   sa.or_(Membership.ends_on < on, Membership.ends_on.is_(None)))
+    group = (Organization.sector, Organization.size, Organization.state)
+    if institute is not None:
+        query = (sa.select(*group, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
+                 .where(past, Membership.institute_id == institute.id))
+    else:
+        in_force = sa.select(Membership.id).where(Membership.organization_id == Organization.id,
+                                                  Membership.in_force(on)).exists()
+        query = sa.select(*group, sa.func.count()).where(
+            Organization.id.in_(sa.select(Membership.organization_id).where(past)), ~in_force)
+    return db.session.execute(query.group_by(*group)).all()
+
+
 def compute(institute: Institute | None = None) -> dict:
-    """The snapshot, for the whole network or one institute, in a fixed number of queries."""
+    """The snapshot, for the whole network or one institute, from the summary figures.
+
+    Five queries whatever the size of the network: the time of the latest change, the institutes, the
+    summary rows, and the members whose lapse is not recorded yet (see ``_lapsed_unrecorded``).
+    """
     on = today()
-    # Every change is in the audit log, so its latest entry says how current these figures are; unlike
-    # the clock, it only moves when the figures can, which keeps the ETag steady between changes.
-    latest = db.session.scalar(sa.select(sa.func.max(AuditEvent.occurred_at)))
+    latest = db.session.scalar(sa.select(AuditEvent.occurred_at).order_by(AuditEvent.id.desc()).limit(1))
     as_of = (latest or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    institutes = db.session.scalars(
+        (sa.select(Institute).where(Institute.id == institute.id) if institute is not None else sa.select(Institute))
+        .order_by(Institute.acronym)).all()
+    scope = institute.id if institute is not None else NETWORK
+    # the scope's own figures, and for the network each institute's money beside them
+    wanted = Summary.scope == scope
+    if institute is None:
+        wanted = sa.or_(wanted, Summary.figure.in_([Figure.MONEY, Figure.FEDERAL, Figure.PLEDGERS]))
+    figures: dict[tuple[int, str], dict[str, int]] = {}
+    for row in db.session.execute(sa.select(Summary.scope, Summary.figure, Summary.key, Summary.value)
+                                  .where(wanted, Summary.value != 0)):
+        figures.setdefault((row.scope, row.figure), {})[row.key] = int(row.value)
 
-    def scoped(query, column):
-        return query.where(column == institute.id) if institute is not None else query
+    def figure(name: Figure, at: int = scope) -> dict[str, int]:
+        return figures.get((at, name), {})
 
-    members = scoped(sa.select(Membership.organization_id).where(Membership.in_force(on)),
-                     Membership.institute_id).distinct().subquery()
-    by_group = db.session.execute(
-        sa.select(Organization.sector, Organization.size, sa.func.count())
-        .where(Organization.id.in_(sa.select(members.c.organization_id)))
-        .group_by(Organization.sector, Organization.size)).all()
-    by_state = db.session.execute(
-        sa.select(Organization.state, sa.func.count())
-        .where(Organization.id.in_(sa.select(members.c.organization_id)))
-        .group_by(Organization.state).order_by(Organization.state)).all()
-
-    groups = {"industry (small)": 0, "industry (large)": 0, "academic": 0, "government": 0, "nonprofit": 0}
-    for sector, size, count in by_group:
-        key = f"industry ({'small' if size == OrgSize.SMALL else 'large'})" if sector == Sector.INDUSTRY else sector
-        groups[key] += count
+    groups = {group: figure(Figure.MEMBERS_BY_GROUP).get(group, 0) for group in GROUPS}
+    states = dict(figure(Figure.MEMBERS_BY_STATE))
+    for sector, size, state, count in _lapsed_unrecorded(on, institute):
+        groups[group_of(sector, size)] -= count
+        states[state] -= count
     total_members = sum(groups.values())
     industry = groups["industry (small)"] + groups["industry (large)"]
+    by_state = sorted((state, count) for state, count in states.items() if count)
 
-    proposals = scoped(sa.select(Proposal.status, Proposal.technology_area, Proposal.trl_start, Proposal.trl_reached,
-                                 Proposal.mrl_start, Proposal.mrl_reached).join(Proposal.call)
-                       .where(Proposal.status != ProposalStatus.DRAFT), ProjectCall.institute_id)
-    proposal_rows = db.session.execute(proposals).all()
-    by_status: dict[str, int] = {}
-    by_area: dict[str, int] = {}
-    completed = []
-    for row in proposal_rows:
-        by_status[row.status] = by_status.get(row.status, 0) + 1
-        if row.status in (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, ProposalStatus.COMPLETED):
-            area = row.technology_area or "not stated"
-            by_area[area] = by_area.get(area, 0) + 1
-        if row.status == ProposalStatus.COMPLETED and row.trl_reached and row.mrl_reached:
-            completed.append(row)
-
+    by_status = figure(Figure.PROPOSALS_BY_STATUS)
+    by_area = figure(Figure.PROJECTS_BY_AREA)
+    levels = figure(Figure.READINESS)
+    completed = levels.get("completed", 0)
     readiness = []
     for label, start, reached in (("TRL", "trl_start", "trl_reached"), ("MRL", "mrl_start", "mrl_reached")):
-        starts = [getattr(r, start) for r in completed]
-        ends = [getattr(r, reached) for r in completed]
-        readiness.append([label, len(completed),
-                          round(statistics.mean(starts), 1) if starts else None,
-                          round(statistics.mean(ends), 1) if ends else None,
-                          round(statistics.mean(ends) - statistics.mean(starts), 1) if starts else None])
+        mean_start = levels.get(start, 0) / completed if completed else None
+        mean_reached = levels.get(reached, 0) / completed if completed else None
+        readiness.append([label, completed,
+                          round(mean_start, 1) if completed else None,
+                          round(mean_reached, 1) if completed else None,
+                          round(mean_reached - mean_start, 1) if completed else None])
 
-    institutes = db.session.scalars(scoped(sa.select(Institute), Institute.id).order_by(Institute.acronym)).all()
-    money = {row.institute_id: row for row in db.session.execute(scoped(
-        sa.select(Pledge.institute_id, sa.func.count(sa.distinct(Pledge.organization_id)).label("orgs"),
-                  sa.func.sum(Pledge.pledged_cents - Pledge.cancelled_cents).label("pledged"),
-                  sa.func.sum(Pledge.received_cents).label("received"),
-                  sa.func.sum(Pledge.verified_cents).label("verified")), Pledge.institute_id)
-        .group_by(Pledge.institute_id))}
-    federal = dict(db.session.execute(scoped(
-        sa.select(FederalObligation.institute_id, sa.func.sum(FederalObligation.amount_cents)),
-        FederalObligation.institute_id).group_by(FederalObligation.institute_id)).all())
+    def money(at: int) -> dict[int, dict[str, int]]:
+        """{fiscal year: {pledged, received, verified, cancelled, federal}} for one institute."""
+        years: dict[int, dict[str, int]] = {}
+        for key, cents in figure(Figure.MONEY, at).items():
+            year, total = key.split(":")
+            years.setdefault(int(year), {})[total] = cents
+        for year, cents in figure(Figure.FEDERAL, at).items():
+            years.setdefault(int(year), {})["federal"] = cents
+        return years
+
+    def total(*years: dict[str, int]) -> Counter:
+        return sum((Counter(year) for year in years), Counter())
+
+    each = {i.id: money(i.id) for i in institutes}
     coinvestment = []
     for i in institutes:
-        row = money.get(i.id)
-        orgs = int(row.orgs) if row else 0
-        fed = int(federal.get(i.id) or 0)
-        pledged, received, verified = _suppressed(orgs, row, "pledged", "received", "verified")
-        coinvestment.append([i.acronym, fed, orgs, pledged, received, verified, _ratio(verified, fed)])
+        cents = total(*each[i.id].values())
+        orgs = figure(Figure.PLEDGERS, i.id).get("all", 0)
+        pledged, received, verified = _suppressed(orgs, cents["pledged"] - cents["cancelled"],
+                                                  cents["received"], cents["verified"])
+        coinvestment.append([i.acronym, cents["federal"], orgs, pledged, received, verified,
+                             _ratio(verified, cents["federal"])])
 
-    by_year = {row.fiscal_year: row for row in db.session.execute(scoped(
-        sa.select(Pledge.fiscal_year, sa.func.count(sa.distinct(Pledge.organization_id)).label("orgs"),
-                  sa.func.sum(Pledge.pledged_cents - Pledge.cancelled_cents).label("pledged"),
-                  sa.func.sum(Pledge.verified_cents).label("verified")), Pledge.institute_id)
-        .group_by(Pledge.fiscal_year))}
-    federal_by_year = dict(db.session.execute(scoped(
-        sa.select(FederalObligation.fiscal_year, sa.func.sum(FederalObligation.amount_cents)),
-        FederalObligation.institute_id).group_by(FederalObligation.fiscal_year)).all())
     match = []
-    for year in sorted(set(by_year) | set(federal_by_year)):
-        row = by_year.get(year)
-        orgs = int(row.orgs) if row else 0
-        fed = int(federal_by_year.get(year) or 0)
-        pledged, verified = _suppressed(orgs, row, "pledged", "verified")
-        match.append([year, fed, orgs, pledged, verified, _ratio(verified, fed)])
+    pledgers = figure(Figure.PLEDGERS)
+    for year in sorted({y for years in each.values() for y in years}):
+        cents = total(*(years[year] for years in each.values() if year in years))
+        orgs = pledgers.get(str(year), 0)
+        pledged, verified = _suppressed(orgs, cents["pledged"] - cents["cancelled"], cents["verified"])
+        match.append([year, cents["federal"], orgs, pledged, verified, _ratio(verified, cents["federal"])])
 
-    decided = db.session.execute(scoped(
-        sa.select(Membership.applied_at, Membership.decided_at).where(Membership.decided_at.is_not(None)),
-        Membership.institute_id)).all()
-    membership_days = [(d - a).total_seconds() / 86400 for a, d in decided]
-    changes = db.session.execute(scoped(
-        sa.select(StatusChange.proposal_id, StatusChange.to_status, StatusChange.at)
-        .join(Proposal, Proposal.id == StatusChange.proposal_id).join(Proposal.call)
-        .where(StatusChange.to_status.in_([ProposalStatus.SUBMITTED, *DECIDED]))
-        .order_by(StatusChange.proposal_id, StatusChange.at), ProjectCall.institute_id)).all()
-    submitted_at: dict[int, datetime] = {}
-    proposal_days = []
-    for proposal_id, status, at in changes:
-        if status == ProposalStatus.SUBMITTED:
-            submitted_at.setdefault(proposal_id, at)
-        elif proposal_id in submitted_at:
-            proposal_days.append((at - submitted_at[proposal_id]).total_seconds() / 86400)
-
-    def median(values):
-        return round(statistics.median(values), 1) if values else None
+    def decisions(name: Figure) -> tuple[int, float | None]:
+        days = {int(d): n for d, n in figure(name).items()}
+        return sum(days.values()), _median(days)
 
     total_federal = sum(r[1] for r in coinvestment)
-    network_orgs = db.session.scalar(scoped(
-        sa.select(sa.func.count(sa.distinct(Pledge.organization_id))), Pledge.institute_id)) or 0
-    network_verified = (sum(int(r.verified) for r in money.values())
-                        if network_orgs == 0 or network_orgs >= SUPPRESS_BELOW else None)
-    states_with_members = len(by_state)
+    network_orgs = pledgers.get("all", 0)
+    network_verified = _suppressed(network_orgs, sum(total(*years.values())["verified"] for years in each.values()))[0]
     overview = [
         ["institutes", len(institutes)],
         ["member organizations", total_members],
-        ["states and territories with members", states_with_members],
+        ["states and territories with members", len(by_state)],
         ["projects (approved, active or completed)", sum(by_area.values())],
         ["percent of members in industry", round(100 * industry / total_members, 1) if total_members else None],
         ["percent of industry members that are small", round(100 * groups["industry (small)"] / industry, 1) if industry else None],
@@ -222,15 +228,16 @@ def compute(institute: Institute | None = None) -> dict:
             "members_by_state": _table("members_by_state", [
                 [state, US_STATES.get(state, state), count] for state, count in by_state]),
             "projects_by_status": _table("projects_by_status", [
-                [status.value, by_status.get(status, 0)] for status in ProposalStatus if status != ProposalStatus.DRAFT]),
+                [status.value, by_status.get(status.value, 0)] for status in ProposalStatus
+                if status != ProposalStatus.DRAFT]),
             "projects_by_area": _table("projects_by_area", sorted(([a, n] for a, n in by_area.items()),
                                                                    key=lambda r: (-r[1], r[0]))),
             "readiness": _table("readiness", readiness),
             "coinvestment_by_institute": _table("coinvestment_by_institute", coinvestment),
             "match_by_fiscal_year": _table("match_by_fiscal_year", match),
             "decision_times": _table("decision_times", [
-                ["membership applications", len(membership_days), median(membership_days)],
-                ["proposals", len(proposal_days), median(proposal_days)]]),
+                ["membership applications", *decisions(Figure.MEMBERSHIP_DAYS)],
+                ["proposals", *decisions(Figure.PROPOSAL_DAYS)]]),
         },
     }
 

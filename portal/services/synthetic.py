@@ -34,7 +34,7 @@ from portal.models import (
     User,
 )
 from portal.services import institutes as institute_service
-from portal.services import passwords
+from portal.services import passwords, summary
 from portal.services.ledger import fiscal_year_of
 
 DOMAIN = "synthetic.example.org"
@@ -297,6 +297,7 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     db.session.add(AuditEvent(action="demo.synthetic_loaded", subject_type="institutes", subject_id=None,
                               details={"scale": scale_name, "seed": seed}))
     _fix_sequences()
+    summary.rebuild()  # the rows went in without the services, so the snapshot's figures are counted afresh
     return {"institutes": len(institute_ids), "organizations": len(org_rows), "users": len(user_rows),
             "memberships": len(membership_rows), "proposals": len(proposal_rows), "ledger_entries": len(entry_rows),
             "pledges": len(pledge_rows)}

@@ -7,12 +7,12 @@ import json
 import zipfile
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_paths
-from portal.models import Institute
+from portal.models import PUBLIC_STATUSES, Institute, Sector
 from portal.services import snapshot
 
 bp = Blueprint("snapshot", __name__)
@@ -55,6 +55,57 @@ def shade(count: int) -> str:
     return colour
 
 
+def _words(count: int, noun: str, before: str = "", after: str = "", *, listed_only: bool = False) -> str:
+    """What a screen reader hears after a linked count, e.g. ' academic member organizations: see those
+    listed publicly' after '2', so that the link makes sense out of context."""
+    one = count == 1
+    see = ("see it if listed publicly" if one else "see those listed publicly") if listed_only else (
+        "see it" if one else "see them")
+    return " " + " ".join(part for part in (before, noun if one else noun + "s", after) if part) + ": " + see
+
+
+def row_links(tables: dict, institute: Institute | None) -> dict[str, list[tuple[int, str, str] | None]]:
+    """For each table whose rows have a public list behind them, one entry per row: the column to link,
+    the list's address, and the words a screen reader adds after the cell (see ``_words``); None for a
+    row with no list (a count of 0, or a status that is never listed publicly).
+
+    Member counts link to the organization directory, which names only organizations listed publicly;
+    on an institute's snapshot every list is kept to that institute, like the figures."""
+    scope = {"institute": institute.slug} if institute is not None else {}
+    sectors = {sector.value for sector in Sector}
+    public = {status.value for status in PUBLIC_STATUSES}
+    links: dict[str, list] = {}
+
+    def by_sector(group: str, count: int):
+        sector, _, size = group.partition(" (")  # "industry (small)" is sector industry, size small
+        if not count or sector not in sectors:
+            return None
+        filters = {"sector": sector, "size": size.rstrip(")")} if size else {"sector": sector}
+        return (1, url_for("organizations.index", members="y", **filters, **scope),
+                _words(count, "member organization", group, listed_only=True))
+
+    links["members_by_sector"] = [by_sector(group, count) for group, count, _ in tables["members_by_sector"]["rows"]]
+    links["members_by_state"] = [
+        (2, url_for("organizations.index", members="y", state=code, **scope),
+         _words(count, "member organization", after=f"in {name}", listed_only=True)) if count else None
+        for code, name, count in tables["members_by_state"]["rows"]]
+    links["projects_by_status"] = [
+        (1, url_for("proposals.projects", status=status, **scope), _words(count, "project", status))
+        if count and status in public else None
+        for status, count in tables["projects_by_status"]["rows"]]
+    links["projects_by_area"] = [
+        (1, url_for("proposals.projects", area=area, **scope),
+         _words(count, "project", after="with no technology area stated" if area == "not stated" else f"in {area}"))
+        if count else None
+        for area, count in tables["projects_by_area"]["rows"]]
+    if institute is None:  # on an institute's own snapshot, its row would only lead back to the same page
+        slugs = dict(db.session.execute(sa.select(Institute.acronym, Institute.slug)).all())
+        links["coinvestment_by_institute"] = [
+            (0, url_for("snapshot.page", slug=slugs[row[0]]), " at a glance") if row[0] in slugs else None
+            for row in tables["coinvestment_by_institute"]["rows"]]
+    return links
+
+
 @bp.get("/snapshot")
 @bp.get("/institutes/<slug>/snapshot")
 def page(slug: str | None = None):
@@ -70,7 +121,8 @@ def page(slug: str | None = None):
     states = [(code, d, counts.get(code, 0), shade(counts.get(code, 0))) for code, d in state_paths().items()]
     response = Response(render_template(
         "snapshot/page.html", data=data, tables=data["tables"], institute=institute, states=states,
-        viewbox=VIEWBOX, shades=MAP_SHADES[1:], dictionary=snapshot.DICTIONARY))
+        viewbox=VIEWBOX, shades=MAP_SHADES[1:], dictionary=snapshot.DICTIONARY,
+        links=row_links(data["tables"], institute)))
     return conditional(response, "private, no-cache", tag)
 
 
