@@ -2,20 +2,22 @@
 
 `portal/data/us-atlas/states-albers-10m.json` is the us-atlas package's TopoJSON (ISC licence, from the
 US Census Bureau's cartographic boundary files), already projected to a 975 x 610 Albers USA frame.
-`python -m portal.maps` turns it into `portal/data/us_state_paths.json`, one SVG path per state, which the
-snapshot page shades; a test checks that the committed file is what the build makes.
+`python -m portal.maps` turns it into `static/map/us-states.svg`, one path per state with the state's code
+as its id. The snapshot page draws each state with `<use href=".../us-states.svg#OH">` and its own fill,
+so the browser fetches (and caches) the 110 KB of outlines once rather than with every page. A test
+checks that the committed file is what the build makes.
 """
 
 import json
+import re
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from portal.geography import FIPS
 
 DATA = Path(__file__).parent / "data"
 SOURCE = DATA / "us-atlas" / "states-albers-10m.json"
-TARGET = DATA / "us_state_paths.json"
+TARGET = Path(__file__).parent.parent / "static" / "map" / "us-states.svg"
 VIEWBOX = "0 0 975 610"
 
 
@@ -59,11 +61,21 @@ def build() -> dict[str, str]:
     return dict(sorted(paths.items()))
 
 
+def svg(paths: dict[str, str]) -> str:
+    outlines = "\n".join(f'<path id="{code}" d="{d}"/>' for code, d in paths.items())
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{VIEWBOX}">\n'
+            "<!-- US states and DC from the us-atlas package (ISC licence), made from the US Census Bureau's\n"
+            "     public-domain cartographic boundary files; built by `python -m portal.maps`. -->\n"
+            f"{outlines}\n</svg>\n")
+
+
 @cache
-def state_paths() -> dict[str, str]:
-    return json.loads(resources.files("portal").joinpath("data/us_state_paths.json").read_text("utf-8"))
+def state_codes() -> list[str]:
+    """The states the map draws, read from the built file."""
+    return re.findall(r'<path id="([A-Z]{2})"', TARGET.read_text("utf-8"))
 
 
 if __name__ == "__main__":
-    TARGET.write_text(json.dumps(build(), separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {len(build())} state outlines to {TARGET.relative_to(DATA.parent.parent)}")
+    TARGET.parent.mkdir(exist_ok=True)
+    TARGET.write_text(svg(build()), encoding="utf-8")
+    print(f"wrote {len(build())} state outlines to {TARGET.relative_to(TARGET.parent.parent.parent)}")

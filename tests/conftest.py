@@ -56,6 +56,9 @@ def make_app():
     yield make
     for app in made:
         with app.app_context():
+            latest = app.extensions.get("snapshot_latest")  # the snapshot's own connection (PostgreSQL)
+            if latest and latest["connection"] is not None:
+                latest["connection"].close()
             db.session.remove()
             db.drop_all()
             db.engine.dispose()

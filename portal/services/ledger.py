@@ -493,7 +493,8 @@ def reconcile() -> list[str]:
             .outerjoin(original, LedgerEntry.reverses_id == original.id)
             .group_by(LedgerEntry.pledge_id, bucket)):
         sums.setdefault(pledge_id, {})[TOTAL_OF[EntryKind(kind)]] = int(amount)
-    for pledge in db.session.scalars(sa.select(Pledge).order_by(Pledge.id)):
+    pledges = sa.select(Pledge).options(so.selectinload(Pledge.instalments)).order_by(Pledge.id)
+    for pledge in db.session.scalars(pledges):
         computed = sums.get(pledge.id, {})
         for name in ("pledged", "received", "verified", "cancelled"):
             stored = getattr(pledge, f"{name}_cents")

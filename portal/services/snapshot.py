@@ -7,7 +7,10 @@ organization's pledge can be read off. The page, the JSON and the CSV are all ma
 structure ``compute`` returns.
 """
 
+import json
+import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -253,39 +256,83 @@ _LOCAL_LIMIT = 64
 
 
 def version(institute: Institute | None = None) -> str:
-    latest = db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
-    return f"{institute.slug if institute else 'network'}-{latest}-{today().isoformat()}"
+    """The version of the figures: asked on every request for the snapshot, so kept as cheap as it goes."""
+    return f"{institute.slug if institute else 'network'}-{_latest_change()}-{today().isoformat()}"
+
+
+_LATEST = sa.select(sa.func.max(AuditEvent.id))
+
+
+def _latest_change() -> int:
+    """The newest audit event's id.
+
+    On PostgreSQL it is read on a connection of this process's own, in autocommit: one round trip, where
+    the request's session would check a connection out of the pool, ping it, and BEGIN and ROLLBACK
+    around the query. SQLite is in this process, where a query costs microseconds anyway.
+    """
+    from flask import current_app
+
+    if db.engine.dialect.name != "postgresql":
+        return db.session.scalar(_LATEST) or 0
+    state = current_app.extensions.setdefault("snapshot_latest", {"lock": threading.Lock(), "connection": None})
+    with state["lock"]:
+        try:
+            return _read_latest(state)
+        except sa.exc.DBAPIError:  # the server went away or restarted: one new connection, one more try
+            if state["connection"] is not None:
+                state["connection"].invalidate()
+                state["connection"] = None
+            return _read_latest(state)
+
+
+def _read_latest(state: dict) -> int:
+    if state["connection"] is None:
+        state["connection"] = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return state["connection"].scalar(_LATEST) or 0
 
 
 def _redis():
+    """One Redis client per app (it keeps a pool of connections), or None without REDIS_URL."""
     from flask import current_app
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
-    import redis
+    if "snapshot_redis" not in current_app.extensions:
+        import redis
 
-    return redis.Redis.from_url(url)
+        current_app.extensions["snapshot_redis"] = redis.Redis.from_url(url)
+    return current_app.extensions["snapshot_redis"]
+
+
+def kept(name: str, make: Callable[[], str]) -> str:
+    """The text stored under ``name``, made by ``make`` the first time any app server asks for it.
+
+    Names carry the version of the figures, so a text never goes stale: a change moves the version and
+    the next request makes new text. Texts are shared in Redis when REDIS_URL is set (for a day), and
+    each process keeps the newest 64 it used in front of that, so a busy page costs no round trip.
+    """
+    from flask import current_app
+
+    key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{name}"
+    local = current_app.extensions.setdefault("snapshot_cache", {})
+    text = local.get(key)
+    if text is not None:
+        return text
+    store = _redis()
+    shared = store.get(key) if store is not None else None
+    if shared is not None:
+        text = shared.decode()
+    else:
+        text = make()
+        if store is not None:
+            store.set(key, text, ex=24 * 3600)
+    if len(local) >= _LOCAL_LIMIT:
+        local.pop(next(iter(local)))
+    local[key] = text
+    return text
 
 
 def cached(institute: Institute | None = None, key: str | None = None) -> dict:
     """The snapshot for the current version, computed at most once per version."""
-    import json
-
-    from flask import current_app
-
-    key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{key or version(institute)}"
-    store = _redis()
-    local = current_app.extensions.setdefault("snapshot_cache", {})
-    text = store.get(key) if store is not None else local.get(key)
-    if text is None:
-        data = compute(institute)
-        text = json.dumps(data)
-        if store is not None:
-            store.set(key, text, ex=24 * 3600)
-        else:
-            if len(local) >= _LOCAL_LIMIT:
-                local.pop(next(iter(local)))
-            local[key] = text
-        return data
-    return json.loads(text)
+    return json.loads(kept(key or version(institute), lambda: json.dumps(compute(institute))))

@@ -7,11 +7,12 @@ import json
 import zipfile
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from portal.extensions import db
-from portal.maps import VIEWBOX, state_paths
+from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
 from portal.services import snapshot
 
@@ -116,14 +117,26 @@ def page(slug: str | None = None):
     tag = etag(f"page:{current_user.get_id() if current_user.is_authenticated else '-'}", version)
     if (response := not_modified(tag, "private, no-cache")) is not None:
         return response
+    def whole_page() -> str:
+        body = snapshot.kept(f"body-{version}", lambda: render_body(institute, version))
+        return render_template("snapshot/page.html", body=Markup(body), institute=institute)
+
+    # the page is the same for everyone not signed in (unless a message is waiting for them), so it is kept
+    # whole; a signed-in person gets the kept body inside a page that names them
+    anonymous = not current_user.is_authenticated and not session.get("_flashes")
+    html = snapshot.kept(f"page-{version}", whole_page) if anonymous else whole_page()
+    return conditional(Response(html), "private, no-cache", tag)
+
+
+def render_body(institute: Institute | None, version: str) -> str:
+    """The snapshot's figures, charts, map and tables as HTML: the same for everyone, so kept per version."""
     data = snapshot.cached(institute, version)
     counts = {row[0]: row[2] for row in data["tables"]["members_by_state"]["rows"]}
-    states = [(code, d, counts.get(code, 0), shade(counts.get(code, 0))) for code, d in state_paths().items()]
-    response = Response(render_template(
-        "snapshot/page.html", data=data, tables=data["tables"], institute=institute, states=states,
+    states = [(code, counts.get(code, 0), shade(counts.get(code, 0))) for code in state_codes()]
+    return render_template(
+        "snapshot/_body.html", data=data, tables=data["tables"], institute=institute, states=states,
         viewbox=VIEWBOX, shades=MAP_SHADES[1:], dictionary=snapshot.DICTIONARY,
-        links=row_links(data["tables"], institute)))
-    return conditional(response, "private, no-cache", tag)
+        links=row_links(data["tables"], institute))
 
 
 @bp.get("/snapshot.json")
@@ -135,8 +148,8 @@ def as_json(slug: str | None = None):
     tag = etag("json", version)
     if (response := not_modified(tag, "public, max-age=60")) is not None:
         return response
-    data = snapshot.cached(institute, version)
-    return conditional(Response(json.dumps(data, indent=1), mimetype="application/json"), "public, max-age=60", tag)
+    text = snapshot.kept(f"json-{version}", lambda: json.dumps(snapshot.cached(institute, version), indent=1))
+    return conditional(Response(text, mimetype="application/json"), "public, max-age=60", tag)
 
 
 @bp.get("/snapshot.csv")
