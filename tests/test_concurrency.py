@@ -242,6 +242,9 @@ def test_parallel_receipts_cannot_overdraw_a_pledge(pg_app):
     assert results.count("ok") == 2, results
     assert all(r.status in (409, 422) for r in results if r != "ok")
     with app.app_context():
+        from portal.services import summary
+
+        assert summary.problems() == []  # the snapshot's money moved by the two receipts that stood, exactly
         pledge = db.session.get(Pledge, pledge_id)
         assert (pledge.received_cents, pledge.remaining_cents) == (800_00, 200_00)
         receipts = db.session.scalar(sa.select(sa.func.sum(LedgerEntry.amount_cents)).where(
@@ -261,3 +264,65 @@ def test_the_same_receipt_sent_twice_at_once_is_recorded_once(pg_app):
         assert db.session.get(Pledge, pledge_id).received_cents == 100_00
         assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(
             LedgerEntry.idempotency_key == "same-key")) == 1
+
+
+def test_one_organization_admitted_to_two_institutes_at_once_counts_once_in_the_network(pg_app):
+    from portal.models import NETWORK, Figure, Summary
+    from portal.services import summary
+    from tests.factories import make_institute, make_membership, make_organization, make_staff, make_tier
+
+    app = pg_app
+    organization = make_organization(app, state="OH")
+    decisions = []
+    for n in (1, 2):
+        institute = make_institute(app, slug=f"institute-{n}", acronym=f"I{n}")
+        pending = make_membership(app, organization, institute, make_tier(app, institute), status="pending")
+        decisions.append(DecideMembership(make_staff(app, institute).id, pending.id, True))
+
+    assert run_together(app, decisions) == ["ok", "ok"]
+    with app.app_context():
+        network = db.session.scalar(sa.select(Summary.value).where(
+            Summary.scope == NETWORK, Summary.figure == Figure.MEMBERS_BY_STATE, Summary.key == "OH"))
+        assert network == 1  # the organization, not its two memberships
+        assert summary.problems() == []
+
+
+class Pledge:
+    def __init__(self, admin_id, organization_id, institute_id, cents):
+        self.ids, self.cents = (admin_id, organization_id, institute_id), cents
+
+    def prepare(self):
+        from portal.models import Institute
+
+        admin_id, organization_id, institute_id = self.ids
+        return (db.session.get(User, admin_id), db.session.get(Organization, organization_id),
+                db.session.get(Institute, institute_id))
+
+    def act(self, prepared):
+        from portal.services import ledger
+        from portal.services.ledger import PledgeInput
+        from portal.services.memberships import today
+
+        admin, organization, institute = prepared
+        ledger.record_pledge(admin, organization, institute, PledgeInput(
+            amount_cents=self.cents, kind="cash", fiscal_year=ledger.fiscal_year_of(today())), key=None)
+
+
+def test_two_first_pledges_of_one_organization_at_once_count_one_organization(pg_app):
+    from portal.models import NETWORK, Figure, Summary
+    from portal.services import summary
+    from tests.factories import make_institute, make_membership, make_tier
+
+    app = pg_app
+    institute = make_institute(app)
+    admin, organization = org_admin(app)
+    make_membership(app, organization, institute, make_tier(app, institute))
+
+    results = run_together(app, [Pledge(admin.id, organization.id, institute.id, 100_00),
+                                 Pledge(admin.id, organization.id, institute.id, 250_00)])
+    assert results == ["ok", "ok"]
+    with app.app_context():
+        pledgers = dict(db.session.execute(sa.select(Summary.scope, Summary.value).where(
+            Summary.figure == Figure.PLEDGERS, Summary.key == "all")).all())
+        assert pledgers == {NETWORK: 1, institute.id: 1}
+        assert summary.problems() == []

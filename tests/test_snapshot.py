@@ -15,7 +15,8 @@ from portal.services import ledger, memberships
 from portal.services.ledger import PledgeInput
 from portal.services.memberships import today
 from portal.services.money import format_cents
-from tests.factories import make_institute, make_organization, make_staff, make_tier, org_admin
+from tests.conftest import login, postgres_url, redis_url
+from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
 
 
 def add_member(app, institute, tier, *, pledge_cents=0, **org_fields):
@@ -196,3 +197,38 @@ def test_figures_link_to_the_public_lists_behind_them(client, network):
     assert 'href="/organizations/?members=y"' in page and 'href="/projects"' in page
     assert client.get("/organizations/?members=y").status_code == 200
     assert client.get("/projects").status_code == 200
+
+
+def test_the_page_kept_for_visitors_never_shows_anyone_else(client, app, network):
+    user = make_user(app, full_name="Dana Signedin")
+    assert "Dana Signedin" not in client.get("/snapshot").get_data(as_text=True)  # kept for visitors now
+    login(client, user.email)
+    signed_in = client.get("/snapshot").get_data(as_text=True)
+    assert "Dana Signedin" in signed_in and "Sign out" in signed_in
+    visitor = app.test_client().get("/snapshot").get_data(as_text=True)
+    assert "Dana Signedin" not in visitor and "Sign in" in visitor
+    # the figures are the same kept body either way
+    assert visitor[visitor.index("<h1"):visitor.index("</main>")] == signed_in[
+        signed_in.index("<h1"):signed_in.index("</main>")]
+    # a visitor with a message waiting (here: just signed out) sees it, and nobody else does
+    client.post("/logout")
+    assert "You have signed out." in client.get("/snapshot").get_data(as_text=True)
+    assert "You have signed out." not in app.test_client().get("/snapshot").get_data(as_text=True)
+
+
+def test_app_servers_share_the_kept_snapshot_through_redis(app, make_app, network):
+    postgres_url()  # both app servers must use the same database
+    redis_url()
+    other = make_app(CACHE_KEY_PREFIX=app.config["CACHE_KEY_PREFIX"])
+    first = app.test_client().get("/snapshot.json")
+    statements = []
+    with other.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        second = other.test_client().get("/snapshot.json")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert second.get_data() == first.get_data() and second.headers["ETag"] == first.headers["ETag"]
+    assert [s for s in statements if "summary_figures" in s] == []  # computed once, by the first server

@@ -83,10 +83,15 @@ def add(changes: Mapping[Key, int]) -> None:
 
 
 def _organization_locked(organization_id: int) -> sa.Row:
-    """Lock the organization's row until commit (PostgreSQL) and read what the counts group it by."""
+    """Lock the organization's row until commit (PostgreSQL) and read what the counts group it by.
+
+    FOR NO KEY UPDATE, the lock an UPDATE of the row takes: it waits for another writer of the row but
+    not for the KEY SHARE lock that inserting a pledge (a foreign key to the row) already holds, so two
+    first pledges at once queue up instead of deadlocking.
+    """
     return db.session.execute(
         sa.select(Organization.sector, Organization.size, Organization.state)
-        .where(Organization.id == organization_id).with_for_update()).one()
+        .where(Organization.id == organization_id).with_for_update(key_share=True)).one()
 
 
 def _active_memberships(organization_id: int) -> list[int]:
