@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -140,18 +141,29 @@ def test_charts_and_map_are_server_rendered_with_captions_and_tables(client, app
     assert 'id="table-members_by_state"' in page and "<script>" not in page
 
 
+@contextmanager
+def statements_of(app):
+    """Every SQL statement ``app`` sends to its database inside the block (a list filled as they go)."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def selects(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
 def test_the_snapshot_runs_a_fixed_number_of_queries_whatever_the_size(client, app, network):
     def queries():
-        statements = []
-        with app.app_context():
-            engine = db.engine
-        listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_of(app) as statements:
             assert client.get("/snapshot.json").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+        return len(selects(statements))
 
     cold = queries()
     assert queries() == 1  # warm: only the version is read; the figures come from the cache
@@ -163,17 +175,9 @@ def test_the_snapshot_runs_a_fixed_number_of_queries_whatever_the_size(client, a
 
 def test_a_revalidation_computes_nothing(client, app, network):
     tag = client.get("/snapshot.json").headers["ETag"]
-    statements = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(app) as statements:
         assert client.get("/snapshot.json", headers={"If-None-Match": tag}).status_code == 304
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == [
-        "SELECT max(audit_events.id) AS max_1 \nFROM audit_events"]
+    assert selects(statements) == ["SELECT max(audit_events.id) AS max_1 \nFROM audit_events"]
 
 
 def test_the_committed_map_is_what_the_build_makes():
@@ -221,14 +225,7 @@ def test_app_servers_share_the_kept_snapshot_through_redis(app, make_app, networ
     redis_url()
     other = make_app(CACHE_KEY_PREFIX=app.config["CACHE_KEY_PREFIX"])
     first = app.test_client().get("/snapshot.json")
-    statements = []
-    with other.app_context():
-        engine = db.engine
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_of(other) as statements:
         second = other.test_client().get("/snapshot.json")
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert second.get_data() == first.get_data() and second.headers["ETag"] == first.headers["ETag"]
     assert [s for s in statements if "summary_figures" in s] == []  # computed once, by the first server
