@@ -247,33 +247,41 @@ def compute(institute: Institute | None = None) -> dict:
 
 # Caching ---------------------------------------------------------------------------------------
 #
-# Every change to the figures writes an audit event, and memberships lapse by date; so the newest audit
-# event's id and today's date together name one version of the figures. A snapshot computed for a version
-# is kept (in Redis when REDIS_URL is set, so every app server shares it; in this process otherwise) and
-# served until the version moves. Its key is also the ETag, so a revalidation costs one small query.
+# Every change to the figures writes an audit event, and memberships lapse by date; so the audit log and
+# today's date together name one version of the figures. A snapshot computed for a version is kept (in
+# Redis when REDIS_URL is set, so every app server shares it; in this process otherwise) and served until
+# the version moves. Its key is also the ETag, so a revalidation costs one small query.
+#
+# The newest event's id alone is not enough on PostgreSQL: two transactions take ids 100 and 101, the
+# second commits first, a snapshot is kept for "101", and when the first commits the newest id is still
+# 101. So the version also counts the events among the newest ids (RECENT of them): a late commit
+# changes that count. A transaction would have to stay open while RECENT others are written to slip by.
 
 _LOCAL_LIMIT = 64
+RECENT = 1000
 
 
 def version(institute: Institute | None = None) -> str:
     """The version of the figures: asked on every request for the snapshot, so kept as cheap as it goes."""
-    return f"{institute.slug if institute else 'network'}-{_latest_change()}-{today().isoformat()}"
+    newest, recent = _latest_changes()
+    return f"{institute.slug if institute else 'network'}-{newest or 0}.{recent}-{today().isoformat()}"
 
 
-_LATEST = sa.select(sa.func.max(AuditEvent.id))
+_LATEST = (sa.select(sa.func.max(AuditEvent.id), sa.func.count())
+           .where(AuditEvent.id > sa.select(sa.func.max(AuditEvent.id)).scalar_subquery() - RECENT))
 
 
-def _latest_change() -> int:
-    """The newest audit event's id.
+def _latest_changes() -> tuple[int | None, int]:
+    """The newest audit event's id, and how many events there are among the RECENT newest ids.
 
-    On PostgreSQL it is read on a connection of this process's own, in autocommit: one round trip, where
+    On PostgreSQL they are read on a connection of this process's own, in autocommit: one round trip, where
     the request's session would check a connection out of the pool, ping it, and BEGIN and ROLLBACK
     around the query. SQLite is in this process, where a query costs microseconds anyway.
     """
     from flask import current_app
 
     if db.engine.dialect.name != "postgresql":
-        return db.session.scalar(_LATEST) or 0
+        return tuple(db.session.execute(_LATEST).one())
     state = current_app.extensions.setdefault("snapshot_latest", {"lock": threading.Lock(), "connection": None})
     with state["lock"]:
         try:
@@ -285,10 +293,10 @@ def _latest_change() -> int:
             return _read_latest(state)
 
 
-def _read_latest(state: dict) -> int:
+def _read_latest(state: dict) -> tuple[int | None, int]:
     if state["connection"] is None:
         state["connection"] = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return state["connection"].scalar(_LATEST) or 0
+    return tuple(state["connection"].execute(_LATEST).one())
 
 
 def _redis():
