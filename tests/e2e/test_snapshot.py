@@ -7,7 +7,13 @@ from tests.e2e.test_journeys import expect, heading
 pytestmark = pytest.mark.e2e
 
 
-def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, audit):
+def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, live_server, audit):
+    from portal.extensions import db
+    from portal.services import demo
+
+    with live_server.app.app_context():  # a few members, pledges and money, so the tables have rows
+        demo.load("demonstration only 2026")
+        db.session.commit()
     page = new_page()
     page.goto("/")
     page.get_by_role("link", name="Snapshot").click()
@@ -18,6 +24,13 @@ def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, audit):
     page.goto("/organizations/?members=y")
     expect(heading(page, "Organizations")).to_be_visible()
     audit(page, "the organization directory")
+    # a row of the members-by-state table leads to the directory, filtered to that state's members
+    page.goto("/snapshot")
+    row_link = page.locator("#table-members_by_state tbody a").first
+    page.goto(row_link.get_attribute("href"))
+    expect(heading(page, "Organizations")).to_be_visible()
+    assert "members=y" in page.url and "state=" in page.url
+    audit(page, "the directory a snapshot row leads to")
     page.goto("/projects")
     expect(heading(page, "Projects")).to_be_visible()
     audit(page, "the list of projects")
