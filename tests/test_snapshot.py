@@ -90,6 +90,8 @@ def test_page_json_and_csv_give_identical_numbers(client, app, network):
                 if value is None:
                     continue
                 shown = format_cents(value) if column.endswith("_cents") else str(value)
+                if column == "status":
+                    shown = shown.replace("_", " ")  # the page says "under review" for under_review
                 assert f">{shown}<" in section, (name, column, value)
     assert "README.txt" in archive.namelist() and "CC0" in archive.read("README.txt").decode()
 
@@ -247,3 +249,10 @@ def test_app_servers_share_the_kept_snapshot_through_redis(app, make_app, networ
         second = other.test_client().get("/snapshot.json")
     assert second.get_data() == first.get_data() and second.headers["ETag"] == first.headers["ETag"]
     assert [s for s in statements if "summary_figures" in s] == []  # computed once, by the first server
+
+
+def test_a_new_release_does_not_serve_what_the_old_one_kept(client, app, network):
+    first = client.get("/snapshot")
+    app.extensions["snapshot_release"] = "next-release"  # what a deploy of changed code or templates does
+    second = client.get("/snapshot", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]

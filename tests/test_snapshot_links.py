@@ -223,7 +223,7 @@ def test_public_status_rows_link_to_those_projects_and_the_others_stay_plain(cli
         assert count["text"] == str(len(names))
         assert query(count["href"]) == ("/projects", {"status": status})
         assert projects_at(client, count["href"]) == names
-    for status in ("submitted", "declined", "under_review", "withdrawn"):  # no public list behind these
+    for status in ("submitted", "declined", "under review", "withdrawn"):  # no public list behind these
         assert rows[status][1]["href"] is None, status
     assert rows["submitted"][1]["text"] == "1" and rows["declined"][1]["text"] == "1"
 

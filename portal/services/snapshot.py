@@ -7,11 +7,13 @@ organization's pledge can be read off. The page, the JSON and the CSV are all ma
 structure ``compute`` returns.
 """
 
+import hashlib
 import json
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -262,9 +264,27 @@ RECENT = 1000
 
 
 def version(institute: Institute | None = None) -> str:
-    """The version of the figures: asked on every request for the snapshot, so kept as cheap as it goes."""
+    """The version of the figures: asked on every request for the snapshot, so kept as cheap as it goes.
+
+    It names the release too, so pages kept by the code before a deploy are not served by the code after.
+    """
     newest, recent = _latest_changes()
-    return f"{institute.slug if institute else 'network'}-{newest or 0}.{recent}-{today().isoformat()}"
+    scope = institute.slug if institute else "network"
+    return f"{scope}-{_release()}-{newest or 0}.{recent}-{today().isoformat()}"
+
+
+def _release() -> str:
+    """A digest of the portal's code and templates, computed once per process."""
+    from flask import current_app
+
+    if "snapshot_release" not in current_app.extensions:
+        digest = hashlib.sha256()
+        package = Path(__file__).resolve().parent.parent
+        templates = Path(current_app.root_path, current_app.template_folder or "templates")
+        for path in sorted([*package.rglob("*.py"), *templates.rglob("*.html"), *templates.rglob("*.txt")]):
+            digest.update(path.read_bytes())
+        current_app.extensions["snapshot_release"] = digest.hexdigest()[:12]
+    return current_app.extensions["snapshot_release"]
 
 
 _LATEST = (sa.select(sa.func.max(AuditEvent.id), sa.func.count())
