@@ -130,7 +130,7 @@ def _lapsed_unrecorded(on, institute: Institute | None) -> list[sa.Row]:
 def compute(institute: Institute | None = None) -> dict:
     """The snapshot, for the whole network or one institute, from the summary figures.
 
-    Five queries whatever the size of the network: the time of the latest change, the institutes, the
+    Four queries whatever the size of the network: the time of the latest change, the institutes, the
     summary rows, and the members whose lapse is not recorded yet (see ``_lapsed_unrecorded``).
     """
     on = today()
@@ -167,12 +167,12 @@ def compute(institute: Institute | None = None) -> dict:
     completed = levels.get("completed", 0)
     readiness = []
     for label, start, reached in (("TRL", "trl_start", "trl_reached"), ("MRL", "mrl_start", "mrl_reached")):
-        mean_start = levels.get(start, 0) / completed if completed else None
-        mean_reached = levels.get(reached, 0) / completed if completed else None
-        readiness.append([label, completed,
-                          round(mean_start, 1) if completed else None,
-                          round(mean_reached, 1) if completed else None,
-                          round(mean_reached - mean_start, 1) if completed else None])
+        if not completed:
+            readiness.append([label, 0, None, None, None])
+            continue
+        mean_start, mean_reached = levels.get(start, 0) / completed, levels.get(reached, 0) / completed
+        readiness.append([label, completed, round(mean_start, 1), round(mean_reached, 1),
+                          round(mean_reached - mean_start, 1)])
 
     def money(at: int) -> dict[int, dict[str, int]]:
         """{fiscal year: {pledged, received, verified, cancelled, federal}} for one institute."""
@@ -189,8 +189,10 @@ def compute(institute: Institute | None = None) -> dict:
 
     each = {i.id: money(i.id) for i in institutes}
     coinvestment = []
+    all_verified = 0  # unsuppressed, for the network's ratio
     for i in institutes:
         cents = total(*each[i.id].values())
+        all_verified += cents["verified"]
         orgs = figure(Figure.PLEDGERS, i.id).get("all", 0)
         pledged, received, verified = _suppressed(orgs, cents["pledged"] - cents["cancelled"],
                                                   cents["received"], cents["verified"])
@@ -211,7 +213,7 @@ def compute(institute: Institute | None = None) -> dict:
 
     total_federal = sum(r[1] for r in coinvestment)
     network_orgs = pledgers.get("all", 0)
-    network_verified = _suppressed(network_orgs, sum(total(*years.values())["verified"] for years in each.values()))[0]
+    network_verified = _suppressed(network_orgs, all_verified)[0]
     overview = [
         ["institutes", len(institutes)],
         ["member organizations", total_members],

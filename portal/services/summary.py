@@ -144,14 +144,15 @@ def organization_moving(organization_id: int, *, sector: str, size: str | None, 
 def pledge_recorded(pledge: Pledge) -> None:
     """A new pledge (already flushed): its money, and the organization if this is its first pledge there."""
     _organization_locked(pledge.organization_id)
-    others = db.session.execute(sa.select(Pledge.institute_id, Pledge.fiscal_year).where(
-        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id)).all()
-    institute, year = pledge.institute_id, str(pledge.fiscal_year)
+    earlier = sa.select(Pledge.institute_id, Pledge.fiscal_year).where(
+        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id)
+    others = {tuple(row) for row in db.session.execute(earlier)}  # (institute, fiscal year) it pledged to
+    institute, year = pledge.institute_id, pledge.fiscal_year
     change: Counter = Counter({(institute, Figure.MONEY, f"{year}:pledged"): pledge.pledged_cents})
     firsts = {
-        (institute, year): not any(i == institute and str(y) == year for i, y in others),
-        (institute, "all"): not any(i == institute for i, _ in others),
-        (NETWORK, year): not any(str(y) == year for _, y in others),
+        (institute, str(year)): (institute, year) not in others,
+        (institute, "all"): institute not in {i for i, _ in others},
+        (NETWORK, str(year)): year not in {y for _, y in others},
         (NETWORK, "all"): not others,
     }
     for (scope, key), first in firsts.items():
