@@ -11,9 +11,10 @@ from portal.forms import show_domain_error
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm, parse_schedule
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import DomainError, ledger
-from portal.services.ledger import LedgerFilters, PledgeInput, Repeat
+from portal.services.ledger import LedgerFilters, PledgeInput
+from portal.views import run_change
 from portal.services.memberships import today
-from portal.services.money import parse_cents
+from portal.services.money import parse_cents, parse_signed_cents
 
 bp = Blueprint("ledger", __name__)
 
@@ -46,11 +47,6 @@ def filter_form(organizations: list[Organization] | None = None) -> tuple[Ledger
                                status=form.status.data or "", organization_id=form.organization.data)
 
 
-def repeated(entry, pledge_id: int):
-    flash("That was already recorded; it has not been recorded twice.", "info")
-    return redirect(url_for("ledger.pledge", pledge_id=pledge_id))
-
-
 # The organization's side ---------------------------------------------------------------------
 
 def member_institutes(organization: Organization) -> list[Institute]:
@@ -79,28 +75,20 @@ def new_pledge(org_id: int):
     if not institutes:
         flash(f"{organization.name} has no active institute membership, so it has nothing to pledge to yet.", "info")
         return redirect(url_for("ledger.organization", org_id=org_id))
-    status = 200
-    if form.validate_on_submit():
-        try:
-            data = PledgeInput(amount_cents=parse_cents(form.amount.data, "amount"), kind=form.kind.data,
-                               fiscal_year=form.fiscal_year.data, in_kind_description=form.in_kind_description.data or "",
-                               note=form.note.data or "", schedule=parse_schedule(form.schedule.data))
-            pledge = ledger.record_pledge(current_user, organization, db.get_or_404(Institute, form.institute.data),
-                                          data, key=form.key.data)
-        except Repeat as repeat:
-            db.session.rollback()
-            return repeated(repeat.entry, repeat.entry.pledge_id)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            flash("The pledge has been recorded.", "success")
-            return redirect(url_for("ledger.pledge", pledge_id=pledge.id))
-    elif request.method == "POST":
-        status = 422
-    return render_template("ledger/new_pledge.html", organization=organization, form=form), status
+    if request.method == "GET":
+        return render_template("ledger/new_pledge.html", organization=organization, form=form)
+    return run_change(
+        form, lambda: ledger.record_pledge(
+            current_user, organization, db.get_or_404(Institute, form.institute.data),
+            PledgeInput(amount_cents=parse_cents(form.amount.data, "amount"), kind=form.kind.data,
+                        fiscal_year=form.fiscal_year.data, in_kind_description=form.in_kind_description.data or "",
+                        note=form.note.data or "", schedule=parse_schedule(form.schedule.data)),
+            key=form.key.data),
+        success="The pledge has been recorded.",
+        redirect_to=lambda pledge: url_for("ledger.pledge", pledge_id=pledge.id),
+        render=lambda status: (render_template("ledger/new_pledge.html", organization=organization, form=form),
+                               status),
+        repeated_to=lambda repeat: url_for("ledger.pledge", pledge_id=repeat.entry.pledge_id))
 
 
 @bp.get("/organizations/<int:org_id>/ledger")
@@ -163,28 +151,14 @@ def pledge(pledge_id: int):
 
 
 def _money_action(pledge: Pledge, form, form_name: str, change, success: str):
-    """Validate, call the ledger, commit once; a repeated key shows the first result."""
-    if not form.validate_on_submit():
-        if form_name == "action_form":  # the row buttons have no room for messages: say it at the top
-            flash(" ".join(message for messages in form.errors.values() for message in messages), "error")
-            return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
-        return render_pledge(pledge, 422, **{form_name: form})
-    try:
-        change()
-    except Repeat as repeat:
-        db.session.rollback()
-        return repeated(repeat.entry, pledge.id)
-    except DomainError as error:
-        db.session.rollback()
-        if error.field is None:
-            flash(error.message, "error")
-            return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
-        show_domain_error(form, error)
+    """A change on the pledge's page: errors beside the field (or above the page, for a row's button)."""
+    def render(status: int):
         db.session.refresh(pledge)
-        return render_pledge(pledge, error.status, **{form_name: form})
-    db.session.commit()
-    flash(success, "success")
-    return redirect(url_for("ledger.pledge", pledge_id=pledge.id))
+        return render_pledge(pledge, status, **{form_name: form})
+
+    here = url_for("ledger.pledge", pledge_id=pledge.id)
+    return run_change(form, change, success=success, redirect_to=here,
+                      render=None if form_name == "action_form" else render)
 
 
 @bp.post("/pledges/<int:pledge_id>/receipts")
@@ -301,23 +275,9 @@ def record_federal():
     """A network administrator records a federal obligation."""
     authz.require(current_user, "network.match", None)
     form = federal_form()
-    if not form.validate_on_submit():
-        return render_match(form, 422)
-    text = (form.amount.data or "").strip()
-    negative = text.startswith("-")
-    try:
-        cents = parse_cents(text.lstrip("-"), "amount")
-        ledger.record_federal_obligation(current_user, db.get_or_404(Institute, form.institute.data),
-                                         fiscal_year=form.fiscal_year.data, amount_cents=-cents if negative else cents,
-                                         note=form.note.data or "", key=form.key.data)
-    except Repeat:
-        db.session.rollback()
-        flash("That was already recorded; it has not been recorded twice.", "info")
-        return redirect(url_for("ledger.match"))
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
-        return render_match(form, error.status)
-    db.session.commit()
-    flash("The federal obligation has been recorded.", "success")
-    return redirect(url_for("ledger.match"))
+    return run_change(
+        form, lambda: ledger.record_federal_obligation(
+            current_user, db.get_or_404(Institute, form.institute.data), fiscal_year=form.fiscal_year.data,
+            amount_cents=parse_signed_cents(form.amount.data, "amount"), note=form.note.data or "", key=form.key.data),
+        success="The federal obligation has been recorded.", redirect_to=url_for("ledger.match"),
+        render=lambda status: render_match(form, status))

@@ -9,3 +9,11 @@ class DomainError(Exception):
         self.field = field
         self.message = message
         self.status = status
+
+
+class Repeat(Exception):
+    """The form's one-time key was used already; ``entry`` is what the first submission made."""
+
+    def __init__(self, entry):
+        super().__init__("repeated submission")
+        self.entry = entry

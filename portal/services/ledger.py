@@ -30,7 +30,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications, summary
+from portal.services import DomainError, Repeat, audit, notifications, summary
 from portal.services.organizations import admins_of
 
 FIRST_FISCAL_YEAR = 2013  # the network's first institute was funded in fiscal year 2013
@@ -53,14 +53,6 @@ def check_fiscal_year(fiscal_year: int | None, field_name: str = "fiscal_year") 
     if fiscal_year not in years:
         raise DomainError(field_name, f"Choose a fiscal year from FY{years.start} to FY{years.stop - 1}")
     return fiscal_year
-
-
-class Repeat(Exception):
-    """The form's one-time key was used already; ``entry`` is what the first submission made."""
-
-    def __init__(self, entry):
-        super().__init__("repeated submission")
-        self.entry = entry
 
 
 def _check_key(model, key: str | None):

@@ -8,7 +8,7 @@ from portal.services import DomainError
 # federal award to any institute so far. Anything above it is far more likely a typo than a pledge.
 MAX_CENTS = 1_000_000_000 * 100
 
-_AMOUNT = re.compile(r"^\$?(\d{1,3}(,\d{3})+|\d+)(\.(\d+))?$")
+_AMOUNT = re.compile(r"^\$?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.([0-9]+))?$")
 
 
 def parse_cents(text: str | None, field: str, *, allow_zero: bool = False, max_cents: int = MAX_CENTS) -> int:
@@ -32,6 +32,14 @@ def parse_cents(text: str | None, field: str, *, allow_zero: bool = False, max_c
     if cents > max_cents:
         raise DomainError(field, f"Amounts above {format_cents(max_cents)} are not accepted; check the figure")
     return cents
+
+
+def parse_signed_cents(text: str | None, field: str) -> int:
+    """Like ``parse_cents``, but a leading minus sign makes a negative amount (a correction downwards)."""
+    cleaned = (text or "").strip()
+    if cleaned.startswith("-"):
+        return -parse_cents(cleaned[1:], field)
+    return parse_cents(cleaned, field)
 
 
 def format_cents(cents: int) -> str:

@@ -1,0 +1,72 @@
+"""The one way a view runs a change.
+
+validate the form -> call one service -> on ``DomainError`` roll back and show the message on the field that
+caused it (or flash it, for a button) -> otherwise commit once, flash, redirect (POST-redirect-GET).
+A submission whose one-time key was used already (``Repeat``) commits nothing and lands where the first did.
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import flash, redirect
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+
+from portal.extensions import db
+from portal.forms import show_domain_error
+from portal.services import DomainError, Repeat
+
+T = TypeVar("T")
+
+REPEATED = "That was already recorded; it has not been recorded twice."
+
+
+def _resolve(value: str | Callable[[Any], str], result: Any) -> str:
+    return value(result) if callable(value) else value
+
+
+def run_change(
+    form: FlaskForm | None,
+    change: Callable[[], T],
+    *,
+    success: str | Callable[[T], str],
+    redirect_to: str | Callable[[T], str],
+    render: Callable[[int], ResponseReturnValue] | None = None,
+    back: str | None = None,
+    repeated_to: Callable[[Repeat], str] | None = None,
+) -> ResponseReturnValue:
+    """Run ``change`` (one service call) for a submitted ``form`` and answer the request.
+
+    ``render(status)`` shows the page again with the form's errors; without it (a row's button, which has no
+    room for messages) every message is flashed and the person is sent ``back`` (default: ``redirect_to``).
+    ``success`` and ``redirect_to`` may be functions of what the service returned.
+    """
+    back_to = back if back is not None else redirect_to if isinstance(redirect_to, str) else None
+    if form is not None and not form.validate_on_submit():
+        if render is not None:
+            return render(422)
+        messages = [*form.form_errors, *(m for name, ms in form.errors.items() if name is not None for m in ms)]
+        return _flash_back(messages or ["The form could not be read; reload the page and try again."], back_to)
+    try:
+        result = change()
+    except Repeat as repeat:
+        db.session.rollback()
+        flash(REPEATED, "info")
+        return redirect(repeated_to(repeat) if repeated_to else back_to or "/")
+    except DomainError as error:
+        db.session.rollback()
+        field = getattr(form, error.field, None) if form is not None and error.field else None
+        if render is not None and form is not None and (field is not None or back_to is None):
+            show_domain_error(form, error)
+            return render(error.status)
+        return _flash_back([error.message], back_to)
+    db.session.commit()
+    flash(_resolve(success, result), "success")
+    return redirect(_resolve(redirect_to, result))
+
+
+def _flash_back(messages: list[str], back_to: str | None) -> ResponseReturnValue:
+    if back_to is None:
+        raise ValueError("run_change needs render= or back= when redirect_to depends on the result")
+    flash(" ".join(messages), "error")
+    return redirect(back_to, 303)
