@@ -1,7 +1,8 @@
 """Form pieces shared by several blueprints."""
 
+from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.geography import US_STATES
@@ -25,6 +26,30 @@ class Form(FlaskForm):
 
     class Meta:
         csrf = False
+
+
+class PressedButton:
+    """The button pressed, for a form with several (``<button name="decision" value="approve">``)."""
+
+    decision = HiddenField()
+
+    def pressed(self, *choices: str) -> str:
+        """The value of the button pressed, one of ``choices``; anything else is a bad request (400)."""
+        if self.decision.data not in choices:
+            abort(400)
+        return self.decision.data
+
+
+class ConfirmForm(PressedButton, Form):
+    """A button and its CSRF token: confirming an email, ending sessions, a row's action button."""
+
+
+def confirmed() -> ConfirmForm:
+    """The submitted confirm form; a submission it cannot read is a bad request (400)."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return form
 
 
 class OrganizationChoiceFields:

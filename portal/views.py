@@ -29,17 +29,21 @@ def run_change(
     form: FlaskForm | None,
     change: Callable[[], T],
     *,
-    success: str | Callable[[T], str],
+    success: str | Callable[[T], str] | None,
     redirect_to: str | Callable[[T], str],
     render: Callable[[int], ResponseReturnValue] | None = None,
     back: str | None = None,
     repeated_to: Callable[[Repeat], str] | None = None,
+    then: Callable[[T], object] | None = None,
 ) -> ResponseReturnValue:
     """Run ``change`` (one service call) for a submitted ``form`` and answer the request.
 
-    ``render(status)`` shows the page again with the form's errors; without it (a row's button, which has no
-    room for messages) every message is flashed and the person is sent ``back`` (default: ``redirect_to``).
-    ``success`` and ``redirect_to`` may be functions of what the service returned.
+    ``render(status)`` shows the page again with the form's errors; when ``back`` is given too, a message that
+    names no field of the form is flashed instead and the person sent ``back`` (303). Without ``render`` (a
+    row's button, which has no room for messages) every message is flashed and the person is sent ``back``
+    (default: ``redirect_to``).
+    ``success`` (None: no message) and ``redirect_to`` may be functions of what the service returned.
+    ``then(result)`` runs after the commit and before the flash (to sign someone in or out).
     """
     back_to = back if back is not None else redirect_to if isinstance(redirect_to, str) else None
     if form is not None and not form.validate_on_submit():
@@ -56,13 +60,25 @@ def run_change(
     except DomainError as error:
         db.session.rollback()
         field = getattr(form, error.field, None) if form is not None and error.field else None
-        if render is not None and form is not None and (field is not None or back_to is None):
+        if render is not None and form is not None and (field is not None or back is None):
             show_domain_error(form, error)
             return render(error.status)
         return _flash_back([error.message], back_to)
     db.session.commit()
-    flash(_resolve(success, result), "success")
+    if then is not None:
+        then(result)
+    if success is not None:
+        flash(_resolve(success, result), "success")
     return redirect(_resolve(redirect_to, result))
+
+
+def refusal(check: Callable[[], object]) -> DomainError | None:
+    """What a service says against a read-only ``check`` (a link's token, say), or None when it passes."""
+    try:
+        check()
+    except DomainError as error:
+        return error
+    return None
 
 
 def _flash_back(messages: list[str], back_to: str | None) -> ResponseReturnValue:

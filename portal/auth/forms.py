@@ -41,10 +41,6 @@ class ResetPasswordForm(Form):
     password = new_password_field("New password")
 
 
-class ConfirmForm(Form):
-    """A button and its CSRF token: confirming an email, signing out, ending other sessions."""
-
-
 class ProfileForm(Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})

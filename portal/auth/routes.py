@@ -9,7 +9,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     ForgotPasswordForm,
     JoinOrganizationForm,
     LoginForm,
@@ -18,9 +17,10 @@ from portal.auth.forms import (
     ResetPasswordForm,
 )
 from portal.extensions import db, form_email_key, limiter, login_manager
-from portal.forms import show_domain_error
+from portal.forms import ConfirmForm
 from portal.models import User
-from portal.services import DomainError, accounts, memberships, organizations, proposals
+from portal.services import accounts, memberships, organizations, proposals
+from portal.views import refusal, run_change
 
 bp = Blueprint("auth", __name__)
 
@@ -79,18 +79,13 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            accounts.register(email=form.email.data, full_name=form.full_name.data,
-                              password=form.password.data, organization=form.organization_choice())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            return redirect(url_for("auth.check_email"))
-    status = 422 if form.errors or form.form_errors else 200
-    return render_template("auth/register.html", form=form), status
+    if request.method == "GET":
+        return render_template("auth/register.html", form=form)
+    return run_change(
+        form, lambda: accounts.register(email=form.email.data, full_name=form.full_name.data,
+                                        password=form.password.data, organization=form.organization_choice()),
+        success=None, redirect_to=url_for("auth.check_email"),
+        render=lambda _status: (render_template("auth/register.html", form=form), 422))
 
 
 @bp.get("/register/check-email")
@@ -103,17 +98,11 @@ def check_email():
 def verify_email(token: str):
     """Confirm an email address: the link opens a page, the button confirms (link scanners only GET)."""
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            accounts.verify_email(token)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("auth.login"))
-        db.session.commit()
-        flash("Your email address is confirmed. Sign in to continue.", "success")
-        return redirect(url_for("auth.login"))
-    return render_template("auth/verify_email.html", form=form)
+    if request.method == "GET":
+        return render_template("auth/verify_email.html", form=form)
+    return run_change(form, lambda: accounts.verify_email(token),
+                      success="Your email address is confirmed. Sign in to continue.",
+                      redirect_to=url_for("auth.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -172,26 +161,22 @@ def forgot_password():
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Choose a new password from an emailed link."""
-    try:
-        accounts.user_for_reset(token)
-    except DomainError as error:
+    if (error := refusal(lambda: accounts.user_for_reset(token))) is not None:
         flash(error.message, "error")
         return redirect(url_for("auth.forgot_password"))
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your password has been changed. Sign in with it now.", "success")
-            return redirect(url_for("auth.login"))
-    status = 422 if form.errors else 200
-    return render_template("auth/reset_password.html", form=form), status
+    if request.method == "GET":
+        return render_template("auth/reset_password.html", form=form)
+    return run_change(
+        form, lambda: accounts.reset_password(token, form.password.data),
+        success="Your password has been changed. Sign in with it now.", redirect_to=url_for("auth.login"),
+        render=lambda _status: (render_template("auth/reset_password.html", form=form), 422),
+        then=lambda _: sign_out())
+
+
+def sign_out() -> None:
+    logout_user()
+    session.clear()
 
 
 def render_account(status: int = 200, **forms):
@@ -218,17 +203,9 @@ def account():
 def update_profile():
     """Change the user's name."""
     form = ProfileForm()
-    if form.validate_on_submit():
-        try:
-            accounts.update_profile(current_user, full_name=form.full_name.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your profile has been saved.", "success")
-            return redirect(url_for("auth.account"))
-    return render_account(422, profile_form=form)
+    return run_change(form, lambda: accounts.update_profile(current_user, full_name=form.full_name.data),
+                      success="Your profile has been saved.", redirect_to=url_for("auth.account"),
+                      render=lambda _status: render_account(422, profile_form=form))
 
 
 @bp.post("/account/password")
@@ -236,19 +213,13 @@ def update_profile():
 def change_password():
     """Change password; every other session of this account ends."""
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, current_password=form.current_password.data,
-                                     new_password=form.new_password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            start_session(current_user._get_current_object())
-            flash("Your password has been changed and your other sessions have been signed out.", "success")
-            return redirect(url_for("auth.account"))
-    return render_account(422, password_form=form)
+    user = current_user._get_current_object()
+    return run_change(
+        form, lambda: accounts.change_password(user, current_password=form.current_password.data,
+                                               new_password=form.new_password.data),
+        success="Your password has been changed and your other sessions have been signed out.",
+        redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, password_form=form),
+        then=lambda _: start_session(user))
 
 
 @bp.post("/account/sessions")
@@ -270,18 +241,13 @@ def end_other_sessions():
 def join_organization():
     """Ask to join another organization, or create it."""
     form = JoinOrganizationForm()
-    if form.validate_on_submit():
-        try:
-            affiliation = organizations.join_or_create(current_user, form.organization_choice())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            return render_account(error.status, join_form=form)
-        db.session.commit()
-        if affiliation.is_active_admin:
-            flash(f"{affiliation.organization.name} has been created and you are its admin.", "success")
-        else:
-            flash(f"You have asked to join {affiliation.organization.name}. "
-                  "One of its admins will approve or decline.", "success")
-        return redirect(url_for("auth.account"))
-    return render_account(422, join_form=form)
+    return run_change(form, lambda: organizations.join_or_create(current_user, form.organization_choice()),
+                      success=joined, redirect_to=url_for("auth.account"),
+                      render=lambda status: render_account(status, join_form=form))
+
+
+def joined(affiliation) -> str:
+    if affiliation.is_active_admin:
+        return f"{affiliation.organization.name} has been created and you are its admin."
+    return (f"You have asked to join {affiliation.organization.name}. "
+            "One of its admins will approve or decline.")

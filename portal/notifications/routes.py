@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.auth.forms import ConfirmForm
+from portal.forms import ConfirmForm
 from portal.extensions import db
 from portal.services import notifications
 

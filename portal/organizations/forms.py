@@ -23,10 +23,6 @@ class OrganizationProfileForm(Form):
                           description="Listed organizations appear in public rosters and directories.")
 
 
-class DecisionForm(Form):
-    """Approve or decline a request to join (the decision comes from the button pressed)."""
-
-
 class DirectoryForm(Form):
     """The organization directory's filters (GET)."""
 

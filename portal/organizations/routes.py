@@ -1,15 +1,16 @@
 """Organization profiles and their admins' page."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import authz
 from portal.extensions import db
-from portal.forms import show_domain_error
+from portal.forms import ConfirmForm, confirmed
 from portal.models import Affiliation, AffiliationStatus, Institute, MembershipStatus, Organization
-from portal.organizations.forms import DecisionForm, DirectoryForm, OrganizationProfileForm
-from portal.services import DomainError, memberships, organizations
+from portal.organizations.forms import DirectoryForm, OrganizationProfileForm
+from portal.services import memberships, organizations
+from portal.views import run_change
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 
@@ -59,7 +60,7 @@ def detail(org_id: int):
 def render_manage(organization: Organization, form: OrganizationProfileForm, status: int = 200):
     return render_template(
         "organizations/manage.html", organization=organization, form=form,
-        affiliations=organizations.members_of(organization), decision_form=DecisionForm(formdata=None),
+        affiliations=organizations.members_of(organization), decision_form=ConfirmForm(formdata=None),
     ), status
 
 
@@ -69,21 +70,16 @@ def manage(org_id: int):
     """Edit the profile and decide requests to join (the organization's admins only)."""
     organization = get_organization(org_id, "organization.manage")
     form = OrganizationProfileForm(obj=organization)
-    if form.validate_on_submit():
-        try:
-            organizations.update_profile(current_user, organization, **{
-                name: form[name].data or "" for name in
-                ("name", "sector", "size", "state", "city", "website", "description")
-            }, listed=form.listed.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The organization's profile has been saved.", "success")
-            return redirect(url_for("organizations.manage", org_id=organization.id))
-    status = 422 if request.method == "POST" else 200
-    return render_manage(organization, form, status)
+    if request.method == "GET":
+        return render_manage(organization, form)
+    return run_change(
+        form, lambda: organizations.update_profile(current_user, organization, **{
+            name: form[name].data or "" for name in
+            ("name", "sector", "size", "state", "city", "website", "description")
+        }, listed=form.listed.data),
+        success="The organization's profile has been saved.",
+        redirect_to=url_for("organizations.manage", org_id=organization.id),
+        render=lambda _status: render_manage(organization, form, 422))
 
 
 @bp.post("/<int:org_id>/requests/<int:affiliation_id>")
@@ -95,17 +91,9 @@ def decide(org_id: int, affiliation_id: int):
         Affiliation.id == affiliation_id, Affiliation.organization_id == organization.id))
     if affiliation is None:
         abort(404)
-    form = DecisionForm()
-    decision = request.form.get("decision")
-    if not form.validate_on_submit() or decision not in {"approve", "decline"}:
-        abort(400)
-    try:
-        organizations.decide_affiliation(current_user, affiliation, approve=decision == "approve")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("organizations.manage", org_id=organization.id)), 303
-    db.session.commit()
+    decision = confirmed().pressed("approve", "decline")
     verb = "approved" if decision == "approve" else "declined"
-    flash(f"You {verb} {affiliation.user.full_name}'s request to join.", "success")
-    return redirect(url_for("organizations.manage", org_id=organization.id))
+    return run_change(
+        None, lambda: organizations.decide_affiliation(current_user, affiliation, approve=decision == "approve"),
+        success=f"You {verb} {affiliation.user.full_name}'s request to join.",
+        redirect_to=url_for("organizations.manage", org_id=organization.id))
