@@ -46,13 +46,14 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
 
     from portal.auth.routes import bp as auth_bp
+    from portal.institute_admin import bp as institute_admin_bp
     from portal.institutes.routes import bp as institutes_bp
     from portal.ledger.routes import bp as ledger_bp
     from portal.main.routes import bp as main_bp
     from portal.memberships.routes import bp as memberships_bp
     from portal.notifications.routes import bp as notifications_bp
     from portal.organizations.routes import bp as organizations_bp
-    from portal.proposals.routes import bp as proposals_bp
+    from portal.proposals import bp as proposals_bp
     from portal.snapshot.routes import bp as snapshot_bp
     from portal.services.outbox import deliver_queued_after_request
 
@@ -61,6 +62,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(institutes_bp)
     app.register_blueprint(organizations_bp)
     app.register_blueprint(memberships_bp)
+    app.register_blueprint(institute_admin_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)

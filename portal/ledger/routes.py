@@ -1,16 +1,16 @@
-"""Pledges, receipts, verification, the organization's and institute's ledgers, and the federal match."""
+"""Pledges, receipts, verification, the organization's ledger, and the federal match.
+(The institute's ledger is among the institute administrators' pages.)"""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
-from portal.forms import show_domain_error
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm, parse_schedule
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
-from portal.services import DomainError, ledger
+from portal.services import ledger
 from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.views import run_change
 from portal.services.memberships import today
@@ -150,15 +150,16 @@ def pledge(pledge_id: int):
     return render_pledge(get_pledge(pledge_id, "pledge.view"))
 
 
-def _money_action(pledge: Pledge, form, form_name: str, change, success: str):
-    """A change on the pledge's page: errors beside the field (or above the page, for a row's button)."""
+def pledge_change(pledge: Pledge, form, change, success: str, form_name: str | None = None):
+    """A change on the pledge's page: errors beside the field of ``form_name``'s form, or flashed above the
+    page (for a row's button, or a refusal that names no field)."""
     def render(status: int):
         db.session.refresh(pledge)
         return render_pledge(pledge, status, **{form_name: form})
 
     here = url_for("ledger.pledge", pledge_id=pledge.id)
-    return run_change(form, change, success=success, redirect_to=here,
-                      render=None if form_name == "action_form" else render)
+    return run_change(form, change, success=success, redirect_to=here, back=here,
+                      render=render if form_name else None)
 
 
 @bp.post("/pledges/<int:pledge_id>/receipts")
@@ -167,10 +168,10 @@ def record_receipt(pledge_id: int):
     """Institute staff record a receipt against the pledge."""
     pledge = get_pledge(pledge_id, "pledge.record")
     form = ReceiptForm(prefix="receipt")
-    return _money_action(pledge, form, "receipt_form", lambda: ledger.record_receipt(
+    return pledge_change(pledge, form, lambda: ledger.record_receipt(
         current_user, pledge, amount_cents=parse_cents(form.amount.data, "amount"),
         received_on=form.received_on.data, note=form.note.data or "", key=form.key.data),
-        "The receipt has been recorded. Another administrator must verify it.")
+        "The receipt has been recorded. Another administrator must verify it.", "receipt_form")
 
 
 @bp.post("/pledges/<int:pledge_id>/cancel")
@@ -179,9 +180,9 @@ def cancel(pledge_id: int):
     """Institute staff cancel what remains unreceived."""
     pledge = get_pledge(pledge_id, "pledge.record")
     form = ReasonForm(prefix="cancel")
-    return _money_action(pledge, form, "cancel_form", lambda: ledger.cancel_remainder(
+    return pledge_change(pledge, form, lambda: ledger.cancel_remainder(
         current_user, pledge, reason=form.reason.data or "", key=form.key.data),
-        "The remainder of the pledge has been cancelled.")
+        "The remainder of the pledge has been cancelled.", "cancel_form")
 
 
 @bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/verify")
@@ -191,8 +192,8 @@ def verify(pledge_id: int, entry_id: int):
     pledge = get_pledge(pledge_id, "pledge.record")
     entry = get_entry(pledge, entry_id)
     form = ReasonForm(prefix="entry")
-    return _money_action(pledge, form, "action_form", lambda: ledger.verify_receipt(
-        current_user, entry, key=form.key.data), "The receipt has been verified.")
+    return pledge_change(pledge, form, lambda: ledger.verify_receipt(current_user, entry, key=form.key.data),
+                         "The receipt has been verified.")
 
 
 @bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/reverse")
@@ -202,44 +203,8 @@ def reverse(pledge_id: int, entry_id: int):
     pledge = get_pledge(pledge_id, "pledge.record")
     entry = get_entry(pledge, entry_id)
     form = ReasonForm(prefix="entry")
-    if not (form.reason.data or "").strip() and form.validate_on_submit():
-        flash("Give the reason for the reversal.", "error")
-        return redirect(url_for("ledger.pledge", pledge_id=pledge.id)), 303
-    return _money_action(pledge, form, "action_form", lambda: ledger.reverse(
+    return pledge_change(pledge, form, lambda: ledger.reverse(
         current_user, entry, reason=form.reason.data or "", key=form.key.data), "The entry has been reversed.")
-
-
-# The institute's side ------------------------------------------------------------------------
-
-@bp.get("/institutes/<slug>/ledger")
-@login_required
-def institute(slug: str):
-    """An institute's pledges and ledger, filtered and paged."""
-    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
-    authz.require(current_user, "institute.manage", institute)
-    pledging = db.session.scalars(sa.select(Organization).join(Pledge, Pledge.organization_id == Organization.id)
-                                  .where(Pledge.institute_id == institute.id).distinct()
-                                  .order_by(Organization.name)).all()
-    form, filters = filter_form(pledging)
-    pledges = ledger.pledges_query(institute=institute, filters=filters)
-    return render_template(
-        "ledger/institute.html", institute=institute, form=form,
-        pledges=db.paginate(pledges, per_page=PER_PAGE, error_out=False), totals=ledger.totals(pledges),
-        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
-        federal=ledger.federal_total(institute, filters.fiscal_year) if filters.fiscal_year else None,
-    )
-
-
-@bp.get("/institutes/<slug>/ledger.csv")
-@login_required
-def institute_csv(slug: str):
-    """The institute's filtered ledger as CSV."""
-    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
-    authz.require(current_user, "institute.manage", institute)
-    pledging = db.session.scalars(sa.select(Organization)).all()
-    _, filters = filter_form(pledging)
-    return csv_response(ledger.entries_query(ledger.pledges_query(institute=institute, filters=filters)),
-                        f"{institute.slug}-ledger")
 
 
 # The network's side --------------------------------------------------------------------------

@@ -1,7 +1,6 @@
-"""Forms for applying, deciding and keeping memberships, tiers and institute staff."""
+"""Forms for applying for, deciding and keeping memberships."""
 
 from wtforms import (
-    BooleanField,
     DateField,
     EmailField,
     HiddenField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.forms import Form
+from portal.forms import Form, PressedButton
 
 
 class ApplyForm(Form):
@@ -30,7 +29,7 @@ class ApplyForm(Form):
         InputRequired("Enter the contact's email address"), Length(max=254)])
 
 
-class DecideForm(Form):
+class DecideForm(PressedButton, Form):
     starts_on = DateField("Start date", validators=[Optional()],
                           description="Leave empty to start today.")
     term_years = IntegerField("Term in years", default=1, validators=[
@@ -49,19 +48,3 @@ class RenewForm(Form):
 
 class TierChangeForm(Form):
     tier = SelectField("New tier", coerce=int)
-
-
-class TierForm(Form):
-    name = StringField("Tier name", validators=[InputRequired("Enter the tier's name"), Length(max=60)])
-    annual_fee = StringField("Annual fee in dollars", validators=[InputRequired("Enter the annual fee")],
-                             description="For example 15,000 or 15000.00.", render_kw={"inputmode": "decimal"})
-    named_seats = IntegerField("Named seats", default=1, validators=[
-        InputRequired("Enter the number of named seats"), NumberRange(0, 1000, "Enter a number from 0 to 1,000")])
-    may_lead_projects = BooleanField("May lead project proposals")
-    may_join_projects = BooleanField("May join project teams", default=True)
-    governance_vote = BooleanField("Has a governance vote")
-
-
-class StaffForm(Form):
-    email = EmailField("Email address of the new administrator",
-                       validators=[InputRequired("Enter an email address"), Length(max=254)])

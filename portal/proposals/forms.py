@@ -16,9 +16,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form
+from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
 from portal.services import DomainError
 
@@ -140,11 +140,7 @@ class CostShareForm(KeyedForm):
                                         validators=[Optional(), Length(max=1000)])
 
 
-class NoteForm(Form):
-    note = TextAreaField("Note", validators=[Optional(), Length(max=5000)])
-
-
-class DecisionForm(Form):
+class DecisionForm(PressedButton, Form):
     note = TextAreaField("Note to the team", validators=[Optional(), Length(max=5000)],
                          description="Required. The team sees it with the decision, or with the return to draft.",
                          render_kw={"required": True})
@@ -161,6 +157,31 @@ class UpdateForm(Form):
 class CompleteForm(Form):
     trl_reached = level("TRL reached", 1, 9)
     mrl_reached = level("MRL reached", 1, 10)
+
+
+class ReviewForm(Form):
+    """A reviewer's scores: ``score_<id>`` and ``comment_<id>`` per criterion (see ``review_form``)."""
+
+    action = HiddenField()
+
+    def entries(self, criteria) -> dict[int, tuple[int, str]]:
+        """{criterion id: (score, comment)} for every criterion given a valid score."""
+        return {c.id: (int(self[f"score_{c.id}"].data), self[f"comment_{c.id}"].data or "") for c in criteria
+                if self[f"score_{c.id}"].data and not self[f"score_{c.id}"].errors}
+
+    def score_errors(self, criteria) -> dict[int, str]:
+        return {c.id: self[f"score_{c.id}"].errors[0] for c in criteria if self[f"score_{c.id}"].errors}
+
+
+def review_form(criteria) -> type[ReviewForm]:
+    """A review form class with a score (1 to 5, or empty) and a comment for each of ``criteria``."""
+    fields = {}
+    for criterion in criteria:
+        fields[f"score_{criterion.id}"] = StringField(
+            filters=[lambda value: value.strip() if isinstance(value, str) else value],
+            validators=[Optional(), AnyOf([str(n) for n in range(1, 6)], "Score each criterion from 1 to 5")])
+        fields[f"comment_{criterion.id}"] = TextAreaField()
+    return type("CriteriaReviewForm", (ReviewForm,), fields)
 
 
 def now_utc() -> datetime:

@@ -1,0 +1,122 @@
+"""The institute administrators' page: applications, timers, tiers, roster, staff and the audit log."""
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Response, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal import authz
+from portal.extensions import db
+from portal.forms import confirmed
+from portal.institute_admin.blueprint import bp
+from portal.institute_admin.forms import StaffForm, TierForm
+from portal.models import AuditEvent, Institute, InstituteStaff, Tier
+from portal.services import memberships
+from portal.services.money import parse_cents
+from portal.views import run_change
+
+
+def get_institute(slug: str, action: str = "institute.manage") -> Institute:
+    """Load the institute (404) and check that the signed-in person may do ``action`` to it (403)."""
+    institute = db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
+    authz.require(current_user, action, institute)
+    return institute
+
+
+def render_manage(institute: Institute, status: int = 200, **forms):
+    forms.setdefault("tier_form", TierForm(formdata=None))
+    forms.setdefault("staff_form", StaffForm(formdata=None))
+    return render_template(
+        "institute_admin/manage.html", institute=institute, queue=memberships.pending_queue(institute),
+        waits=memberships.wait_times(institute), tiers=memberships.tiers_of(institute, include_retired=True),
+        members=memberships.members_in_force(institute), changes=memberships.tier_change_requests(institute),
+        staff=memberships.staff_of(institute), now=memberships.today(),
+        can_assign=authz.can(current_user, "institute.assign_staff", institute), **forms,
+    ), status
+
+
+@bp.get("/institutes/<slug>/manage")
+@login_required
+def manage(slug: str):
+    """The institute administrators' page: applications, timers, tiers, roster and staff."""
+    return render_manage(get_institute(slug))
+
+
+@bp.post("/institutes/<slug>/tiers")
+@login_required
+def create_tier(slug: str):
+    """Add a membership tier."""
+    institute = get_institute(slug)
+    form = TierForm()
+    return run_change(
+        form, lambda: memberships.create_tier(
+            current_user, institute, name=form.name.data,
+            annual_fee_cents=parse_cents(form.annual_fee.data, "annual_fee", allow_zero=True),
+            may_lead_projects=form.may_lead_projects.data, may_join_projects=form.may_join_projects.data,
+            governance_vote=form.governance_vote.data, named_seats=form.named_seats.data),
+        success=lambda tier: f"The {tier.name} tier has been added.",
+        redirect_to=url_for("institute_admin.manage", slug=slug) + "#tiers",
+        render=lambda status: render_manage(institute, status, tier_form=form))
+
+
+@bp.post("/institutes/<slug>/tiers/<int:tier_id>/retire")
+@login_required
+def retire_tier(slug: str, tier_id: int):
+    """Retire a tier (or delete it if no one ever held it)."""
+    institute = get_institute(slug)
+    tier = db.first_or_404(sa.select(Tier).where(Tier.id == tier_id, Tier.institute_id == institute.id))
+    confirmed()
+    name = tier.name
+    return run_change(None, lambda: memberships.retire_tier(current_user, tier),
+                      success=lambda outcome: f"The {name} tier has been {outcome}.",
+                      redirect_to=url_for("institute_admin.manage", slug=slug) + "#tiers")
+
+
+@bp.get("/institutes/<slug>/roster.csv")
+@login_required
+def roster_csv(slug: str):
+    """The member roster with contacts, as CSV."""
+    institute = get_institute(slug)
+    filename = f"{institute.slug}-roster-{memberships.today().isoformat()}.csv"
+    return Response(memberships.roster_csv(institute), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/institutes/<slug>/audit")
+@login_required
+def audit_log(slug: str):
+    """The institute's part of the audit log, newest first."""
+    institute = get_institute(slug)
+    page = db.paginate(
+        sa.select(AuditEvent).where(AuditEvent.institute_id == institute.id)
+        .options(so.joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
+        per_page=50, error_out=False)
+    return render_template("institute_admin/audit.html", institute=institute, page=page)
+
+
+@bp.post("/institutes/<slug>/staff")
+@login_required
+def add_staff(slug: str):
+    """A network administrator makes a user an administrator of the institute."""
+    institute = get_institute(slug, "institute.assign_staff")
+    form = StaffForm()
+    return run_change(
+        form, lambda: memberships.add_staff(current_user, institute, form.email.data),
+        success=lambda staff: f"{staff.user.full_name} now administers {institute.acronym}.",
+        redirect_to=url_for("institute_admin.manage", slug=slug) + "#staff",
+        render=lambda status: render_manage(institute, status, staff_form=form))
+
+
+@bp.post("/institutes/<slug>/staff/<int:staff_id>/remove")
+@login_required
+def remove_staff(slug: str, staff_id: int):
+    """A network administrator removes an institute administrator."""
+    institute = get_institute(slug, "institute.assign_staff")
+    staff = db.first_or_404(sa.select(InstituteStaff).where(
+        InstituteStaff.id == staff_id, InstituteStaff.institute_id == institute.id))
+    confirmed()
+    name = staff.user.full_name
+    return run_change(None, lambda: memberships.remove_staff(current_user, staff),
+                      success=f"{name} no longer administers {institute.acronym}.",
+                      redirect_to=url_for("institute_admin.manage", slug=slug) + "#staff")

@@ -1,0 +1,82 @@
+"""Project calls as members see them, the public list of projects, and starting a proposal."""
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from portal import authz
+from portal.extensions import db
+from portal.models import Institute, Organization, ProposalStatus
+from portal.proposals.blueprint import bp, get_call, get_institute, page_of
+from portal.proposals.forms import StartForm
+from portal.services import proposals
+from portal.views import run_change
+
+
+@bp.get("/projects")
+def projects():
+    """Every approved, active and completed project in the network; optionally of one institute (its slug),
+    in one of those statuses, or in one technology area. A value that names nothing is left out and said so."""
+    public = {status.value: status for status in (ProposalStatus.APPROVED, ProposalStatus.ACTIVE,
+                                                   ProposalStatus.COMPLETED)}
+    problems = []
+    institute = None
+    if slug := request.args.get("institute", ""):
+        institute = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
+        if institute is None:
+            problems.append("There is no institute with that name, so projects of every institute are shown.")
+    status = request.args.get("status", "")
+    if status and status not in public:
+        problems.append("Only approved, active and completed projects are listed publicly, "
+                        "so projects in all three statuses are shown.")
+        status = ""
+    area = request.args.get("area", "")
+    if len(area) > 200:
+        problems.append("A technology area is at most 200 characters long, so every area is shown.")
+        area = ""
+    return render_template(
+        "proposals/projects.html", problems=problems, institute=institute,
+        status=public.get(status), area=area,
+        projects=proposals.public_projects(institute, status=status or None, area=area or None))
+
+
+@bp.get("/institutes/<slug>/calls")
+def calls(slug: str):
+    """An institute's project calls."""
+    institute = get_institute(slug)
+    can_manage = authz.can(current_user, "institute.manage", institute)
+    return render_template("proposals/calls.html", institute=institute, can_manage=can_manage,
+                           calls=proposals.calls_of(institute, include_drafts=can_manage),
+                           projects=proposals.public_projects(institute), now=proposals.utcnow())
+
+
+@bp.get("/calls/<int:call_id>")
+def call(call_id: int):
+    """A call: its rules and rubric, and for members who may lead, a way to start a proposal."""
+    call = get_call(call_id)
+    start_form = StartForm(formdata=None)
+    leads = proposals.lead_organizations(current_user, call) if current_user.is_authenticated else []
+    start_form.organization.choices = [SelectChoice(o.id, o.name) for o in leads]
+    can_manage = authz.can(current_user, "call.manage", call)
+    return render_template(
+        "proposals/call.html", call=call, start_form=start_form, leads=leads, can_manage=can_manage,
+        accepting=proposals.accepting(call), has_proposals=proposals.has_proposals(call),
+        received=proposals.proposals_for_staff(call.institute) if can_manage else [])
+
+
+@bp.post("/calls/<int:call_id>/proposals")
+@login_required
+def start(call_id: int):
+    """Start a proposal for an open call."""
+    call = get_call(call_id)
+    here = url_for("proposals.call", call_id=call.id)
+    form = StartForm()
+    form.organization.choices = [SelectChoice(o.id, o.name) for o in proposals.lead_organizations(current_user, call)]
+    if not form.validate_on_submit():
+        flash("Choose your lead organization and a working title.", "error")
+        return redirect(here), 303
+    return run_change(
+        None, lambda: proposals.start(current_user, call, db.get_or_404(Organization, form.organization.data),
+                                      form.title.data),
+        success="Your draft proposal has been started.", redirect_to=page_of, back=here)

@@ -1,0 +1,118 @@
+"""A proposal's page, writing the draft, submitting and withdrawing it."""
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from portal import authz
+from portal.extensions import db
+from portal.forms import confirmed
+from portal.models import Institute, PartnerStatus, Proposal, ProposalStatus
+from portal.proposals.blueprint import bp, get_proposal, page_of
+from portal.proposals.forms import (
+    CompleteForm,
+    CostShareForm,
+    DecisionForm,
+    DraftForm,
+    FinderForm,
+    InviteForm,
+    ReviewerForm,
+    UpdateForm,
+    parse_milestones,
+)
+from portal.services import organizations, proposals
+from portal.services.money import format_cents, parse_cents
+from portal.services.proposals import DraftInput
+from portal.views import run_change
+
+
+def render_detail(proposal: Proposal, status: int = 200, **forms):
+    full = authz.can(current_user, "proposal.view_full", proposal)
+    if not full:
+        return render_template("proposals/public.html", proposal=proposal,
+                               partners=[p for p in proposal.partners if p.status == PartnerStatus.ACCEPTED]), status
+    can_edit = authz.can(current_user, "proposal.edit", proposal)
+    can_decide = authz.can(current_user, "proposal.decide", proposal)
+    finder = forms.pop("finder", None) or FinderForm(request.args)
+    finder.institute.choices = [SelectChoice("", "Any institute")] + [
+        SelectChoice(i.id, i.acronym) for i in db.session.scalars(sa.select(Institute).order_by(Institute.acronym))]
+    found = []
+    if can_edit and proposal.status == ProposalStatus.DRAFT and request.args.get("find") and finder.validate():
+        found = proposals.find_partners(proposal.call, q=finder.q.data or "", sector=finder.sector.data or "",
+                                        state=finder.state.data or "", institute_id=finder.institute.data,
+                                        exclude=proposals.team_org_ids(proposal))
+    my_admin_orgs = {a.organization_id for a in organizations.affiliations_of(current_user) if a.is_active_admin}
+    review = proposals.review_of(current_user, proposal)
+    forms.setdefault("cost_form", CostShareForm(formdata=None))
+    for name, cls in (("decision_form", DecisionForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
+                      ("complete_form", CompleteForm), ("invite_form", InviteForm)):
+        forms.setdefault(name, cls(formdata=None))
+    return render_template(
+        "proposals/detail.html", proposal=proposal, can_edit=can_edit, can_decide=can_decide,
+        rules=proposals.check_rules(proposal) if proposal.status == ProposalStatus.DRAFT else [],
+        finder=finder, found=found, my_admin_orgs=my_admin_orgs, review=review,
+        reviews=proposals.reviews_of(proposal) if can_decide else [],
+        summary=proposals.review_summary(proposal) if can_decide else None,
+        spans=proposals.time_in_states(proposal), updates=proposals.updates_of(proposal), **forms,
+    ), status
+
+
+def button(proposal: Proposal, change, success: str, anchor: str = ""):
+    """A button on the proposal's page: the change, then back to the page (a refusal flashed above it)."""
+    confirmed()
+    return run_change(None, change, success=success, redirect_to=page_of(proposal, anchor), back=page_of(proposal))
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def detail(proposal_id: int):
+    """The proposal's page: the full working page for its team, reviewers and institute; the public one otherwise."""
+    return render_detail(get_proposal(proposal_id, "proposal.view"))
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    """Write the draft."""
+    proposal = get_proposal(proposal_id, "proposal.edit")
+    if proposal.status != ProposalStatus.DRAFT:
+        flash(f"The proposal is {proposal.status.label.lower()}, so it can no longer be edited.", "error")
+        return redirect(page_of(proposal)), 303
+    form = DraftForm(obj=proposal)
+
+    def render(status: int = 200):
+        return render_template("proposals/edit.html", proposal=proposal, form=form), status
+
+    if request.method == "GET":
+        form.federal_request.data = format_cents(proposal.federal_request_cents).lstrip("$") if proposal.federal_request_cents else ""
+        form.milestones.data = "\n".join(f"{m.month} | {m.title} | {m.deliverable}" for m in proposal.milestones)
+        return render()
+
+    def save():
+        request_cents = parse_cents(form.federal_request.data, "federal_request") if (form.federal_request.data or "").strip() else None
+        proposals.save_draft(current_user, proposal, DraftInput(
+            title=form.title.data, abstract=form.abstract.data or "", technical_plan=form.technical_plan.data or "",
+            technology_area=form.technology_area.data or "", trl_start=form.trl_start.data,
+            trl_target=form.trl_target.data, mrl_start=form.mrl_start.data, mrl_target=form.mrl_target.data,
+            duration_months=form.duration_months.data, federal_request_cents=request_cents,
+            milestones=parse_milestones(form.milestones.data)))
+
+    return run_change(form, save, success="The draft has been saved.", redirect_to=page_of(proposal, "#rules"),
+                      render=render)
+
+
+@bp.post("/proposals/<int:proposal_id>/submit")
+@login_required
+def submit(proposal_id: int):
+    """Submit the proposal; refused, with the unmet rules, until every rule is met."""
+    proposal = get_proposal(proposal_id, "proposal.edit")
+    return button(proposal, lambda: proposals.submit(current_user, proposal),
+                  "The proposal has been submitted. It can no longer be edited.")
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@login_required
+def withdraw(proposal_id: int):
+    """The lead withdraws the proposal before a decision."""
+    proposal = get_proposal(proposal_id, "proposal.edit")
+    return button(proposal, lambda: proposals.withdraw(current_user, proposal), "The proposal has been withdrawn.")

@@ -1,0 +1,88 @@
+"""Review and decision: reviewers, their scores, returning to draft, approving or declining."""
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portal import authz
+from portal.extensions import db
+from portal.models import Proposal
+from portal.proposals.blueprint import bp, get_proposal, page_of
+from portal.proposals.detail import render_detail
+from portal.proposals.forms import DecisionForm, ReviewerForm, review_form
+from portal.services import DomainError, accounts, proposals
+from portal.views import run_change
+
+
+def decision(proposal: Proposal, form: DecisionForm, change, success: str):
+    """Approve, decline or return to draft: the note the team sees is required, and shown next to its field."""
+    return run_change(form, lambda: change(form.note.data or ""), success=success, redirect_to=page_of(proposal),
+                      render=lambda status: render_detail(proposal, status, decision_form=form))
+
+
+@bp.post("/proposals/<int:proposal_id>/return")
+@login_required
+def return_to_draft(proposal_id: int):
+    """An institute administrator returns a submitted proposal to draft with a note."""
+    proposal = get_proposal(proposal_id, "proposal.decide")
+    return decision(proposal, DecisionForm(), lambda note: proposals.return_to_draft(current_user, proposal, note),
+                    "The proposal is back in draft; the team has been told why.")
+
+
+@bp.post("/proposals/<int:proposal_id>/decision")
+@login_required
+def decide(proposal_id: int):
+    """Approve or decline, with a note the team sees."""
+    proposal = get_proposal(proposal_id, "proposal.decide")
+    form = DecisionForm()
+    pressed = form.pressed("approve", "decline")
+    return decision(proposal, form, lambda note: proposals.decide(current_user, proposal, approve=pressed == "approve",
+                                                                  note=note), f"The proposal has been {pressed}d.")
+
+
+@bp.post("/proposals/<int:proposal_id>/reviewers")
+@login_required
+def assign(proposal_id: int):
+    """Assign a reviewer (refused where there is a conflict of interest)."""
+    proposal = get_proposal(proposal_id, "proposal.decide")
+    form = ReviewerForm()
+
+    def assign_reviewer():
+        reviewer = accounts.find_by_email(form.email.data)
+        if reviewer is None:
+            raise DomainError("email", "No active account has that email address")
+        return proposals.assign_reviewer(current_user, proposal, reviewer)
+
+    return run_change(form, assign_reviewer,
+                      success=lambda review: f"{review.reviewer.full_name} has been asked to review.",
+                      redirect_to=page_of(proposal, "#review"), back=page_of(proposal),
+                      render=lambda status: render_detail(proposal, status, reviewer_form=form))
+
+
+@bp.route("/proposals/<int:proposal_id>/review", methods=["GET", "POST"])
+@login_required
+def review(proposal_id: int):
+    """A reviewer scores each criterion 1 to 5; other reviews stay hidden until theirs is submitted."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    mine = proposals.review_of(current_user, proposal)
+    if mine is None:
+        abort(404 if not authz.can(current_user, "proposal.view", proposal) else 403)
+    criteria = proposal.call.criteria
+    form = review_form(criteria)()
+
+    def render(status: int = 200):
+        entries = (form.entries(criteria) if request.method == "POST"
+                   else {s.criterion_id: (s.score, s.comment) for s in mine.scores})
+        others = ([r for r in proposals.reviews_of(proposal) if r.id != mine.id and r.submitted_at]
+                  if mine.submitted_at else [])
+        return render_template(
+            "proposals/review.html", proposal=proposal, review=mine, criteria=criteria, entries=entries,
+            errors=form.score_errors(criteria), others=others, form=form,
+            total=proposals.weighted_total({c: s for c, (s, _) in entries.items()}, criteria)), status
+
+    if request.method == "GET":
+        return render()
+    final = form.action.data == "submit"
+    here = url_for("proposals.review", proposal_id=proposal.id)
+    return run_change(form, lambda: proposals.save_review(current_user, mine, form.entries(criteria), final=final),
+                      success="Your review has been submitted." if final else "Your scores have been saved.",
+                      redirect_to=here, back=here, render=lambda _status: render(422))
