@@ -1,19 +1,25 @@
 """Who may do what. Every per-object permission check in the portal is answered here."""
 
+from dataclasses import dataclass, field
+from datetime import date
+
 import sqlalchemy as sa
 from flask import abort
 from flask_login import AnonymousUserMixin
 
 from portal.extensions import db
 from portal.models import (
+    PUBLIC_STATUSES,
     Affiliation,
     AffiliationRole,
     AffiliationStatus,
+    EntryKind,
     Institute,
     InstituteStaff,
     Membership,
     Organization,
     Pledge,
+    ProposalStatus,
     User,
 )
 
@@ -132,8 +138,6 @@ def can_view_proposal_in_full(user: Actor, proposal) -> bool:
 
 def can_view_proposal(user: Actor, proposal) -> bool:
     """Approved, active and completed projects are public (without the plan, scores or reviews)."""
-    from portal.models import PUBLIC_STATUSES
-
     return proposal.status in PUBLIC_STATUSES or can_view_proposal_in_full(user, proposal)
 
 
@@ -175,6 +179,115 @@ POLICIES = {
     "proposal.decide": can_decide_proposal,
     "partner.answer": can_answer_invitation,
 }
+
+
+# What a page offers: each domain's allowed actions, asked once by the view and read by the template.
+# The services remain the final judges (they refuse whatever is not allowed); these answers match them.
+
+REVERSIBLE_KINDS = frozenset({EntryKind.RECEIPT, EntryKind.VERIFICATION, EntryKind.CANCELLATION})
+
+
+@dataclass(frozen=True)
+class PledgeActions:
+    """``record_receipt`` and ``cancel`` on the pledge; ``verify`` and ``reverse``: the ids of the entries."""
+
+    record_receipt: bool = False
+    cancel: bool = False
+    verify: frozenset[int] = frozenset()
+    reverse: frozenset[int] = frozenset()
+
+
+def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
+    """What ``user`` may do to ``pledge`` and its ``entries`` (all of them, oldest first).
+
+    Two-person rule: a receipt is verified by an institute administrator other than the one who recorded it.
+    A receipt, verification or cancellation that stands may be reversed, a verified receipt only once its
+    verification has been reversed."""
+    if not can_record_for_pledge(user, pledge):
+        return PledgeActions()
+    reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
+    verified = {e.verifies_id for e in entries if e.kind == EntryKind.VERIFICATION and e.id not in reversed_ids}
+    standing = [e for e in entries if e.id not in reversed_ids]
+    open_balance = pledge.remaining_cents > 0
+    return PledgeActions(
+        record_receipt=open_balance, cancel=open_balance,
+        verify=frozenset(e.id for e in standing
+                         if e.kind == EntryKind.RECEIPT and e.id not in verified and e.actor_id != user.id),
+        reverse=frozenset(e.id for e in standing if e.kind in REVERSIBLE_KINDS
+                          and not (e.kind == EntryKind.RECEIPT and e.id in verified)),
+    )
+
+
+@dataclass(frozen=True)
+class ProposalActions:
+    """Names of what may be done to the proposal (``"submit" in actions``), and per partner id."""
+
+    names: frozenset[str] = frozenset()
+    partners: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+
+def proposal_actions(user: Actor, proposal) -> ProposalActions:
+    """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws and runs the project; the
+    institute assigns reviewers, returns to draft and decides; a reviewer reviews; a partner's admins answer
+    the invitation and commit cost share while the proposal is a draft."""
+    from portal.services import proposals
+
+    if not _signed_in(user) or not can_view_proposal_in_full(user, proposal):
+        return ProposalActions()
+    status = proposal.status
+    names: set[str] = set()
+    if can_edit_proposal(user, proposal):
+        if status == ProposalStatus.DRAFT:
+            names |= {"edit", "submit", "invite"}
+        if status in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
+            names.add("withdraw")
+        if status == ProposalStatus.APPROVED:
+            names.add("start")
+        if status == ProposalStatus.ACTIVE:
+            names |= {"post_update", "mark_milestone", "complete"}
+    if can_decide_proposal(user, proposal):
+        names.add("see_reviews")
+        if status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
+            names |= {"assign_reviewer", "return_to_draft"}
+        if status == ProposalStatus.UNDER_REVIEW:
+            names.add("decide")
+    if proposals.review_of(user, proposal) is not None:
+        names.add("review")
+    partners = {}
+    for partner in proposal.partners:
+        allowed: set[str] = set()
+        if status == ProposalStatus.DRAFT and can_answer_invitation(user, partner):
+            if partner.status == "invited":
+                allowed.add("answer")
+            elif partner.status == "accepted" and partner.pledge is None:
+                allowed.add("cost_share")
+        partners[partner.id] = frozenset(allowed)
+    return ProposalActions(frozenset(names), partners)
+
+
+def membership_actions(user: Actor, membership: Membership, today: date) -> frozenset[str]:
+    """What ``user`` may do to ``membership`` on ``today``: the institute decides an application, a change of
+    tier, and ends a membership in force; the organization renews, asks for another tier, and withdraws."""
+    current = membership.current_status(today)
+    names: set[str] = set()
+    if can_decide_membership(user, membership):
+        if membership.status == "pending":
+            names.add("decide")
+        if current == "active":
+            names.add("end")
+            if membership.requested_tier_id is not None:
+                names.add("decide_tier_change")
+    if can_act_for_membership(user, membership):
+        if current == "active":
+            names.add("renew")
+            if membership.requested_tier_id is None:
+                names.add("change_tier")
+        if current in ("pending", "active"):
+            names.add("withdraw")
+    return frozenset(names)
 
 
 def can(user: Actor, action: str, obj) -> bool:

@@ -139,7 +139,8 @@ def render_pledge(pledge: Pledge, status: int = 200, **forms):
             verified[e.verifies_id] = e
     return render_template(
         "ledger/pledge.html", pledge=pledge, entries=entries, reversed_ids=reversed_ids, verified=verified,
-        can_record=authz.can(current_user, "pledge.record", pledge), reversible=ledger.REVERSIBLE, **forms,
+        can_record=authz.can(current_user, "pledge.record", pledge),
+        actions=authz.pledge_actions(current_user, pledge, entries), **forms,
     ), status
 
 

@@ -70,8 +70,6 @@ def apply(slug: str):
 
 
 def render_detail(membership: Membership, status: int = 200, **forms):
-    can_decide = authz.can(current_user, "membership.decide", membership)
-    can_act = authz.can(current_user, "membership.act", membership)
     forms.setdefault("decide_form", DecideForm(formdata=None))
     forms.setdefault("end_form", ReasonForm(formdata=None, prefix="end"))
     forms.setdefault("withdraw_form", ReasonForm(formdata=None, prefix="withdraw"))
@@ -79,9 +77,10 @@ def render_detail(membership: Membership, status: int = 200, **forms):
     tier_form = forms.setdefault("tier_form", TierChangeForm(formdata=None))
     tier_form.tier.choices = [SelectChoice(t.id, tier_label(t)) for t in memberships.tiers_of(membership.institute)
                               if t.id != membership.tier_id]
+    today = memberships.today()
     return render_template(
-        "memberships/detail.html", membership=membership, can_decide=can_decide, can_act=can_act,
-        current_status=membership.current_status(memberships.today()),
+        "memberships/detail.html", membership=membership, current_status=membership.current_status(today),
+        actions=authz.membership_actions(current_user, membership, today),
         renew_until=memberships.add_years(membership.ends_on, 1) if membership.ends_on else None, **forms,
     ), status
 

@@ -21,7 +21,7 @@ from portal.proposals.forms import (
     UpdateForm,
     parse_milestones,
 )
-from portal.services import organizations, proposals
+from portal.services import proposals
 from portal.services.money import format_cents, parse_cents
 from portal.services.proposals import DraftInput
 from portal.views import run_change
@@ -32,28 +32,26 @@ def render_detail(proposal: Proposal, status: int = 200, **forms):
     if not full:
         return render_template("proposals/public.html", proposal=proposal,
                                partners=[p for p in proposal.partners if p.status == PartnerStatus.ACCEPTED]), status
-    can_edit = authz.can(current_user, "proposal.edit", proposal)
-    can_decide = authz.can(current_user, "proposal.decide", proposal)
+    actions = authz.proposal_actions(current_user, proposal)
     finder = forms.pop("finder", None) or FinderForm(request.args)
     finder.institute.choices = [SelectChoice("", "Any institute")] + [
         SelectChoice(i.id, i.acronym) for i in db.session.scalars(sa.select(Institute).order_by(Institute.acronym))]
     found = []
-    if can_edit and proposal.status == ProposalStatus.DRAFT and request.args.get("find") and finder.validate():
+    if "invite" in actions and request.args.get("find") and finder.validate():
         found = proposals.find_partners(proposal.call, q=finder.q.data or "", sector=finder.sector.data or "",
                                         state=finder.state.data or "", institute_id=finder.institute.data,
                                         exclude=proposals.team_org_ids(proposal))
-    my_admin_orgs = {a.organization_id for a in organizations.affiliations_of(current_user) if a.is_active_admin}
     review = proposals.review_of(current_user, proposal)
     forms.setdefault("cost_form", CostShareForm(formdata=None))
     for name, cls in (("decision_form", DecisionForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
                       ("complete_form", CompleteForm), ("invite_form", InviteForm)):
         forms.setdefault(name, cls(formdata=None))
     return render_template(
-        "proposals/detail.html", proposal=proposal, can_edit=can_edit, can_decide=can_decide,
+        "proposals/detail.html", proposal=proposal, actions=actions,
         rules=proposals.check_rules(proposal) if proposal.status == ProposalStatus.DRAFT else [],
-        finder=finder, found=found, my_admin_orgs=my_admin_orgs, review=review,
-        reviews=proposals.reviews_of(proposal) if can_decide else [],
-        summary=proposals.review_summary(proposal) if can_decide else None,
+        finder=finder, found=found, review=review,
+        reviews=proposals.reviews_of(proposal) if "see_reviews" in actions else [],
+        summary=proposals.review_summary(proposal) if "see_reviews" in actions else None,
         spans=proposals.time_in_states(proposal), updates=proposals.updates_of(proposal), **forms,
     ), status
 
