@@ -104,7 +104,7 @@ def make_membership(app, organization, institute, tier, *, status="active", appl
     from datetime import timedelta
 
     from portal.models import Membership
-    from portal.services.memberships import today
+    from portal.services.clock import today
 
     applied_by = applied_by or make_user(app)
     if status == "active":

@@ -5,22 +5,20 @@ import io
 from contextlib import contextmanager
 from datetime import timedelta
 
-from flask import has_app_context
-
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 
 from portal.extensions import db
-from portal.models import EntryKind, FederalObligation, LedgerEntry, Notification, Pledge, PledgeStatus, Role, User
-from portal.services import DomainError, ledger
-from portal.services.ledger import PledgeInput, Repeat
-from portal.services.memberships import today
+from portal.models import FederalObligation, LedgerEntry, Notification, Pledge, PledgeStatus, Role, User
+from portal.services import DomainError, Repeat, ledger
+from portal.services.clock import today
+from portal.services.ledger import PledgeInput
 from portal.services.money import parse_cents
 from tests.conftest import login
 from tests.factories import (
     make_institute,
     make_membership,
-    make_organization,
     make_staff,
     make_tier,
     make_user,

@@ -13,7 +13,7 @@ from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledg
 from portal.services import DomainError, ledger
 from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.views import run_change
-from portal.services.memberships import today
+from portal.services.clock import today
 from portal.services.money import parse_cents, parse_signed_cents
 
 bp = Blueprint("ledger", __name__)

@@ -27,8 +27,7 @@ from portal.proposals.forms import (
     parse_ratio_bp,
     utc_to_eastern_input,
 )
-from portal.services import DomainError, accounts, organizations, proposals
-from portal.services.ledger import Repeat
+from portal.services import DomainError, Repeat, accounts, organizations, proposals
 from portal.services.money import format_cents, parse_cents
 from portal.services.proposals import CallInput, DraftInput
 

@@ -30,7 +30,7 @@ from portal.models import (
     ProposalStatus,
     Summary,
 )
-from portal.services.memberships import today
+from portal.services.clock import today
 from portal.services.summary import GROUPS, group_of
 
 SUPPRESS_BELOW = 3  # organizations behind a money figure
