@@ -8,9 +8,10 @@ still follow the links. ``flask outbox send`` retries anything left undelivered.
 import logging
 import smtplib
 from email.message import EmailMessage
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from urllib.parse import urlsplit
+
 from flask import current_app, g, has_request_context, render_template, url_for
 
 from portal.extensions import db

@@ -16,6 +16,7 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, Repeat, summary
+from portal.services.money import format_cents
 
 FIRST_FISCAL_YEAR = 2013  # the network's first institute was funded in fiscal year 2013
 FISCAL_YEARS_AHEAD = 5
@@ -75,7 +76,7 @@ def _move_totals(pledge: Pledge, **deltas: int) -> None:
     except IntegrityError as error:  # CHECK not_overdrawn / verified_within_received
         db.session.refresh(pledge)
         raise DomainError("amount", "That is more than remains on this pledge "
-                                    f"({_dollars(pledge.remaining_cents)} remains)", status=409) from error
+                                    f"({format_cents(pledge.remaining_cents)} remains)", status=409) from error
     assert result.rowcount == 1
     summary.pledge_totals_moved(pledge, deltas)
     db.session.refresh(pledge)
@@ -84,12 +85,6 @@ def _move_totals(pledge: Pledge, **deltas: int) -> None:
 def _lock(pledge: Pledge) -> None:
     """Lock the pledge's row until commit (PostgreSQL) and read its current totals."""
     db.session.refresh(pledge, with_for_update=True)
-
-
-def _dollars(cents: int) -> str:
-    from portal.services.money import format_cents
-
-    return format_cents(cents)
 
 
 def has_active_membership(organization: Organization, institute: Institute, on: date | None = None) -> bool:

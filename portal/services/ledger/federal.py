@@ -13,7 +13,8 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, audit, summary
-from portal.services.ledger.entries import _add_keyed, _check_key, _dollars, check_fiscal_year
+from portal.services.ledger.entries import _add_keyed, _check_key, check_fiscal_year
+from portal.services.money import format_cents
 
 # Federal side --------------------------------------------------------------------------------
 
@@ -28,7 +29,7 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
         standing = federal_total(institute, fiscal_year)
         if standing + amount_cents < 0:
             raise DomainError("amount", f"A correction cannot take FY{fiscal_year} below zero "
-                                        f"({_dollars(standing)} is recorded)")
+                                        f"({format_cents(standing)} is recorded)")
         if not note.strip():
             raise DomainError("note", "Say what a negative correction corrects")
     obligation = FederalObligation(institute_id=institute.id, fiscal_year=fiscal_year, amount_cents=amount_cents,
@@ -39,7 +40,7 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
             summary.federal_recorded(institute.id, fiscal_year, amount_cents)
     except IntegrityError as error:  # a correction made at the same moment took the total lower first
         raise DomainError("amount", f"A correction cannot take FY{fiscal_year} below zero "
-                                    f"({_dollars(federal_total(institute, fiscal_year))} is recorded)",
+                                    f"({format_cents(federal_total(institute, fiscal_year))} is recorded)",
                           status=409) from error
     audit.record(actor, "ledger.federal_obligation", obligation, institute_id=institute.id,
                  details={"fiscal_year": fiscal_year, "amount_cents": amount_cents})

@@ -17,13 +17,13 @@ from portal.models import (
 from portal.services import DomainError, audit, summary
 from portal.services.ledger.entries import (
     _check_key,
-    _dollars,
     _entry,
     _lock,
     _move_totals,
     check_fiscal_year,
     has_active_membership,
 )
+from portal.services.money import format_cents
 
 # Pledges -------------------------------------------------------------------------------------
 
@@ -53,8 +53,8 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     if data.schedule:
         total = sum(amount for _, amount in data.schedule)
         if total != data.amount_cents:
-            raise DomainError("schedule", f"The instalments add up to {_dollars(total)}, not the "
-                                          f"{_dollars(data.amount_cents)} pledged")
+            raise DomainError("schedule", f"The instalments add up to {format_cents(total)}, not the "
+                                          f"{format_cents(data.amount_cents)} pledged")
     pledge = Pledge(organization_id=organization.id, institute_id=institute.id, kind=data.kind,
                     fiscal_year=data.fiscal_year, in_kind_description=description if data.kind == PledgeKind.IN_KIND
                     else "", note=data.note.strip(), created_by_id=actor.id, pledged_cents=data.amount_cents,

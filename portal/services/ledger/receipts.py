@@ -12,7 +12,8 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, audit, notifications
-from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _dollars, _entry, _lock, _move_totals
+from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
+from portal.services.money import format_cents
 from portal.services.organizations import admins_of
 
 # Receipts, verification and reversal -------------------------------------------------------
@@ -25,13 +26,13 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
     if received_on > datetime.now(UTC).date():
         raise DomainError("received_on", "The date received cannot be in the future")
     if amount_cents > pledge.remaining_cents:
-        raise DomainError("amount", f"That is more than remains on this pledge ({_dollars(pledge.remaining_cents)} remains)")
+        raise DomainError("amount", f"That is more than remains on this pledge ({format_cents(pledge.remaining_cents)} remains)")
     entry = _entry(actor, pledge, EntryKind.RECEIPT, amount_cents, key, received_on=received_on, reason=note.strip())
     _move_totals(pledge, received=amount_cents)
     audit.record(actor, "ledger.receipt", entry, institute_id=pledge.institute_id,
                  details={"pledge_id": pledge.id, "amount_cents": amount_cents})
     notifications.notify(admins_of(pledge.organization),
-                         f"{pledge.institute.acronym} recorded a receipt of {_dollars(amount_cents)} "
+                         f"{pledge.institute.acronym} recorded a receipt of {format_cents(amount_cents)} "
                          f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id,
                          actor=actor)
     return entry
@@ -64,7 +65,7 @@ def verify_receipt(actor: User, receipt: LedgerEntry, *, key: str | None) -> Led
     audit.record(actor, "ledger.verification", entry, institute_id=pledge.institute_id,
                  details={"pledge_id": pledge.id, "receipt_id": receipt.id, "amount_cents": receipt.amount_cents})
     notifications.notify(admins_of(pledge.organization),
-                         f"{pledge.institute.acronym} verified a receipt of {_dollars(receipt.amount_cents)} "
+                         f"{pledge.institute.acronym} verified a receipt of {format_cents(receipt.amount_cents)} "
                          f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id,
                          actor=actor)
     return entry

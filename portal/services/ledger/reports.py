@@ -18,7 +18,8 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import csvfile, notifications
-from portal.services.ledger.entries import TOTAL_OF, _dollars
+from portal.services.ledger.entries import TOTAL_OF
+from portal.services.money import format_cents
 from portal.services.organizations import admins_of
 
 DUE_SOON_DAYS = 90
@@ -138,7 +139,7 @@ def remind(on: date | None = None, within_days: int = 30) -> int:
         pledge = instalment.pledge
         notifications.notify(
             admins_of(pledge.organization),
-            f"An instalment of {_dollars(instalment.amount_cents)} on your FY{pledge.fiscal_year} pledge to "
+            f"An instalment of {format_cents(instalment.amount_cents)} on your FY{pledge.fiscal_year} pledge to "
             f"{pledge.institute.acronym} is due on {instalment.due_on:%-d %B %Y}.",
             "ledger.pledge", pledge_id=pledge.id)
         count += 1

@@ -10,6 +10,7 @@ from portal.models import (
     Sector,
 )
 from portal.models.base import utcnow
+from portal.services.money import format_cents
 from portal.services.proposals.calls import accepting
 from portal.services.proposals.drafts import ABSTRACT_MAX_WORDS, words
 from portal.services.proposals.people import in_force_tiers
@@ -77,8 +78,6 @@ def check_rules(proposal: Proposal, now: datetime | None = None) -> list[Rule]:
     if not request:
         rules.append(Rule("Federal request", False, "Enter the federal funding requested"))
     else:
-        from portal.services.money import format_cents
-
         rules.append(Rule("Federal request", request <= call.max_federal_cents,
                           f"{format_cents(request)} requested; the call allows up to {format_cents(call.max_federal_cents)}"))
         share = cost_share_cents(proposal)

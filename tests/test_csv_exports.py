@@ -1,0 +1,105 @@
+"""Every CSV the portal hands out keeps a spreadsheet from running what people typed as a formula."""
+
+import csv
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from portal.extensions import db
+from portal.models import Institute, ProjectCall, Proposal, ProposalStatus, Role, User
+from portal.models.base import utcnow
+from portal.services import ledger, memberships, proposals
+from portal.services.clock import today
+from portal.services.csvfile import safe_cell
+from portal.services.ledger import PledgeInput
+from tests.conftest import login
+from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
+
+FORMULA = '=HYPERLINK("x")'
+ESCAPED = "'" + FORMULA
+
+
+@pytest.fixture
+def exports(app):
+    """A member organization, its pledge with a receipt, and a project, all named with a formula."""
+    institute = make_institute(app)
+    tier = make_tier(app, institute, name="+Gold")
+    admin, organization = org_admin(app, make_organization(app, name=FORMULA), full_name="@Pat Admin")
+    staff = make_staff(app, institute, full_name="-Sam Staff")
+    make_user(app, email="network@example.com", role=Role.NETWORK_ADMIN)
+    with app.app_context():
+        admin, staff = db.session.get(User, admin.id), db.session.get(User, staff.id)
+        institute, organization = db.session.get(Institute, institute.id), db.session.merge(organization)
+        membership = memberships.apply(admin, organization, institute, db.session.merge(tier),
+                                       statement="We make parts.", contact_name="=Pat", contact_email="p@example.com")
+        memberships.approve(staff, membership)
+        pledge = ledger.record_pledge(admin, organization, institute, PledgeInput(
+            amount_cents=300_00, kind="cash", fiscal_year=ledger.fiscal_year_of(today()), note=FORMULA), key=None)
+        receipt = ledger.record_receipt(staff, pledge, amount_cents=100_00, received_on=today(), key=None)
+        ledger.reverse(staff, receipt, reason=FORMULA, key=None)
+        call = ProjectCall(institute_id=institute.id, title="A call", description="A call.",
+                           opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=1),
+                           max_federal_cents=1_000_00, min_cost_share_bp=0, trl_min=1, trl_max=9, mrl_min=1,
+                           mrl_max=10, status="open", created_by_id=staff.id)
+        db.session.add(call)
+        db.session.flush()
+        proposal = Proposal(call_id=call.id, lead_organization_id=organization.id, created_by_id=admin.id,
+                            title="A project", technology_area=FORMULA, status=ProposalStatus.DRAFT)
+        db.session.add(proposal)
+        db.session.flush()
+        for status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED):
+            proposals._move(staff, proposal, status, [proposal.status])
+        db.session.commit()
+        return {"memberships.roster_csv": [f"/institutes/{institute.slug}/roster.csv"],
+                "ledger.organization_csv": [f"/organizations/{organization.id}/ledger.csv"],
+                "ledger.institute_csv": [f"/institutes/{institute.slug}/ledger.csv"],
+                "snapshot.as_csv": ["/snapshot.csv", f"/institutes/{institute.slug}/snapshot.csv"]}
+
+
+def csv_files(response) -> dict[str, list[list[str]]]:
+    """The rows of a CSV response, or of every CSV in a zipped one, by file name."""
+    if response.mimetype == "application/zip":
+        archive = zipfile.ZipFile(io.BytesIO(response.data))
+        return {name: list(csv.reader(io.StringIO(archive.read(name).decode())))
+                for name in archive.namelist() if name.endswith(".csv")}
+    return {"": list(csv.reader(io.StringIO(response.data.decode())))}
+
+
+def test_every_csv_export_is_covered_here(app, exports):
+    served = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert served == set(exports)
+
+
+def test_every_csv_export_escapes_cells_that_start_like_a_formula(client, exports):
+    login(client, "network@example.com")
+    for endpoint, urls in exports.items():
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            files = csv_files(response)
+            cells = [cell for rows in files.values() for row in rows for cell in row]
+            assert ESCAPED in cells, f"{url} does not carry the organization name or project area"
+            assert not [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")], url
+            assert not [cell for cell in cells if cell.startswith("-") and not cell.lstrip("-").replace(".", "").isdigit()], url
+
+
+def test_the_snapshot_writes_the_technology_area_escaped(client, exports):
+    rows = csv_files(client.get("/snapshot.csv"))["projects_by_area.csv"]
+    assert [ESCAPED, "1"] in rows
+
+
+def test_the_ledger_keeps_negative_amounts_as_numbers(client, app, exports):
+    login(client, "network@example.com")
+    [url] = exports["ledger.institute_csv"]
+    [rows] = csv_files(client.get(url)).values()
+    assert "-100.00" in [row[3] for row in rows]
+
+
+@pytest.mark.parametrize("value, written", [
+    ("=1+2", "'=1+2"), ("+1 555", "'+1 555"), ("-cmd", "'-cmd"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("\rx", "'\rx"), ("-12.50", "-12.50"), ("Acme", "Acme"), ("", ""), (-5, -5), (None, None),
+])
+def test_safe_cell(value, written):
+    assert safe_cell(value) == written
