@@ -4,7 +4,6 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, has_request_context
 from flask_login import current_user
@@ -22,7 +21,7 @@ from portal.memberships.routes import bp as memberships_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals.routes import bp as proposals_bp
-from portal.services.money import format_cents
+from portal.services.parsing import EASTERN, format_cents
 from portal.services.notifications import unread_count
 from portal.services.outbox import deliver_queued_after_request
 from portal.snapshot.routes import bp as snapshot_bp
@@ -107,7 +106,7 @@ def _template_helpers(app: Flask) -> None:
     @app.template_filter("eastern")
     def eastern(value) -> str:
         """A UTC time shown in US Eastern time, with the zone named."""
-        local = value.astimezone(ZoneInfo("America/New_York"))
+        local = value.astimezone(EASTERN)
         return local.strftime("%-d %B %Y, %-I:%M %p ") + ("EDT" if local.dst() else "EST") + " (US Eastern)"
 
     @app.template_filter("slice_pick")

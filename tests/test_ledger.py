@@ -14,7 +14,7 @@ from portal.models import FederalObligation, LedgerEntry, Notification, Pledge, 
 from portal.services import DomainError, Repeat, ledger
 from portal.services.clock import today
 from portal.services.ledger import PledgeInput
-from portal.services.money import parse_cents
+from portal.services.parsing import parse_cents
 from tests.conftest import login
 from tests.factories import (
     make_institute,
@@ -415,3 +415,16 @@ def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):
     result = corrupted.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
     assert "pledge 1: received is 10000001 cents on the pledge but 10000000 from its entries" in result.output
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_reversal_without_a_reason_is_refused_by_the_service_and_writes_nothing(ctx, app, world, reason):
+    pledge_id = make_pledge(app, world)
+    entry_id = receipt(app, pledge_id, world.recorder, 500_00)
+    entries = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)))
+    with pytest.raises(DomainError) as refused:
+        ledger.reverse(db.session.get(User, world.checker.id), db.session.get(LedgerEntry, entry_id),
+                       reason=reason, key=None)
+    assert (refused.value.field, refused.value.message) == ("reason", "Give the reason for the reversal.")
+    assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) == entries
+    assert db.session.get(Pledge, pledge_id).received_cents == 500_00

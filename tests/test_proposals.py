@@ -45,7 +45,7 @@ DRAFT = {"title": "Printed titanium brackets", "abstract": "We will qualify prin
 
 
 def eastern(delta_days: int) -> str:
-    from portal.proposals.forms import EASTERN
+    from portal.services.parsing import EASTERN
     return (utcnow() + timedelta(days=delta_days)).astimezone(EASTERN).strftime("%Y-%m-%dT%H:%M")
 
 
@@ -377,3 +377,21 @@ def test_weighted_totals_and_the_disagreement_rule():
     assert weighted_total({1: 4, 2: 5}, criteria) == 4.6
     assert weighted_total({1: 4}, criteria) is None  # not every criterion scored yet
     assert disagree([4.6, 3.1]) and not disagree([4.6, 3.2]) and not disagree([2.0])
+
+
+def test_only_an_active_account_is_assigned_as_reviewer_by_the_service(client, app, world):
+    from portal.services import proposals
+    _, proposal_id = submitted_proposal(client, app, world)
+    with app.app_context():
+        staff, proposal = db.session.merge(world.staff), db.session.get(Proposal, proposal_id)
+        reviewer = db.session.merge(world.reviewer_one)
+        reviewer.active = False
+        for who in (reviewer, None):  # a closed account, and no account with the address typed
+            with pytest.raises(DomainError) as refused:
+                proposals.assign_reviewer(staff, proposal, who)
+            assert (refused.value.field, refused.value.message) == ("email", "No active account has that email address")
+        assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+        assert proposal.status == ProposalStatus.SUBMITTED
+        reviewer.active = True
+        proposals.assign_reviewer(staff, proposal, reviewer)
+        assert proposal.status == ProposalStatus.UNDER_REVIEW

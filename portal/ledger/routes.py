@@ -8,14 +8,14 @@ from wtforms import SelectChoice
 from portal import authz
 from portal.extensions import db
 from portal.forms import show_domain_error
-from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm, parse_schedule
+from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import DomainError, ledger
 from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.views import run_change
 from portal.services.clock import today
 from portal.services.memberships import memberships_of
-from portal.services.money import parse_cents, parse_signed_cents
+from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
 
 bp = Blueprint("ledger", __name__)
 

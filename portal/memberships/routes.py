@@ -22,7 +22,7 @@ from portal.memberships.forms import (
 )
 from portal.models import AuditEvent, Institute, InstituteStaff, Membership, MembershipStatus, Organization, Tier
 from portal.services import DomainError, memberships
-from portal.services.money import format_cents, parse_cents
+from portal.services.parsing import format_cents, parse_cents
 
 bp = Blueprint("memberships", __name__)
 

@@ -21,14 +21,17 @@ from portal.proposals.forms import (
     ReviewerForm,
     StartForm,
     UpdateForm,
+)
+from portal.services import DomainError, Repeat, accounts, organizations, proposals
+from portal.services.parsing import (
     eastern_to_utc,
+    format_cents,
+    parse_cents,
     parse_criteria,
     parse_milestones,
     parse_ratio_bp,
     utc_to_eastern_input,
 )
-from portal.services import DomainError, Repeat, accounts, organizations, proposals
-from portal.services.money import format_cents, parse_cents
 from portal.services.proposals import CallInput, DraftInput
 
 bp = Blueprint("proposals", __name__)

@@ -16,7 +16,7 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, Repeat, summary
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 
 FIRST_FISCAL_YEAR = 2013  # the network's first institute was funded in fiscal year 2013
 FISCAL_YEARS_AHEAD = 5

@@ -14,7 +14,7 @@ from portal.models import (
 )
 from portal.services import DomainError, audit, summary
 from portal.services.ledger.entries import _add_keyed, _check_key, check_fiscal_year
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 
 # Federal side --------------------------------------------------------------------------------
 

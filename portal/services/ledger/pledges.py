@@ -23,7 +23,7 @@ from portal.services.ledger.entries import (
     check_fiscal_year,
     has_active_membership,
 )
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 
 # Pledges -------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from portal.models import (
 )
 from portal.services import DomainError, audit, notifications
 from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 from portal.services.organizations import admins_of
 
 # Receipts, verification and reversal -------------------------------------------------------
@@ -76,7 +76,7 @@ def reverse(actor: User, original: LedgerEntry, *, reason: str, key: str | None)
     _check_key(LedgerEntry, key)
     reason = reason.strip()
     if not reason:
-        raise DomainError("reason", "Give the reason for the reversal")
+        raise DomainError("reason", "Give the reason for the reversal.")
     _lock(original.pledge)
     if original.kind not in REVERSIBLE:
         raise DomainError(None, "Only receipts, verifications and cancellations can be reversed.", status=409)

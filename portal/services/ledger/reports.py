@@ -19,7 +19,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import csvfile, notifications
 from portal.services.ledger.entries import TOTAL_OF
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 from portal.services.organizations import admins_of
 
 DUE_SOON_DAYS = 90

@@ -38,7 +38,10 @@ def conflict(reviewer: User, proposal: Proposal) -> str | None:
     return None
 
 
-def assign_reviewer(actor: User, proposal: Proposal, reviewer: User) -> Review:
+def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> Review:
+    """Ask ``reviewer`` (an active account, or None when no account has the address typed) to review."""
+    if reviewer is None or not reviewer.active:
+        raise DomainError("email", "No active account has that email address")
     if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
         raise DomainError(None, "Reviewers are assigned to submitted proposals.", status=409)
     reason = conflict(reviewer, proposal)

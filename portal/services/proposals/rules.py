@@ -10,7 +10,7 @@ from portal.models import (
     Sector,
 )
 from portal.models.base import utcnow
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 from portal.services.proposals.calls import accepting
 from portal.services.proposals.drafts import ABSTRACT_MAX_WORDS, words
 from portal.services.proposals.people import in_force_tiers
