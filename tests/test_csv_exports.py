@@ -3,19 +3,26 @@
 import csv
 import io
 import zipfile
-from datetime import timedelta
 
 import pytest
 
 from portal.extensions import db
-from portal.models import Institute, ProjectCall, Proposal, ProposalStatus, Role, User
-from portal.models.base import utcnow
+from portal.models import Institute, Pledge, Proposal, ProposalStatus, Role, User
 from portal.services import ledger, memberships, proposals
 from portal.services.clock import today
 from portal.services.csvfile import safe_cell
-from portal.services.ledger import PledgeInput
 from tests.conftest import login
-from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
+from tests.factories import (
+    make_call,
+    make_institute,
+    make_organization,
+    make_pledge,
+    make_proposal,
+    make_staff,
+    make_tier,
+    make_user,
+    org_admin,
+)
 
 FORMULA = '=HYPERLINK("x")'
 ESCAPED = "'" + FORMULA
@@ -35,20 +42,18 @@ def exports(app):
         membership = memberships.apply(admin, organization, institute, db.session.merge(tier),
                                        statement="We make parts.", contact_name="=Pat", contact_email="p@example.com")
         memberships.approve(staff, membership)
-        pledge = ledger.record_pledge(admin, organization, institute, PledgeInput(
-            amount_cents=300_00, kind="cash", fiscal_year=ledger.fiscal_year_of(today()), note=FORMULA), key=None)
-        receipt = ledger.record_receipt(staff, pledge, amount_cents=100_00, received_on=today(), key=None)
+        db.session.commit()
+        for made in (admin, staff, institute, organization):
+            db.session.refresh(made)  # loaded for the factories below
+    pledge = make_pledge(app, admin, organization, institute, cents=300_00, note=FORMULA)
+    call = make_call(app, staff, institute)
+    proposal = make_proposal(app, admin, call, organization, title="A project", technology_area=FORMULA)
+    with app.app_context():
+        staff = db.session.get(User, staff.id)
+        receipt = ledger.record_receipt(staff, db.session.get(Pledge, pledge.id), amount_cents=100_00,
+                                        received_on=today(), key=None)
         ledger.reverse(staff, receipt, reason=FORMULA, key=None)
-        call = ProjectCall(institute_id=institute.id, title="A call", description="A call.",
-                           opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=1),
-                           max_federal_cents=1_000_00, min_cost_share_bp=0, trl_min=1, trl_max=9, mrl_min=1,
-                           mrl_max=10, status="open", created_by_id=staff.id)
-        db.session.add(call)
-        db.session.flush()
-        proposal = Proposal(call_id=call.id, lead_organization_id=organization.id, created_by_id=admin.id,
-                            title="A project", technology_area=FORMULA, status=ProposalStatus.DRAFT)
-        db.session.add(proposal)
-        db.session.flush()
+        proposal = db.session.get(Proposal, proposal.id)
         for status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED):
             proposals._move(staff, proposal, status, [proposal.status])
         db.session.commit()
