@@ -5,10 +5,27 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
+from portal import cli, errors, headers
+from portal.auth.routes import bp as auth_bp
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.geography import state_name
+from portal.institute_admin import bp as institute_admin_bp
+from portal.institutes.routes import bp as institutes_bp
+from portal.ledger.routes import bp as ledger_bp
+from portal.main.routes import bp as main_bp
+from portal.memberships.routes import bp as memberships_bp
+from portal.notifications.routes import bp as notifications_bp
+from portal.organizations.routes import bp as organizations_bp
+from portal.proposals import bp as proposals_bp
+from portal.services.parsing import EASTERN, format_cents
+from portal.services.notifications import unread_count
+from portal.services.outbox import deliver_queued_after_request
+from portal.snapshot.routes import bp as snapshot_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,9 +50,6 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    from portal import cli, errors, headers
-    from portal.extensions import csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -44,18 +58,6 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"
-
-    from portal.auth.routes import bp as auth_bp
-    from portal.institute_admin import bp as institute_admin_bp
-    from portal.institutes.routes import bp as institutes_bp
-    from portal.ledger.routes import bp as ledger_bp
-    from portal.main.routes import bp as main_bp
-    from portal.memberships.routes import bp as memberships_bp
-    from portal.notifications.routes import bp as notifications_bp
-    from portal.organizations.routes import bp as organizations_bp
-    from portal.proposals import bp as proposals_bp
-    from portal.snapshot.routes import bp as snapshot_bp
-    from portal.services.outbox import deliver_queued_after_request
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -93,20 +95,12 @@ def _ensure_secret_key(app: Flask) -> None:
 
 
 def _template_helpers(app: Flask) -> None:
-    from portal.geography import state_name
-    from portal.services.money import format_cents
-
     app.add_template_filter(format_cents, "dollars")
     app.add_template_global(lambda: secrets.token_urlsafe(24), "one_time_key")
 
     @app.context_processor
     def unread_notifications():
         """The bell's count: one small query on pages for signed-in users."""
-        from flask import has_request_context
-        from flask_login import current_user
-
-        from portal.services.notifications import unread_count
-
         if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
             return {"unread_count": unread_count(current_user)}
         return {"unread_count": 0}
@@ -114,9 +108,7 @@ def _template_helpers(app: Flask) -> None:
     @app.template_filter("eastern")
     def eastern(value) -> str:
         """A UTC time shown in US Eastern time, with the zone named."""
-        from zoneinfo import ZoneInfo
-
-        local = value.astimezone(ZoneInfo("America/New_York"))
+        local = value.astimezone(EASTERN)
         return local.strftime("%-d %B %Y, %-I:%M %p ") + ("EDT" if local.dst() else "EST") + " (US Eastern)"
 
     @app.template_filter("slice_pick")

@@ -22,6 +22,8 @@ from portal.models import (
     ProposalStatus,
     User,
 )
+from portal.services import proposals
+from portal.services.memberships import access
 
 Actor = User | AnonymousUserMixin | None
 
@@ -78,8 +80,6 @@ def can_assign_institute_staff(user: Actor, institute: Institute) -> bool:
 
 def can_view_member_content(user: Actor, institute: Institute) -> bool:
     """Member-only content: users of member organizations, the institute's staff, network admins."""
-    from portal.services.memberships import access
-
     return _signed_in(user) and access(user, institute).sees_member_content
 
 
@@ -130,8 +130,6 @@ def can_view_call(user: Actor, call) -> bool:
 
 def can_view_proposal_in_full(user: Actor, proposal) -> bool:
     """The technical plan and the working pages: the team (invited partners too), its reviewers, the institute."""
-    from portal.services import proposals
-
     return _signed_in(user) and (proposals.on_team(user, proposal) or proposals.review_of(user, proposal) is not None
                                  or can_manage_institute(user, proposal.call.institute))
 
@@ -143,8 +141,6 @@ def can_view_proposal(user: Actor, proposal) -> bool:
 
 def can_edit_proposal(user: Actor, proposal) -> bool:
     """The lead organization's people write the proposal, build the team and run the project."""
-    from portal.services import proposals
-
     return _signed_in(user) and proposals.lead_team(user, proposal)
 
 

@@ -22,7 +22,7 @@ from portal.services import (
     summary,
     synthetic,
 )
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")

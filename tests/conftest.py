@@ -14,9 +14,18 @@ import sqlalchemy as sa
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import OutboxMessage
-
-PASSWORD = "correct horse battery staple"
+from portal.models import OrgSize, OutboxMessage, Sector
+from tests.factories import (
+    PASSWORD,
+    affiliate,
+    make_institute,
+    make_membership,
+    make_organization,
+    make_staff,
+    make_tier,
+    make_user,
+    org_admin,
+)
 
 
 def require_service(name: str, reason: str) -> None:
@@ -110,3 +119,73 @@ def link_in(message: OutboxMessage, path_prefix: str) -> str:
     match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"\S+)", message.body)
     assert match, f"no {path_prefix} link in: {message.body}"
     return match.group(1)
+
+
+# The worlds tests start from --------------------------------------------------------------------
+
+@pytest.fixture
+def ledger_world(app):
+    """A member organization with its admin, and two administrators of its institute to record and verify."""
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    admin, organization = org_admin(app, email="cfo@acme.example")
+    make_membership(app, organization, institute, tier)
+    recorder = make_staff(app, institute, email="recorder@institute.example")
+    checker = make_staff(app, institute, email="checker@institute.example")
+    return type("World", (), dict(institute=institute, admin=admin, organization=organization,
+                                  recorder=recorder, checker=checker))
+
+
+@pytest.fixture
+def membership_world(app):
+    """An institute with a Gold tier and one administrator; an organization with its admin."""
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    staff = make_staff(app, institute, email="staff@institute.example")
+    admin, organization = org_admin(app, email="admin@acme.example")
+    return type("World", (), dict(institute=institute, tier=tier, staff=staff, admin=admin,
+                                  organization=organization))
+
+
+@pytest.fixture
+def proposal_world(app):
+    """An institute with a tier that may lead and one that may not, its administrator, three member
+    organizations (large firm, small firm, university) with their admins, an engineer of the large firm,
+    two reviewers and an outsider."""
+    institute = make_institute(app)
+    lead_tier = make_tier(app, institute, name="Gold", may_lead=True)
+    join_tier = make_tier(app, institute, name="Silver", may_lead=False)
+    staff = make_staff(app, institute, email="staff@institute.example")
+    lead_admin, lead = org_admin(app, make_organization(app, name="Big Aero", size=OrgSize.LARGE),
+                                 email="lead@bigaero.example")
+    small_admin, small = org_admin(app, make_organization(app, name="Tiny Parts", size=OrgSize.SMALL),
+                                   email="admin@tiny.example")
+    uni_admin, uni = org_admin(app, make_organization(app, name="State Tech", sector=Sector.ACADEMIC),
+                               email="dean@statetech.example")
+    for organization, tier in ((lead, lead_tier), (small, join_tier), (uni, join_tier)):
+        make_membership(app, organization, institute, tier)
+    engineer = make_user(app, email="engineer@bigaero.example")
+    affiliate(app, engineer, lead)
+    reviewer_one = make_user(app, email="reviewer1@example.com", full_name="Rev One")
+    reviewer_two = make_user(app, email="reviewer2@example.com", full_name="Rev Two")
+    outsider = make_user(app, email="outsider@example.com")
+    return type("World", (), dict(**locals()))
+
+
+@pytest.fixture(scope="module")
+def ledger_property_world(tmp_path_factory):
+    """The ledger's property tests: one app and SQLite schema for the module (hypothesis runs many examples
+    in one test); every example works on a fresh pledge. Yields the app and the ids of the admin, the
+    organization, the institute and two administrators."""
+    path = tmp_path_factory.mktemp("ledger") / "ledger.db"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
+    with app.app_context():
+        db.create_all()
+    institute = make_institute(app)
+    tier = make_tier(app, institute)
+    admin, organization = org_admin(app)
+    make_membership(app, organization, institute, tier)
+    recorder, checker = make_staff(app, institute), make_staff(app, institute)
+    yield app, admin.id, organization.id, institute.id, recorder.id, checker.id
+    with app.app_context():
+        db.engine.dispose()

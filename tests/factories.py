@@ -1,10 +1,14 @@
-"""Test data made through the same models the portal uses.
+"""Test data made through the same models the portal uses; pledges, calls and proposals through the
+services, so they meet the same rules as the pages'.
 
 Outside an app context each helper commits in a context of its own and returns the object
 detached but loaded; inside one (service tests) it flushes into that context's session.
 """
 
+from collections.abc import Callable
+from datetime import timedelta
 from itertools import count
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from flask import has_app_context
@@ -14,15 +18,31 @@ from portal.models import (
     Affiliation,
     AffiliationRole,
     AffiliationStatus,
+    Agency,
+    CallStatus,
+    Institute,
+    InstituteStaff,
+    Membership,
+    MembershipStatus,
     Organization,
     OrgSize,
+    Pledge,
+    ProjectCall,
+    Proposal,
     Role,
     Sector,
+    Tier,
     User,
     name_key,
 )
 from portal.models.base import utcnow
-from tests.conftest import PASSWORD
+from portal.services import ledger, proposals, summary
+from portal.services.clock import today
+from portal.services.ledger import PledgeInput
+from portal.services.proposals import CallInput, DraftInput
+
+PASSWORD = "correct horse battery staple"
+Made = TypeVar("Made")
 
 _numbers = count(1)
 _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # the testing config's cost
@@ -74,38 +94,27 @@ def org_admin(app, organization: Organization | None = None, **user_fields) -> t
     return user, organization
 
 
-def make_institute(app, *, slug: str = "test-institute", acronym: str = "TI") -> "Institute":
-    from portal.models import Agency, Institute
-
+def make_institute(app, *, slug: str = "test-institute", acronym: str = "TI") -> Institute:
     return save(app, Institute(slug=slug, acronym=acronym, name=f"{acronym} Institute", focus="Testing",
                                agency=Agency.DOD, founded_year=2020, city="Dayton", state="OH",
                                description="An institute for tests.", federal_base_award_cents=7_000_000_000))
 
 
 def make_tier(app, institute, *, name: str = "Gold", fee_cents: int = 5_000_000, may_lead: bool = True,
-              retired: bool = False) -> "Tier":
-    from portal.models import Tier
-
+              retired: bool = False) -> Tier:
     return save(app, Tier(institute_id=institute.id, name=name, annual_fee_cents=fee_cents,
                           may_lead_projects=may_lead, may_join_projects=True, governance_vote=False,
                           named_seats=2, retired_at=utcnow() if retired else None))
 
 
 def make_staff(app, institute, **user_fields) -> User:
-    from portal.models import InstituteStaff
-
     user = make_user(app, **user_fields)
     save(app, InstituteStaff(institute_id=institute.id, user_id=user.id))
     return user
 
 
 def make_membership(app, organization, institute, tier, *, status="active", applied_by=None,
-                    starts_on=None, ends_on=None, applied_at=None) -> "Membership":
-    from datetime import timedelta
-
-    from portal.models import Membership
-    from portal.services.memberships import today
-
+                    starts_on=None, ends_on=None, applied_at=None) -> Membership:
     applied_by = applied_by or make_user(app)
     if status == "active":
         starts_on = starts_on or today() - timedelta(days=30)
@@ -121,9 +130,6 @@ def make_membership(app, organization, institute, tier, *, status="active", appl
 
 def _counted(app, membership) -> None:
     """Move the snapshot's summary figures as the services would have for this membership."""
-    from portal.models import Membership, MembershipStatus
-    from portal.services import summary
-
     def count_it():
         row = db.session.get(Membership, membership.id)
         summary.membership_moved(row, MembershipStatus.PENDING, row.status)
@@ -136,3 +142,58 @@ def _counted(app, membership) -> None:
     with app.app_context():
         count_it()
         db.session.commit()
+
+
+def _through_service(app, make: Callable[[], Made]) -> Made:
+    """Run ``make`` (a service call) in the test's app context (flush), or in one of its own (commit)."""
+    if has_app_context():
+        made = make()
+        db.session.flush()
+        return made
+    with app.app_context():
+        made = make()
+        db.session.commit()
+        db.session.refresh(made)
+    return made
+
+
+def make_pledge(app, admin: User, organization: Organization, institute: Institute, *, cents: int = 100_000_00,
+                kind: str = "cash", fiscal_year: int | None = None, key: str | None = None, **fields) -> Pledge:
+    """A pledge recorded by ``admin`` through ledger.record_pledge (the organization must be a member)."""
+    return _through_service(app, lambda: ledger.record_pledge(
+        db.session.get(User, admin.id), db.session.get(Organization, organization.id),
+        db.session.get(Institute, institute.id),
+        PledgeInput(amount_cents=cents, kind=kind, fiscal_year=fiscal_year or ledger.fiscal_year_of(today()),
+                    **fields), key=key))
+
+
+def make_call(app, staff: User, institute: Institute, *, status: CallStatus = CallStatus.OPEN, **fields) -> ProjectCall:
+    """A call created by ``staff`` through the call services, open for ten more days unless ``status`` says."""
+    data = {"title": "A call for projects", "description": "A call.", "opens_at": utcnow() - timedelta(days=10),
+            "closes_at": utcnow() + timedelta(days=10), "max_federal_cents": 1_000_000_00, "min_cost_share_bp": 0,
+            "trl_min": 1, "trl_max": 9, "mrl_min": 1, "mrl_max": 10, "criteria": [("Merit", 100)], **fields}
+
+    def make() -> ProjectCall:
+        actor = db.session.get(User, staff.id)
+        call = proposals.create_call(actor, db.session.get(Institute, institute.id), CallInput(**data))
+        if status != CallStatus.DRAFT:
+            proposals.set_call_status(actor, call, CallStatus.OPEN)
+        if status == CallStatus.CLOSED:
+            proposals.set_call_status(actor, call, CallStatus.CLOSED)
+        return call
+
+    return _through_service(app, make)
+
+
+def make_proposal(app, author: User, call: ProjectCall, organization: Organization, *, title: str = "A proposal",
+                  **draft) -> Proposal:
+    """A draft started by ``author`` (of a member organization that may lead) and saved through the services."""
+    def make() -> Proposal:
+        actor = db.session.get(User, author.id)
+        proposal = proposals.start(actor, db.session.get(ProjectCall, call.id),
+                                   db.session.get(Organization, organization.id), title)
+        if draft:
+            proposals.save_draft(actor, proposal, DraftInput(title=title, **draft))
+        return proposal
+
+    return _through_service(app, make)

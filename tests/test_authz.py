@@ -9,11 +9,12 @@ import pytest
 
 from portal import authz
 from portal.extensions import db
-from portal.models import PartnerStatus, ProposalStatus
+from portal.models import CallStatus, PartnerStatus, ProposalStatus
 from portal.models.base import utcnow
 from portal.services import DomainError, ledger, memberships, proposals
 from portal.services.ledger import PledgeInput
 from portal.services.proposals import CallInput
+from portal.services.clock import today
 from tests.factories import (
     affiliate,
     make_institute,
@@ -84,8 +85,8 @@ def money(app, ctx):
     recorder = make_staff(app, institute, email="recorder@institute.example")
     checker = make_staff(app, institute, email="checker@institute.example")
     pledge = ledger.record_pledge(admin, organization, institute, PledgeInput(
-        amount_cents=100_000_00, kind="cash", fiscal_year=ledger.fiscal_year_of(memberships.today())), key=None)
-    receipt = ledger.record_receipt(recorder, pledge, amount_cents=40_000_00, received_on=memberships.today(),
+        amount_cents=100_000_00, kind="cash", fiscal_year=ledger.fiscal_year_of(today())), key=None)
+    receipt = ledger.record_receipt(recorder, pledge, amount_cents=40_000_00, received_on=today(),
                                     key=None)
     return type("Money", (), dict(admin=admin, recorder=recorder, checker=checker, pledge=pledge,
                                   receipt=receipt))
@@ -141,7 +142,7 @@ def proposal_world(app, ctx):
         title="Brackets", description="Printed brackets", opens_at=utcnow() - timedelta(days=1),
         closes_at=utcnow() + timedelta(days=30), max_federal_cents=1_000_000_00, min_cost_share_bp=10_000,
         trl_min=3, trl_max=7, mrl_min=3, mrl_max=7, criteria=[("Merit", 100)]))
-    proposals.set_call_status(staff, call, proposals.CallStatus("open"))
+    proposals.set_call_status(staff, call, CallStatus.OPEN)
     proposal = proposals.start(lead_admin, call, lead, "Brackets")
     partner = proposals.invite(lead_admin, proposal, partner_org)
     outsider = make_user(app, email="outsider@example.com")
@@ -199,10 +200,10 @@ def test_what_a_membership_offers_its_organization_and_its_institute(app, ctx):
     staff = make_staff(app, institute)
     admin, organization = org_admin(app)
     membership = make_membership(app, organization, institute, make_tier(app, institute), status="pending")
-    today = memberships.today()
-    assert authz.membership_actions(staff, membership, today) == {"decide"}
-    assert authz.membership_actions(admin, membership, today) == {"withdraw"}
-    memberships.approve(staff, membership, starts_on=today, term_years=1)
-    assert authz.membership_actions(staff, membership, today) == {"end"}
-    assert authz.membership_actions(admin, membership, today) == {"renew", "change_tier", "withdraw"}
-    assert authz.membership_actions(make_user(app), membership, today) == frozenset()
+    day = today()
+    assert authz.membership_actions(staff, membership, day) == {"decide"}
+    assert authz.membership_actions(admin, membership, day) == {"withdraw"}
+    memberships.approve(staff, membership, starts_on=day, term_years=1)
+    assert authz.membership_actions(staff, membership, day) == {"end"}
+    assert authz.membership_actions(admin, membership, day) == {"renew", "change_tier", "withdraw"}
+    assert authz.membership_actions(make_user(app), membership, day) == frozenset()

@@ -7,8 +7,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Affiliation, AffiliationRole, AffiliationStatus, AuditEvent, Organization, User
-from portal.services import DomainError, organizations
-from portal.services.ledger import Repeat
+from portal.services import DomainError, Repeat, organizations
 from portal.services.organizations import OrganizationChoice
 from tests.conftest import postgres_url
 from tests.factories import affiliate, make_user, org_admin
@@ -204,7 +203,7 @@ class Receipt:
 
     def act(self, prepared):
         from portal.services import ledger
-        from portal.services.memberships import today
+        from portal.services.clock import today
 
         staff, pledge = prepared
         ledger.record_receipt(staff, pledge, amount_cents=self.cents, received_on=today(), key=self.key)
@@ -213,8 +212,8 @@ class Receipt:
 def _pledge_world(app, cents):
     from portal.models import Institute
     from portal.services import ledger
+    from portal.services.clock import today
     from portal.services.ledger import PledgeInput
-    from portal.services.memberships import today
     from tests.factories import make_institute, make_membership, make_staff, make_tier
 
     institute = make_institute(app)
@@ -300,8 +299,8 @@ class Pledge:
 
     def act(self, prepared):
         from portal.services import ledger
+        from portal.services.clock import today
         from portal.services.ledger import PledgeInput
-        from portal.services.memberships import today
 
         admin, organization, institute = prepared
         ledger.record_pledge(admin, organization, institute, PledgeInput(

@@ -5,24 +5,21 @@ import io
 from contextlib import contextmanager
 from datetime import timedelta
 
-from flask import has_app_context
-
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 
 from portal.extensions import db
-from portal.models import EntryKind, FederalObligation, LedgerEntry, Notification, Pledge, PledgeStatus, Role, User
-from portal.services import DomainError, ledger
-from portal.services.ledger import PledgeInput, Repeat
-from portal.services.memberships import today
-from portal.services.money import parse_cents
+from portal.models import FederalObligation, LedgerEntry, Notification, Pledge, PledgeStatus, Role, User
+from portal.services import DomainError, Repeat, ledger
+from portal.services.clock import today
+from portal.services.ledger import PledgeInput
+from portal.services.parsing import parse_cents
+from tests import factories
 from tests.conftest import login
 from tests.factories import (
     make_institute,
-    make_membership,
-    make_organization,
     make_staff,
-    make_tier,
     make_user,
     org_admin,
 )
@@ -30,20 +27,8 @@ from tests.factories import (
 FY = ledger.fiscal_year_of(today())
 
 
-@pytest.fixture
-def world(app):
-    institute = make_institute(app)
-    tier = make_tier(app, institute)
-    admin, organization = org_admin(app, email="cfo@acme.example")
-    make_membership(app, organization, institute, tier)
-    recorder = make_staff(app, institute, email="recorder@institute.example")
-    checker = make_staff(app, institute, email="checker@institute.example")
-    return type("World", (), dict(institute=institute, admin=admin, organization=organization,
-                                  recorder=recorder, checker=checker))
-
-
-def pledge_form(world, **changes):
-    return {"institute": world.institute.id, "amount": "1,250,000", "kind": "cash", "fiscal_year": FY,
+def pledge_form(ledger_world, **changes):
+    return {"institute": ledger_world.institute.id, "amount": "1,250,000", "kind": "cash", "fiscal_year": FY,
             "schedule": "", "note": "", "key": "pledge-key-1", **changes}
 
 
@@ -69,14 +54,9 @@ def in_session(app):
         db.session.commit()
 
 
-def make_pledge(app, world, cents=100_000_00, key=None, **fields):
-    with in_session(app):
-        pledge = ledger.record_pledge(
-            db.session.get(User, world.admin.id), db.session.merge(world.organization),
-            db.session.merge(world.institute), PledgeInput(amount_cents=cents, kind="cash", fiscal_year=FY, **fields),
-            key=key)
-        pledge_id = pledge.id
-    return pledge_id
+def make_pledge(app, ledger_world, cents=100_000_00, key=None, **fields):
+    return factories.make_pledge(app, ledger_world.admin, ledger_world.organization, ledger_world.institute,
+                                 cents=cents, fiscal_year=FY, key=key, **fields).id
 
 
 def receipt(app, pledge_id, actor, cents, key=None):
@@ -114,11 +94,11 @@ def test_fiscal_years_start_in_october():
 
 # Pledging -----------------------------------------------------------------------------------
 
-def test_org_admin_pledges_with_a_schedule(client, app, world):
-    login(client, world.admin.email)
-    assert client.get(f"/organizations/{world.organization.id}/pledges/new").status_code == 200
-    response = client.post(f"/organizations/{world.organization.id}/pledges/new", data=pledge_form(
-        world, schedule="2027-01-15 1,000,000\n2027-06-30, 250000.00"))
+def test_org_admin_pledges_with_a_schedule(client, app, ledger_world):
+    login(client, ledger_world.admin.email)
+    assert client.get(f"/organizations/{ledger_world.organization.id}/pledges/new").status_code == 200
+    response = client.post(f"/organizations/{ledger_world.organization.id}/pledges/new", data=pledge_form(
+        ledger_world, schedule="2027-01-15 1,000,000\n2027-06-30, 250000.00"))
     assert response.status_code == 302
     with app.app_context():
         pledge = db.session.scalar(sa.select(Pledge))
@@ -128,11 +108,11 @@ def test_org_admin_pledges_with_a_schedule(client, app, world):
         assert (entry.kind, entry.amount_cents, entry.idempotency_key) == ("pledge", 125_000_000, "pledge-key-1")
 
 
-def test_a_double_submitted_pledge_makes_one_entry(client, app, world):
-    login(client, world.admin.email)
-    url = f"/organizations/{world.organization.id}/pledges/new"
-    first = client.post(url, data=pledge_form(world))
-    second = client.post(url, data=pledge_form(world), follow_redirects=True)
+def test_a_double_submitted_pledge_makes_one_entry(client, app, ledger_world):
+    login(client, ledger_world.admin.email)
+    url = f"/organizations/{ledger_world.organization.id}/pledges/new"
+    first = client.post(url, data=pledge_form(ledger_world))
+    second = client.post(url, data=pledge_form(ledger_world), follow_redirects=True)
     assert first.status_code == 302
     assert b"already recorded; it has not been recorded twice" in second.data
     assert count(app, Pledge) == 1 and count(app, LedgerEntry) == 1
@@ -150,42 +130,42 @@ def test_a_double_submitted_pledge_makes_one_entry(client, app, world):
     ({"fiscal_year": "1990"}, "fiscal_year", b"Not a valid choice"),
     ({"kind": "in_kind", "in_kind_description": ""}, "in_kind_description", b"Describe what is given"),
 ])
-def test_bad_pledges_get_a_message_next_to_the_field_and_write_nothing(client, app, world, changes, field, message):
-    login(client, world.admin.email)
-    response = client.post(f"/organizations/{world.organization.id}/pledges/new", data=pledge_form(world, **changes))
+def test_bad_pledges_get_a_message_next_to_the_field_and_write_nothing(client, app, ledger_world, changes, field, message):
+    login(client, ledger_world.admin.email)
+    response = client.post(f"/organizations/{ledger_world.organization.id}/pledges/new", data=pledge_form(ledger_world, **changes))
     assert response.status_code == 422
     assert f'id="{field}-error"'.encode() in response.data
     assert message in response.data
     assert count(app, Pledge) == 0 and count(app, LedgerEntry) == 0
 
 
-def test_fiscal_year_far_outside_the_program_is_refused_by_the_service(ctx, app, world):
+def test_fiscal_year_far_outside_the_program_is_refused_by_the_service(ctx, app, ledger_world):
     with pytest.raises(DomainError, match="FY2013"):
-        ledger.record_pledge(db.session.get(User, world.admin.id), world.organization, world.institute,
+        ledger.record_pledge(db.session.get(User, ledger_world.admin.id), ledger_world.organization, ledger_world.institute,
                              PledgeInput(amount_cents=100, kind="cash", fiscal_year=2099), key=None)
 
 
-def test_pledging_needs_an_active_membership(ctx, app, world):
+def test_pledging_needs_an_active_membership(ctx, app, ledger_world):
     elsewhere = make_institute(app, slug="elsewhere", acronym="EI")
     with pytest.raises(DomainError, match="no active membership"):
-        ledger.record_pledge(db.session.get(User, world.admin.id), world.organization, elsewhere,
+        ledger.record_pledge(db.session.get(User, ledger_world.admin.id), ledger_world.organization, elsewhere,
                              PledgeInput(amount_cents=100, kind="cash", fiscal_year=FY), key=None)
 
 
-def test_pledging_for_another_organization_is_403(client, app, world):
+def test_pledging_for_another_organization_is_403(client, app, ledger_world):
     stranger, _ = org_admin(app)
     login(client, stranger.email)
-    response = client.post(f"/organizations/{world.organization.id}/pledges/new", data=pledge_form(world))
+    response = client.post(f"/organizations/{ledger_world.organization.id}/pledges/new", data=pledge_form(ledger_world))
     assert response.status_code == 403
-    assert client.get(f"/organizations/{world.organization.id}/ledger").status_code == 403
+    assert client.get(f"/organizations/{ledger_world.organization.id}/ledger").status_code == 403
     assert count(app, Pledge) == 0
 
 
 # Receipts, verification, cancellation and reversal ------------------------------------------
 
-def test_the_whole_lifecycle_shows_the_right_balances_everywhere(client, app, world):
-    pledge_id = make_pledge(app, world, cents=100_000_00)
-    login(client, world.recorder.email)
+def test_the_whole_lifecycle_shows_the_right_balances_everywhere(client, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world, cents=100_000_00)
+    login(client, ledger_world.recorder.email)
     url = f"/pledges/{pledge_id}"
     assert client.post(f"{url}/receipts", data={"receipt-amount": "30,000", "receipt-received_on": today().isoformat(),
                                                 "receipt-key": "r1"}).status_code == 302
@@ -197,7 +177,7 @@ def test_the_whole_lifecycle_shows_the_right_balances_everywhere(client, app, wo
     response = client.post(f"{url}/entries/{r1}/verify", data={"entry-key": "v0"}, follow_redirects=True)
     assert b"another administrator must verify it" in response.data
     client.post("/logout")
-    login(client, world.checker.email)
+    login(client, ledger_world.checker.email)
     assert client.post(f"{url}/entries/{r1}/verify", data={"entry-key": "v1"}).status_code == 302
     assert client.post(f"{url}/entries/{r2}/reverse", data={"entry-key": "x1", "entry-reason": "Bounced"}).status_code == 302
     assert client.post(f"{url}/cancel", data={"cancel-key": "c1", "cancel-reason": "Project ended early"}).status_code == 302
@@ -208,28 +188,28 @@ def test_the_whole_lifecycle_shows_the_right_balances_everywhere(client, app, wo
         assert pledge.status == PledgeStatus.FULFILLED and pledge.remaining_cents == 0
         assert ledger.reconcile() == []
     # institute view, with a filter, and its CSV
-    page = client.get(f"/institutes/{world.institute.slug}/ledger", query_string={"fiscal_year": FY}).data
+    page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger", query_string={"fiscal_year": FY}).data
     assert b"$30,000</span> verified" in page and b"$70,000</span> cancelled" in page
     rows = list(csv.DictReader(io.StringIO(client.get(
-        f"/institutes/{world.institute.slug}/ledger.csv", query_string={"fiscal_year": FY}).data.decode())))
+        f"/institutes/{ledger_world.institute.slug}/ledger.csv", query_string={"fiscal_year": FY}).data.decode())))
     assert [r["kind"] for r in rows] == ["pledge", "receipt", "receipt", "verification", "reversal", "cancellation"]
     net = sum(parse_cents(r["amount"].lstrip("-"), "a") * (-1 if r["amount"].startswith("-") else 1) for r in rows)
     assert f"Net of the ledger entries of these pledges: ${net / 100:,.0f}".encode() in page
     client.post("/logout")
     # organization view
-    login(client, world.admin.email)
-    page = client.get(f"/organizations/{world.organization.id}/ledger").data
+    login(client, ledger_world.admin.email)
+    page = client.get(f"/organizations/{ledger_world.organization.id}/ledger").data
     assert b"$30,000</span> received" in page and b"Fulfilled" in page
     with app.app_context():
-        told = [n.message for n in db.session.scalars(sa.select(Notification).where(Notification.user_id == world.admin.id))]
+        told = [n.message for n in db.session.scalars(sa.select(Notification).where(Notification.user_id == ledger_world.admin.id))]
     assert any("recorded a receipt of $30,000" in m for m in told)
     assert any("verified a receipt of $30,000" in m for m in told)
 
 
-def test_a_receipt_above_the_remaining_balance_is_refused(client, app, world):
-    pledge_id = make_pledge(app, world, cents=1_000_00)
-    receipt(app, pledge_id, world.recorder, 600_00)
-    login(client, world.recorder.email)
+def test_a_receipt_above_the_remaining_balance_is_refused(client, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world, cents=1_000_00)
+    receipt(app, pledge_id, ledger_world.recorder, 600_00)
+    login(client, ledger_world.recorder.email)
     response = client.post(f"/pledges/{pledge_id}/receipts", data={
         "receipt-amount": "500", "receipt-received_on": today().isoformat(), "receipt-key": "r9"})
     assert response.status_code == 422
@@ -237,9 +217,9 @@ def test_a_receipt_above_the_remaining_balance_is_refused(client, app, world):
     assert count(app, LedgerEntry) == 2
 
 
-def test_a_retried_receipt_is_recorded_once(client, app, world):
-    pledge_id = make_pledge(app, world, cents=1_000_00)
-    login(client, world.recorder.email)
+def test_a_retried_receipt_is_recorded_once(client, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world, cents=1_000_00)
+    login(client, ledger_world.recorder.email)
     data = {"receipt-amount": "100", "receipt-received_on": today().isoformat(), "receipt-key": "same"}
     client.post(f"/pledges/{pledge_id}/receipts", data=data)
     response = client.post(f"/pledges/{pledge_id}/receipts", data=data, follow_redirects=True)
@@ -248,18 +228,18 @@ def test_a_retried_receipt_is_recorded_once(client, app, world):
         assert db.session.get(Pledge, pledge_id).received_cents == 100_00
 
 
-def test_future_receipt_dates_are_refused(client, app, world):
-    pledge_id = make_pledge(app, world)
-    login(client, world.recorder.email)
+def test_future_receipt_dates_are_refused(client, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world)
+    login(client, ledger_world.recorder.email)
     response = client.post(f"/pledges/{pledge_id}/receipts", data={
         "receipt-amount": "100", "receipt-received_on": (today() + timedelta(days=3)).isoformat(), "receipt-key": "k"})
     assert response.status_code == 422 and b"cannot be in the future" in response.data
 
 
-def test_only_the_institutes_admins_record_receipts(client, app, world):
-    pledge_id = make_pledge(app, world)
+def test_only_the_institutes_admins_record_receipts(client, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world)
     other_staff = make_staff(app, make_institute(app, slug="other", acronym="OI"))
-    for user in (world.admin, other_staff):
+    for user in (ledger_world.admin, other_staff):
         login(client, user.email)
         response = client.post(f"/pledges/{pledge_id}/receipts", data={
             "receipt-amount": "100", "receipt-received_on": today().isoformat(), "receipt-key": "k"})
@@ -269,10 +249,10 @@ def test_only_the_institutes_admins_record_receipts(client, app, world):
     assert client.get(f"/pledges/{pledge_id}").status_code == 403
 
 
-def test_a_verified_receipt_must_have_its_verification_reversed_first(ctx, app, world):
-    pledge_id = make_pledge(app, world)
-    entry_id = receipt(app, pledge_id, world.recorder, 500_00)
-    checker = db.session.get(User, world.checker.id)
+def test_a_verified_receipt_must_have_its_verification_reversed_first(ctx, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world)
+    entry_id = receipt(app, pledge_id, ledger_world.recorder, 500_00)
+    checker = db.session.get(User, ledger_world.checker.id)
     entry = db.session.get(LedgerEntry, entry_id)
     verification = ledger.verify_receipt(checker, entry, key=None)
     with pytest.raises(DomainError, match="already verified"):
@@ -288,11 +268,11 @@ def test_a_verified_receipt_must_have_its_verification_reversed_first(ctx, app, 
     assert ledger.reconcile() == []
 
 
-def test_the_ledger_refuses_updates_and_deletes_on_postgresql(app, world):
+def test_the_ledger_refuses_updates_and_deletes_on_postgresql(app, ledger_world):
     from tests.conftest import postgres_url
 
     postgres_url()
-    make_pledge(app, world)
+    make_pledge(app, ledger_world)
     with app.app_context():
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             db.session.execute(sa.update(LedgerEntry).values(amount_cents=1))
@@ -302,8 +282,8 @@ def test_the_ledger_refuses_updates_and_deletes_on_postgresql(app, world):
         db.session.rollback()
 
 
-def test_the_database_refuses_to_overdraw_a_pledge(ctx, app, world):
-    pledge = db.session.get(Pledge, make_pledge(app, world, cents=100))
+def test_the_database_refuses_to_overdraw_a_pledge(ctx, app, ledger_world):
+    pledge = db.session.get(Pledge, make_pledge(app, ledger_world, cents=100))
     with pytest.raises(sa.exc.IntegrityError):
         db.session.execute(sa.update(Pledge).where(Pledge.id == pledge.id).values(received_cents=101))
     db.session.rollback()
@@ -311,15 +291,15 @@ def test_the_database_refuses_to_overdraw_a_pledge(ctx, app, world):
 
 # Federal match ------------------------------------------------------------------------------
 
-def test_match_table_flags_institutes_below_one_to_one(client, app, world):
+def test_match_table_flags_institutes_below_one_to_one(client, app, ledger_world):
     network_admin = make_user(app, role=Role.NETWORK_ADMIN)
-    pledge_id = make_pledge(app, world, cents=300_00)
-    entry_id = receipt(app, pledge_id, world.recorder, 200_00)
+    pledge_id = make_pledge(app, ledger_world, cents=300_00)
+    entry_id = receipt(app, pledge_id, ledger_world.recorder, 200_00)
     with app.app_context():
-        ledger.verify_receipt(db.session.get(User, world.checker.id), db.session.get(LedgerEntry, entry_id), key=None)
+        ledger.verify_receipt(db.session.get(User, ledger_world.checker.id), db.session.get(LedgerEntry, entry_id), key=None)
         db.session.commit()
     login(client, network_admin.email)
-    data = {"federal-institute": world.institute.id, "federal-fiscal_year": FY, "federal-amount": "250",
+    data = {"federal-institute": ledger_world.institute.id, "federal-fiscal_year": FY, "federal-amount": "250",
             "federal-note": "Award 1", "federal-key": "f1"}
     assert client.post("/ledger/federal", data=data).status_code == 302
     assert client.post("/ledger/federal", data=data).status_code == 302  # a repeat records nothing
@@ -331,32 +311,32 @@ def test_match_table_flags_institutes_below_one_to_one(client, app, world):
     assert response.status_code == 422 and b"below zero" in response.data
     with app.app_context():
         rows, total = ledger.match_table(FY)
-        [row] = [r for r in rows if r.institute.id == world.institute.id]
+        [row] = [r for r in rows if r.institute.id == ledger_world.institute.id]
         assert (row.federal_cents, row.pledged_cents, row.verified_cents, row.below_match) == (250_00, 300_00, 200_00, True)
         assert total.federal_cents == 250_00
 
 
-def test_match_table_is_for_network_admins(client, app, world):
-    login(client, world.recorder.email)
+def test_match_table_is_for_network_admins(client, app, ledger_world):
+    login(client, ledger_world.recorder.email)
     assert client.get("/ledger/match").status_code == 403
     assert client.post("/ledger/federal", data={}).status_code == 403
 
 
 # Schedules, reminders and reconciliation ----------------------------------------------------
 
-def test_instalments_due_within_90_days_and_reminders(client, app, world, runner):
+def test_instalments_due_within_90_days_and_reminders(client, app, ledger_world, runner):
     soon, later = today() + timedelta(days=10), today() + timedelta(days=200)
-    make_pledge(app, world, cents=300_00, schedule=[(soon, 100_00), (later, 200_00)])
-    login(client, world.admin.email)
-    page = client.get(f"/organizations/{world.organization.id}/ledger").data.decode()
+    make_pledge(app, ledger_world, cents=300_00, schedule=[(soon, 100_00), (later, 200_00)])
+    login(client, ledger_world.admin.email)
+    page = client.get(f"/organizations/{ledger_world.organization.id}/ledger").data.decode()
     assert "Due in the next 90 days" in page and "$100" in page and f"{later.day} {later:%B %Y}" not in page
     assert "1 reminder(s)" in runner.invoke(args=["ledger", "remind"]).output
     assert "0 reminder(s)" in runner.invoke(args=["ledger", "remind"]).output
 
 
-def test_ledger_verify_passes_and_fails_on_a_corrupted_total(runner, app, world):
-    pledge_id = make_pledge(app, world, cents=500_00)
-    receipt(app, pledge_id, world.recorder, 100_00)
+def test_ledger_verify_passes_and_fails_on_a_corrupted_total(runner, app, ledger_world):
+    pledge_id = make_pledge(app, ledger_world, cents=500_00)
+    receipt(app, pledge_id, ledger_world.recorder, 100_00)
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0 and "agree" in result.output
     with app.app_context():
@@ -367,20 +347,20 @@ def test_ledger_verify_passes_and_fails_on_a_corrupted_total(runner, app, world)
     assert f"pledge {pledge_id}: received is 15000 cents on the pledge but 10000 from its entries" in result.output
 
 
-def test_repeat_is_raised_for_a_used_key(ctx, app, world):
-    make_pledge(app, world, key="only-once")
+def test_repeat_is_raised_for_a_used_key(ctx, app, ledger_world):
+    make_pledge(app, ledger_world, key="only-once")
     with pytest.raises(Repeat):
-        ledger.record_pledge(db.session.get(User, world.admin.id), world.organization, world.institute,
+        ledger.record_pledge(db.session.get(User, ledger_world.admin.id), ledger_world.organization, ledger_world.institute,
                              PledgeInput(amount_cents=5, kind="cash", fiscal_year=FY), key="only-once")
 
 
-def test_institute_ledger_filters_and_pages(client, app, world):
+def test_institute_ledger_filters_and_pages(client, app, ledger_world):
     for n in range(30):
-        make_pledge(app, world, cents=(n + 1) * 100)
-    login(client, world.recorder.email)
-    page = client.get(f"/institutes/{world.institute.slug}/ledger").data
+        make_pledge(app, ledger_world, cents=(n + 1) * 100)
+    login(client, ledger_world.recorder.email)
+    page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger").data
     assert b"Page 1 of 2" in page and b"$465</span> pledged" in page
-    page = client.get(f"/institutes/{world.institute.slug}/ledger", query_string={"status": "fulfilled"}).data
+    page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger", query_string={"status": "fulfilled"}).data
     assert b"No pledges match" in page and b"$0</span> pledged" in page
 
 
@@ -417,3 +397,16 @@ def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):
     result = corrupted.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
     assert "pledge 1: received is 10000001 cents on the pledge but 10000000 from its entries" in result.output
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_reversal_without_a_reason_is_refused_by_the_service_and_writes_nothing(ctx, app, ledger_world, reason):
+    pledge_id = make_pledge(app, ledger_world)
+    entry_id = receipt(app, pledge_id, ledger_world.recorder, 500_00)
+    entries = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)))
+    with pytest.raises(DomainError) as refused:
+        ledger.reverse(db.session.get(User, ledger_world.checker.id), db.session.get(LedgerEntry, entry_id),
+                       reason=reason, key=None)
+    assert (refused.value.field, refused.value.message) == ("reason", "Give the reason for the reversal.")
+    assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) == entries
+    assert db.session.get(Pledge, pledge_id).received_cents == 500_00

@@ -2,17 +2,14 @@
 
 from datetime import UTC, datetime
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal import create_app
 from portal.extensions import db
-from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge, User
+from portal.models import EntryKind, Institute, LedgerEntry, Organization, User
 from portal.services import DomainError, ledger
 from portal.services.ledger import PledgeInput
-from tests.factories import make_institute, make_membership, make_staff, make_tier, org_admin
 
 operation = st.one_of(
     st.tuples(st.just("receipt"), st.integers(min_value=1, max_value=60_000)),
@@ -20,23 +17,6 @@ operation = st.one_of(
     st.tuples(st.just("cancel"), st.just(0)),
     st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=20)),
 )
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """One app and schema for the module; every example works on a fresh pledge."""
-    path = tmp_path_factory.mktemp("ledger") / "ledger.db"
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}")
-    with app.app_context():
-        db.create_all()
-    institute = make_institute(app)
-    tier = make_tier(app, institute)
-    admin, organization = org_admin(app)
-    make_membership(app, organization, institute, tier)
-    recorder, checker = make_staff(app, institute), make_staff(app, institute)
-    yield app, admin.id, organization.id, institute.id, recorder.id, checker.id
-    with app.app_context():
-        db.engine.dispose()
 
 
 def expected_totals(pledge_id: int) -> dict[str, int]:
@@ -50,8 +30,8 @@ def expected_totals(pledge_id: int) -> dict[str, int]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pledged=st.integers(min_value=1, max_value=200_000), operations=st.lists(operation, max_size=25))
-def test_balances_always_equal_the_sum_of_entries(world, pledged, operations):
-    app, admin_id, organization_id, institute_id, recorder_id, checker_id = world
+def test_balances_always_equal_the_sum_of_entries(ledger_property_world, pledged, operations):
+    app, admin_id, organization_id, institute_id, recorder_id, checker_id = ledger_property_world
     with app.app_context():
         recorder, checker = db.session.get(User, recorder_id), db.session.get(User, checker_id)
         pledge = ledger.record_pledge(

@@ -8,9 +8,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import (
     AuditEvent,
-    CallStatus,
     Notification,
-    OrgSize,
     Partner,
     Pledge,
     ProjectCall,
@@ -18,21 +16,10 @@ from portal.models import (
     ProposalStatus,
     Review,
     Score,
-    Sector,
 )
 from portal.models.base import utcnow
 from portal.services import DomainError
 from tests.conftest import login
-from tests.factories import (
-    affiliate,
-    make_institute,
-    make_membership,
-    make_organization,
-    make_staff,
-    make_tier,
-    make_user,
-    org_admin,
-)
 
 CALL = {"title": "Qualifying printed titanium", "description": "Faster qualification of printed parts.",
         "opens_at": "", "closes_at": "", "max_federal": "1,000,000", "min_cost_share": "0.5",
@@ -45,35 +32,13 @@ DRAFT = {"title": "Printed titanium brackets", "abstract": "We will qualify prin
 
 
 def eastern(delta_days: int) -> str:
-    from portal.proposals.forms import EASTERN
+    from portal.services.parsing import EASTERN
     return (utcnow() + timedelta(days=delta_days)).astimezone(EASTERN).strftime("%Y-%m-%dT%H:%M")
 
 
-@pytest.fixture
-def world(app):
-    institute = make_institute(app)
-    lead_tier = make_tier(app, institute, name="Gold", may_lead=True)
-    join_tier = make_tier(app, institute, name="Silver", may_lead=False)
-    staff = make_staff(app, institute, email="staff@institute.example")
-    lead_admin, lead = org_admin(app, make_organization(app, name="Big Aero", size=OrgSize.LARGE),
-                                 email="lead@bigaero.example")
-    small_admin, small = org_admin(app, make_organization(app, name="Tiny Parts", size=OrgSize.SMALL),
-                                   email="admin@tiny.example")
-    uni_admin, uni = org_admin(app, make_organization(app, name="State Tech", sector=Sector.ACADEMIC),
-                               email="dean@statetech.example")
-    for organization, tier in ((lead, lead_tier), (small, join_tier), (uni, join_tier)):
-        make_membership(app, organization, institute, tier)
-    engineer = make_user(app, email="engineer@bigaero.example")
-    affiliate(app, engineer, lead)
-    reviewer_one = make_user(app, email="reviewer1@example.com", full_name="Rev One")
-    reviewer_two = make_user(app, email="reviewer2@example.com", full_name="Rev Two")
-    outsider = make_user(app, email="outsider@example.com")
-    return type("World", (), dict(**locals()))
-
-
-def open_call(client, world, **changes):
-    login(client, world.staff.email)
-    response = client.post(f"/institutes/{world.institute.slug}/calls/new",
+def open_call(client, proposal_world, **changes):
+    login(client, proposal_world.staff.email)
+    response = client.post(f"/institutes/{proposal_world.institute.slug}/calls/new",
                            data={**CALL, "opens_at": eastern(-1), "closes_at": eastern(30), **changes})
     assert response.status_code == 302, response.data
     call_id = int(response.headers["Location"].rsplit("/", 1)[1])
@@ -82,9 +47,9 @@ def open_call(client, world, **changes):
     return call_id
 
 
-def start_proposal(client, world, call_id):
-    login(client, world.engineer.email)
-    response = client.post(f"/calls/{call_id}/proposals", data={"organization": world.lead.id, "title": "Brackets"})
+def start_proposal(client, proposal_world, call_id):
+    login(client, proposal_world.engineer.email)
+    response = client.post(f"/calls/{call_id}/proposals", data={"organization": proposal_world.lead.id, "title": "Brackets"})
     assert response.status_code == 302
     proposal_id = int(response.headers["Location"].split("/proposals/")[1].split("#")[0])
     assert client.post(f"/proposals/{proposal_id}/edit", data=DRAFT).status_code == 302
@@ -97,34 +62,34 @@ def partner_id(app, proposal_id, organization):
                                                               Partner.organization_id == organization.id))
 
 
-def build_team(client, app, world, proposal_id, *, cost_share="400,000"):
+def build_team(client, app, proposal_world, proposal_id, *, cost_share="400,000"):
     """Invite the small business and the university; each accepts; the lead and one partner pledge."""
-    for organization in (world.small, world.uni):
+    for organization in (proposal_world.small, proposal_world.uni):
         assert client.post(f"/proposals/{proposal_id}/partners", data={"organization": organization.id}).status_code == 302
     client.post("/logout")
-    for admin, organization in ((world.small_admin, world.small), (world.uni_admin, world.uni)):
+    for admin, organization in ((proposal_world.small_admin, proposal_world.small), (proposal_world.uni_admin, proposal_world.uni)):
         login(client, admin.email)
         pid = partner_id(app, proposal_id, organization)
         assert client.post(f"/proposals/{proposal_id}/partners/{pid}/answer", data={"decision": "accept"}).status_code == 302
         client.post("/logout")
-    login(client, world.lead_admin.email)
-    pid = partner_id(app, proposal_id, world.lead)
+    login(client, proposal_world.lead_admin.email)
+    pid = partner_id(app, proposal_id, proposal_world.lead)
     response = client.post(f"/proposals/{proposal_id}/partners/{pid}/cost-share",
                            data={"amount": cost_share, "kind": "cash", "key": f"cs-{proposal_id}"})
     assert response.status_code == 302
     client.post("/logout")
 
 
-def submitted_proposal(client, app, world, *, reviewer=None) -> tuple[int, int]:
+def submitted_proposal(client, app, proposal_world, *, reviewer=None) -> tuple[int, int]:
     """An open call and a proposal with a full team, submitted (and assigned to ``reviewer``); signed out."""
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id)
-    login(client, world.engineer.email)
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
+    build_team(client, app, proposal_world, proposal_id)
+    login(client, proposal_world.engineer.email)
     assert client.post(f"/proposals/{proposal_id}/submit").status_code == 302
     client.post("/logout")
     if reviewer is not None:
-        login(client, world.staff.email)
+        login(client, proposal_world.staff.email)
         client.post(f"/proposals/{proposal_id}/reviewers", data={"email": reviewer.email})
         client.post("/logout")
     return call_id, proposal_id
@@ -141,9 +106,9 @@ def status(app, proposal_id):
         return db.session.get(Proposal, proposal_id).status
 
 
-def test_the_whole_way_from_call_to_completed_project(client, app, world):
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
+def test_the_whole_way_from_call_to_completed_project(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
     checklist = rules(app, proposal_id)
     assert not checklist["Team composition"].met
     assert "add 1 academic partner" in checklist["Team composition"].reason
@@ -159,31 +124,31 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
     found = client.get(f"/proposals/{proposal_id}", query_string={"find": 1, "q": "tiny"}).data
     assert b"Tiny Parts" in found and b"State Tech (" not in found
 
-    build_team(client, app, world, proposal_id)
+    build_team(client, app, proposal_world, proposal_id)
     assert all(rule.met for rule in rules(app, proposal_id).values()), rules(app, proposal_id)
     with app.app_context():
         pledge = db.session.scalar(sa.select(Pledge).where(Pledge.proposal_id == proposal_id))
-        assert pledge.pledged_cents == 400_000_00 and pledge.organization_id == world.lead.id
+        assert pledge.pledged_cents == 400_000_00 and pledge.organization_id == proposal_world.lead.id
 
-    login(client, world.engineer.email)
+    login(client, proposal_world.engineer.email)
     assert client.post(f"/proposals/{proposal_id}/submit").status_code == 302
     assert status(app, proposal_id) == ProposalStatus.SUBMITTED
     # read-only once submitted
     assert client.post(f"/proposals/{proposal_id}/edit", data=DRAFT).status_code == 303
     client.post("/logout")
 
-    login(client, world.staff.email)
+    login(client, proposal_world.staff.email)
     # someone from a team organization cannot review it
-    response = client.post(f"/proposals/{proposal_id}/reviewers", data={"email": world.small_admin.email})
+    response = client.post(f"/proposals/{proposal_id}/reviewers", data={"email": proposal_world.small_admin.email})
     assert response.status_code == 409 and b"Conflict of interest" in response.data
-    for reviewer in (world.reviewer_one, world.reviewer_two):
+    for reviewer in (proposal_world.reviewer_one, proposal_world.reviewer_two):
         assert client.post(f"/proposals/{proposal_id}/reviewers", data={"email": reviewer.email}).status_code == 302
     assert status(app, proposal_id) == ProposalStatus.UNDER_REVIEW
     client.post("/logout")
 
     with app.app_context():
         criteria = [c.id for c in db.session.get(ProjectCall, call_id).criteria]
-    login(client, world.reviewer_one.email)
+    login(client, proposal_world.reviewer_one.email)
     page = client.get(f"/proposals/{proposal_id}").data
     assert b"Secret sauce" in page  # reviewers read the plan
     assert client.get(f"/proposals/{proposal_id}/review").status_code == 200
@@ -195,14 +160,14 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
                 data={f"score_{criteria[0]}": "4", f"score_{criteria[1]}": "5", f"comment_{criteria[0]}": "Solid plan",
                       "action": "submit"})
     client.post("/logout")
-    login(client, world.reviewer_two.email)
+    login(client, proposal_world.reviewer_two.email)
     assert b"Rev One" not in client.get(f"/proposals/{proposal_id}/review").data  # not before submitting
     client.post(f"/proposals/{proposal_id}/review",
                 data={f"score_{criteria[0]}": "3", f"score_{criteria[1]}": "4", "action": "submit"})
     assert b"Rev One" in client.get(f"/proposals/{proposal_id}/review").data
     client.post("/logout")
 
-    login(client, world.staff.email)
+    login(client, proposal_world.staff.email)
     page = client.get(f"/proposals/{proposal_id}").data
     assert b"weighted mean 4.10 out of 5" in page and b"Solid plan" in page  # admins see each review
     assert client.post(f"/proposals/{proposal_id}/decision",
@@ -215,7 +180,7 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
     assert b"We will qualify printed brackets." in public and b"Tiny Parts" in public
     assert b"Secret sauce" not in public and b"4.60" not in public and b"Rev One" not in public
 
-    login(client, world.engineer.email)
+    login(client, proposal_world.engineer.email)
     client.post(f"/proposals/{proposal_id}/start")
     assert status(app, proposal_id) == ProposalStatus.ACTIVE
     client.post(f"/proposals/{proposal_id}/updates", data={"body": "Trials started."})
@@ -233,18 +198,18 @@ def test_the_whole_way_from_call_to_completed_project(client, app, world):
         assert (project.status, project.trl_start, project.trl_reached) == (ProposalStatus.COMPLETED, 4, 6)
         actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_type == "proposals")))
         assert {"proposal.submitted", "proposal.reviewer_assigned", "proposal.approved", "proposal.completed"} <= actions
-        told = db.session.scalars(sa.select(Notification.message).where(Notification.user_id == world.lead_admin.id)).all()
+        told = db.session.scalars(sa.select(Notification.message).where(Notification.user_id == proposal_world.lead_admin.id)).all()
         assert any("was approved" in m for m in told)
     client.post("/logout")
     public = client.get(f"/proposals/{proposal_id}").data
     assert b"6 reached" in public
 
 
-def test_a_call_with_proposals_can_no_longer_change_its_rules(client, app, world):
-    call_id = open_call(client, world)
-    start_proposal(client, world, call_id)
+def test_a_call_with_proposals_can_no_longer_change_its_rules(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    start_proposal(client, proposal_world, call_id)
     client.post("/logout")
-    login(client, world.staff.email)
+    login(client, proposal_world.staff.email)
     response = client.post(f"/calls/{call_id}/edit", data={**CALL, "opens_at": eastern(-1), "closes_at": eastern(30),
                                                           "max_federal": "5,000,000"}, follow_redirects=True)
     assert b"its rules can no longer change" in response.data
@@ -252,9 +217,9 @@ def test_a_call_with_proposals_can_no_longer_change_its_rules(client, app, world
         assert db.session.get(ProjectCall, call_id).max_federal_cents == 1_000_000_00
 
 
-def test_bad_call_input_is_shown_next_to_the_field(client, app, world):
-    login(client, world.staff.email)
-    url = f"/institutes/{world.institute.slug}/calls/new"
+def test_bad_call_input_is_shown_next_to_the_field(client, app, proposal_world):
+    login(client, proposal_world.staff.email)
+    url = f"/institutes/{proposal_world.institute.slug}/calls/new"
     base = {**CALL, "opens_at": eastern(-1), "closes_at": eastern(30)}
     for changes, field in (({"criteria": "40 Merit\n50 Impact"}, "criteria"), ({"closes_at": eastern(-2)}, "closes_at"),
                            ({"trl_min": "8", "trl_max": "5"}, "trl_max"), ({"min_cost_share": "half"}, "min_cost_share")):
@@ -265,73 +230,73 @@ def test_bad_call_input_is_shown_next_to_the_field(client, app, world):
         assert db.session.scalar(sa.select(sa.func.count(ProjectCall.id))) == 0
 
 
-def test_only_members_whose_tier_may_lead_start_proposals(client, app, world):
-    call_id = open_call(client, world)
-    login(client, world.small_admin.email)  # Silver may not lead
-    response = client.post(f"/calls/{call_id}/proposals", data={"organization": world.small.id, "title": "Mine"},
+def test_only_members_whose_tier_may_lead_start_proposals(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    login(client, proposal_world.small_admin.email)  # Silver may not lead
+    response = client.post(f"/calls/{call_id}/proposals", data={"organization": proposal_world.small.id, "title": "Mine"},
                            follow_redirects=True)
     assert b"Choose your lead organization" in response.data
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Proposal.id))) == 0
 
 
-def test_submitting_after_the_deadline_is_refused(client, app, world):
+def test_submitting_after_the_deadline_is_refused(client, app, proposal_world):
     from portal.services import proposals
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id)
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
+    build_team(client, app, proposal_world, proposal_id)
     with app.app_context():
         proposal = db.session.get(Proposal, proposal_id)
         with pytest.raises(DomainError, match="Deadline"):
-            proposals.submit(db.session.merge(world.engineer), proposal, now=utcnow() + timedelta(days=31))
+            proposals.submit(db.session.merge(proposal_world.engineer), proposal, now=utcnow() + timedelta(days=31))
     assert status(app, proposal_id) == ProposalStatus.DRAFT
 
 
-def test_cost_share_must_reach_the_ratio(client, app, world):
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
-    build_team(client, app, world, proposal_id, cost_share="399,999.99")  # 0.5 x $800,000 = $400,000
+def test_cost_share_must_reach_the_ratio(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
+    build_team(client, app, proposal_world, proposal_id, cost_share="399,999.99")  # 0.5 x $800,000 = $400,000
     rule = rules(app, proposal_id)["Cost share"]
     assert not rule.met and "at least $400,000 needed" in rule.reason
 
 
-def test_outsiders_and_other_teams_cannot_see_or_touch_a_draft(client, app, world):
-    call_id = open_call(client, world)
-    proposal_id = start_proposal(client, world, call_id)
+def test_outsiders_and_other_teams_cannot_see_or_touch_a_draft(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
     client.post("/logout")
     assert client.get(f"/proposals/{proposal_id}").status_code == 404
-    login(client, world.outsider.email)
+    login(client, proposal_world.outsider.email)
     assert client.get(f"/proposals/{proposal_id}").status_code == 404
     assert client.post(f"/proposals/{proposal_id}/edit", data=DRAFT).status_code == 404
     assert client.post(f"/proposals/{proposal_id}/submit").status_code == 404
     client.post("/logout")
     # an invited partner sees it, but only the lead's people edit or submit
-    login(client, world.engineer.email)
-    client.post(f"/proposals/{proposal_id}/partners", data={"organization": world.small.id})
+    login(client, proposal_world.engineer.email)
+    client.post(f"/proposals/{proposal_id}/partners", data={"organization": proposal_world.small.id})
     client.post("/logout")
-    login(client, world.small_admin.email)
+    login(client, proposal_world.small_admin.email)
     assert client.get(f"/proposals/{proposal_id}").status_code == 200
     assert client.post(f"/proposals/{proposal_id}/submit").status_code == 403
     assert client.post(f"/proposals/{proposal_id}/edit", data=DRAFT).status_code == 403
 
 
-def test_reviewers_cannot_see_each_others_scores_by_changing_the_address(client, app, world):
-    _, proposal_id = submitted_proposal(client, app, world, reviewer=world.reviewer_one)
-    login(client, world.reviewer_two.email)  # not assigned
+def test_reviewers_cannot_see_each_others_scores_by_changing_the_address(client, app, proposal_world):
+    _, proposal_id = submitted_proposal(client, app, proposal_world, reviewer=proposal_world.reviewer_one)
+    login(client, proposal_world.reviewer_two.email)  # not assigned
     assert client.get(f"/proposals/{proposal_id}/review").status_code == 404
     assert client.get(f"/proposals/{proposal_id}").status_code == 404
     client.post("/logout")
-    login(client, world.engineer.email)  # the team sees no scores
+    login(client, proposal_world.engineer.email)  # the team sees no scores
     assert client.get(f"/proposals/{proposal_id}/review").status_code == 403
     assert b"Review and decision" not in client.get(f"/proposals/{proposal_id}").data
 
 
-def test_scores_outside_one_to_five_or_twice_are_refused(client, app, world):
+def test_scores_outside_one_to_five_or_twice_are_refused(client, app, proposal_world):
     from portal.services import proposals
-    call_id, proposal_id = submitted_proposal(client, app, world, reviewer=world.reviewer_one)
+    call_id, proposal_id = submitted_proposal(client, app, proposal_world, reviewer=proposal_world.reviewer_one)
     with app.app_context():
         criteria = [c.id for c in db.session.get(ProjectCall, call_id).criteria]
-    login(client, world.reviewer_one.email)
+    login(client, proposal_world.reviewer_one.email)
     response = client.post(f"/proposals/{proposal_id}/review", data={f"score_{criteria[0]}": "7", "action": "save"})
     assert response.status_code == 422 and b"from 1 to 5" in response.data
     response = client.post(f"/proposals/{proposal_id}/review", data={f"score_{criteria[0]}": "3", "action": "submit"},
@@ -346,20 +311,20 @@ def test_scores_outside_one_to_five_or_twice_are_refused(client, app, world):
             db.session.flush()
         db.session.rollback()
         with pytest.raises(DomainError, match="someone else's review"):
-            proposals.save_review(db.session.merge(world.reviewer_two), db.session.get(Review, review.id),
+            proposals.save_review(db.session.merge(proposal_world.reviewer_two), db.session.get(Review, review.id),
                                   {criteria[0]: (3, "")}, final=False)
 
 
-def test_return_to_draft_with_a_note_and_withdrawal(client, app, world):
-    _, proposal_id = submitted_proposal(client, app, world)
-    login(client, world.staff.email)
+def test_return_to_draft_with_a_note_and_withdrawal(client, app, proposal_world):
+    _, proposal_id = submitted_proposal(client, app, proposal_world)
+    login(client, proposal_world.staff.email)
     response = client.post(f"/proposals/{proposal_id}/return", data={"note": ""})
     assert response.status_code == 422
     assert b'id="note-error"' in response.data and b"Tell the team what to change" in response.data
     client.post(f"/proposals/{proposal_id}/return", data={"note": "Add a test plan."})
     assert status(app, proposal_id) == ProposalStatus.DRAFT
     client.post("/logout")
-    login(client, world.engineer.email)
+    login(client, proposal_world.engineer.email)
     assert b"Returned by the institute: Add a test plan." in client.get(f"/proposals/{proposal_id}").data
     client.post(f"/proposals/{proposal_id}/withdraw")
     assert status(app, proposal_id) == ProposalStatus.WITHDRAWN
@@ -377,3 +342,21 @@ def test_weighted_totals_and_the_disagreement_rule():
     assert weighted_total({1: 4, 2: 5}, criteria) == 4.6
     assert weighted_total({1: 4}, criteria) is None  # not every criterion scored yet
     assert disagree([4.6, 3.1]) and not disagree([4.6, 3.2]) and not disagree([2.0])
+
+
+def test_only_an_active_account_is_assigned_as_reviewer_by_the_service(client, app, proposal_world):
+    from portal.services import proposals
+    _, proposal_id = submitted_proposal(client, app, proposal_world)
+    with app.app_context():
+        staff, proposal = db.session.merge(proposal_world.staff), db.session.get(Proposal, proposal_id)
+        reviewer = db.session.merge(proposal_world.reviewer_one)
+        reviewer.active = False
+        for who in (reviewer, None):  # a closed account, and no account with the address typed
+            with pytest.raises(DomainError) as refused:
+                proposals.assign_reviewer(staff, proposal, who)
+            assert (refused.value.field, refused.value.message) == ("email", "No active account has that email address")
+        assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+        assert proposal.status == ProposalStatus.SUBMITTED
+        reviewer.active = True
+        proposals.assign_reviewer(staff, proposal, reviewer)
+        assert proposal.status == ProposalStatus.UNDER_REVIEW

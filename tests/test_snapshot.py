@@ -14,8 +14,8 @@ from portal.extensions import db
 from portal.models import OrgSize, Pledge, Sector, User
 from portal.services import ledger, memberships
 from portal.services.ledger import PledgeInput
-from portal.services.memberships import today
-from portal.services.money import format_cents
+from portal.services.clock import today
+from portal.services.parsing import format_cents
 from tests.conftest import login, postgres_url, redis_url
 from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
 

@@ -1,7 +1,6 @@
 """The snapshot's table rows link to the public lists behind them, and those lists match the figures."""
 
 import re
-from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
@@ -9,10 +8,19 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from portal.extensions import db
-from portal.models import Institute, OrgSize, ProjectCall, Proposal, ProposalStatus, Sector, User
-from portal.models.base import utcnow
+from portal.models import Institute, OrgSize, Proposal, ProposalStatus, Sector, User
 from portal.services import memberships, proposals
-from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
+from tests.factories import (
+    affiliate,
+    make_call,
+    make_institute,
+    make_organization,
+    make_proposal,
+    make_staff,
+    make_tier,
+    make_user,
+    org_admin,
+)
 
 S = ProposalStatus
 
@@ -35,20 +43,15 @@ def add_member(app, institute, *, approve=True, **org_fields):
 
 
 def add_project(app, institute, lead, title, *path, area=""):
-    """A proposal to ``institute`` led by ``lead``, moved from draft along ``path`` the way the service
-    moves every proposal (its rules, teams and reviews are not the point here)."""
+    """A proposal to ``institute`` led by ``lead``, started and saved through the services and moved from
+    draft along ``path`` the way the service moves every proposal (its rules, teams and reviews are not
+    the point here)."""
     author = make_user(app)
+    affiliate(app, author, lead)
+    call = make_call(app, author, institute, title=f"Call for {title}")
+    proposal = make_proposal(app, author, call, lead, title=title, technology_area=area)
     with app.app_context():
-        call = ProjectCall(institute_id=institute.id, title=f"Call for {title}", description="A call.",
-                           opens_at=utcnow() - timedelta(days=10), closes_at=utcnow() + timedelta(days=10),
-                           max_federal_cents=1_000_000_00, min_cost_share_bp=0, trl_min=1, trl_max=9, mrl_min=1,
-                           mrl_max=10, status="open", created_by_id=author.id)
-        db.session.add(call)
-        db.session.flush()
-        proposal = Proposal(call_id=call.id, lead_organization_id=lead.id, created_by_id=author.id, title=title,
-                            technology_area=area, status=S.DRAFT)
-        db.session.add(proposal)
-        db.session.flush()
+        proposal = db.session.get(Proposal, proposal.id)
         for status in path:
             proposals._move(None, proposal, status, [proposal.status])
         db.session.commit()

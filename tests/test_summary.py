@@ -26,9 +26,9 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, ledger, memberships, organizations, proposals, snapshot, summary
-from portal.services.ledger import PledgeInput, Repeat
-from portal.services.memberships import today
+from portal.services import DomainError, Repeat, ledger, memberships, organizations, proposals, snapshot, summary
+from portal.services.clock import today
+from portal.services.ledger import PledgeInput
 from tests.factories import make_institute, make_organization, make_staff, make_tier, org_admin
 
 STATES = ("OH", "MI", "PA", "TX")

@@ -7,11 +7,19 @@ from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import CallStatusForm
 from portal.institute_admin.manage import get_institute
 from portal.proposals.blueprint import get_call
-from portal.proposals.forms import CallForm, eastern_to_utc, parse_criteria, parse_ratio_bp, utc_to_eastern_input
+from portal.proposals.forms import CallForm
 from portal.services import proposals
-from portal.services.money import format_cents, parse_cents
+from portal.services.parsing import (
+    eastern_to_utc,
+    format_cents,
+    parse_cents,
+    parse_criteria,
+    parse_ratio_bp,
+    utc_to_eastern_input,
+)
 from portal.services.proposals import CallInput
 from portal.views import run_change
+from portal.models import CallStatus
 
 
 def call_input(form: CallForm) -> CallInput:
@@ -77,5 +85,5 @@ def call_status(call_id: int):
     if not form.validate_on_submit():
         abort(400)
     target = form.status.data
-    return run_change(None, lambda: proposals.set_call_status(current_user, call, proposals.CallStatus(target)),
+    return run_change(None, lambda: proposals.set_call_status(current_user, call, CallStatus(target)),
                       success=f"The call is now {target}.", redirect_to=url_for("proposals.call", call_id=call.id))

@@ -12,8 +12,9 @@ from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import StaffForm, TierForm
 from portal.models import AuditEvent, Institute, InstituteStaff, Tier
 from portal.services import memberships
-from portal.services.money import parse_cents
+from portal.services.parsing import parse_cents
 from portal.views import run_change
+from portal.services.clock import today
 
 
 def get_institute(slug: str, action: str = "institute.manage") -> Institute:
@@ -30,7 +31,7 @@ def render_manage(institute: Institute, status: int = 200, **forms):
         "institute_admin/manage.html", institute=institute, queue=memberships.pending_queue(institute),
         waits=memberships.wait_times(institute), tiers=memberships.tiers_of(institute, include_retired=True),
         members=memberships.members_in_force(institute), changes=memberships.tier_change_requests(institute),
-        staff=memberships.staff_of(institute), now=memberships.today(),
+        staff=memberships.staff_of(institute), now=today(),
         can_assign=authz.can(current_user, "institute.assign_staff", institute), **forms,
     ), status
 
@@ -77,7 +78,7 @@ def retire_tier(slug: str, tier_id: int):
 def roster_csv(slug: str):
     """The member roster with contacts, as CSV."""
     institute = get_institute(slug)
-    filename = f"{institute.slug}-roster-{memberships.today().isoformat()}.csv"
+    filename = f"{institute.slug}-roster-{today().isoformat()}.csv"
     return Response(memberships.roster_csv(institute), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

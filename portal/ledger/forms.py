@@ -1,8 +1,6 @@
 """Money forms. Each carries a one-time key so that a repeated submission records nothing new."""
 
-import re
 import secrets
-from datetime import date
 
 from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -10,8 +8,6 @@ from wtforms.validators import InputRequired, Length, Optional
 from portal.forms import Form
 
 from portal.models import PledgeKind, PledgeStatus
-from portal.services import DomainError
-from portal.services.money import parse_cents
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
 
@@ -42,27 +38,6 @@ class PledgeForm(KeyedForm):
         description="One instalment a line: the date due and the amount, such as 2027-01-15 250,000. "
                     "The amounts must add up to the pledge.")
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=1000)])
-
-
-def parse_schedule(text: str | None, field: str = "schedule") -> list[tuple[date, int]]:
-    """Lines of 'YYYY-MM-DD amount' into (date, cents) pairs; DomainError naming the bad line."""
-    schedule = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = re.match(r"^\s*(\d{4}-\d{2}-\d{2})[\s,;]+(.+?)\s*$", line)
-        if not match:
-            raise DomainError(field, f"Line {number}: write the date as YYYY-MM-DD, then the amount")
-        try:
-            due = date.fromisoformat(match.group(1))
-        except ValueError as error:
-            raise DomainError(field, f"Line {number}: {match.group(1)} is not a real date") from error
-        try:
-            cents = parse_cents(match.group(2), field)
-        except DomainError as error:
-            raise DomainError(field, f"Line {number}: {error.message}") from error
-        schedule.append((due, cents))
-    return schedule
 
 
 class ReceiptForm(KeyedForm):

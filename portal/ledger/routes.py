@@ -8,13 +8,14 @@ from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
-from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm, parse_schedule
+from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import ledger
 from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.views import run_change
-from portal.services.memberships import today
-from portal.services.money import parse_cents, parse_signed_cents
+from portal.services.clock import today
+from portal.services.memberships import memberships_of
+from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
 
 bp = Blueprint("ledger", __name__)
 
@@ -50,8 +51,6 @@ def filter_form(organizations: list[Organization] | None = None) -> tuple[Ledger
 # The organization's side ---------------------------------------------------------------------
 
 def member_institutes(organization: Organization) -> list[Institute]:
-    from portal.services.memberships import memberships_of
-
     return [m.institute for m in memberships_of(organization)
             if m.current_status(today()) == "active"]
 

@@ -13,8 +13,9 @@ from portal.forms import confirmed
 from portal.memberships.forms import ApplyForm, DecideForm, ReasonForm, RenewForm, TierChangeForm
 from portal.models import Institute, Membership, Organization, Tier
 from portal.services import memberships
-from portal.services.money import format_cents
+from portal.services.parsing import format_cents
 from portal.views import run_change
+from portal.services import clock
 
 bp = Blueprint("memberships", __name__)
 
@@ -77,11 +78,11 @@ def render_detail(membership: Membership, status: int = 200, **forms):
     tier_form = forms.setdefault("tier_form", TierChangeForm(formdata=None))
     tier_form.tier.choices = [SelectChoice(t.id, tier_label(t)) for t in memberships.tiers_of(membership.institute)
                               if t.id != membership.tier_id]
-    today = memberships.today()
+    today = clock.today()
     return render_template(
         "memberships/detail.html", membership=membership, current_status=membership.current_status(today),
         actions=authz.membership_actions(current_user, membership, today),
-        renew_until=memberships.add_years(membership.ends_on, 1) if membership.ends_on else None, **forms,
+        renew_until=clock.add_years(membership.ends_on, 1) if membership.ends_on else None, **forms,
     ), status
 
 

@@ -1,12 +1,15 @@
 """The append-only audit log shared by the whole portal."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.base import Base, utcnow
+
+if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
+    from portal.models.user import User
 
 
 class AuditEvent(Base):

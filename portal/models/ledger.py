@@ -2,12 +2,18 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.audit import make_append_only
 from portal.models.base import Base, enum_column, utcnow
+
+if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
+    from portal.models.institute import Institute
+    from portal.models.organization import Organization
+    from portal.models.user import User
 
 
 class PledgeKind(StrEnum):

@@ -3,12 +3,16 @@
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
 from portal.models.base import Base, enum_column, utcnow
+
+if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
+    from portal.models.organization import Affiliation
 
 
 class Role(StrEnum):

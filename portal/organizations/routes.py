@@ -11,6 +11,7 @@ from portal.models import Affiliation, AffiliationStatus, Institute, MembershipS
 from portal.organizations.forms import DirectoryForm, OrganizationProfileForm
 from portal.services import memberships, organizations
 from portal.views import run_change
+from portal.services.clock import today
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 
@@ -49,11 +50,11 @@ def detail(org_id: int):
     insider = mine is not None and mine.status == AffiliationStatus.ACTIVE
     held = memberships.memberships_of(organization)
     if not insider:  # outsiders see only memberships in force
-        held = [m for m in held if m.current_status(memberships.today()) == MembershipStatus.ACTIVE]
+        held = [m for m in held if m.current_status(today()) == MembershipStatus.ACTIVE]
     return render_template(
         "organizations/detail.html", organization=organization, member_count=len(members), mine=mine,
         can_manage=authz.can(current_user, "organization.manage", organization),
-        memberships=held, can_see_memberships=insider, today=memberships.today(),
+        memberships=held, can_see_memberships=insider, today=today(),
     )
 
 

@@ -12,6 +12,7 @@ from portal.proposals.blueprint import bp, get_call, get_institute, page_of
 from portal.proposals.forms import StartForm
 from portal.services import proposals
 from portal.views import run_change
+from portal.models.base import utcnow
 
 
 @bp.get("/projects")
@@ -48,7 +49,7 @@ def calls(slug: str):
     can_manage = authz.can(current_user, "institute.manage", institute)
     return render_template("proposals/calls.html", institute=institute, can_manage=can_manage,
                            calls=proposals.calls_of(institute, include_drafts=can_manage),
-                           projects=proposals.public_projects(institute), now=proposals.utcnow())
+                           projects=proposals.public_projects(institute), now=utcnow())
 
 
 @bp.get("/calls/<int:call_id>")

@@ -19,10 +19,9 @@ from portal.proposals.forms import (
     InviteForm,
     ReviewerForm,
     UpdateForm,
-    parse_milestones,
 )
 from portal.services import proposals
-from portal.services.money import format_cents, parse_cents
+from portal.services.parsing import format_cents, parse_cents, parse_milestones
 from portal.services.proposals import DraftInput
 from portal.views import run_change
 

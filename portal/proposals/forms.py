@@ -1,8 +1,6 @@
 """Forms for project calls, proposals, teams, reviews and projects."""
 
-import re
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from wtforms import (
     BooleanField,
@@ -20,18 +18,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 
 from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
-from portal.services import DomainError
 
-EASTERN = ZoneInfo("America/New_York")
-
-
-def eastern_to_utc(value: datetime) -> datetime:
-    """A naive date and time typed in US Eastern time, as an aware UTC datetime."""
-    return value.replace(tzinfo=EASTERN).astimezone(UTC)
-
-
-def utc_to_eastern_input(value: datetime) -> datetime:
-    return value.astimezone(EASTERN).replace(tzinfo=None)
 
 
 def level(label, low, high, required=True):
@@ -59,42 +46,6 @@ class CallForm(Form):
         "Scoring rubric", validators=[InputRequired("Give the scoring criteria")],
         description="One criterion a line: its weight, then its name, such as “40 Technical merit”. "
                     "The weights must add up to 100.")
-
-
-def parse_ratio_bp(text: str | None, field: str = "min_cost_share") -> int:
-    """'0.5' -> 5000 basis points, exactly."""
-    match = re.fullmatch(r"\s*(\d{1,2})(?:\.(\d{1,4}))?\s*", text or "")
-    if not match:
-        raise DomainError(field, "Enter a ratio such as 0.5 or 1.0")
-    return int(match.group(1)) * 10_000 + int((match.group(2) or "").ljust(4, "0"))
-
-
-def parse_criteria(text: str | None, field: str = "criteria") -> list[tuple[str, int]]:
-    criteria = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = re.fullmatch(r"\s*(\d{1,3})\s+(.+?)\s*", line)
-        if not match:
-            raise DomainError(field, f"Line {number}: start with the weight, then the name")
-        criteria.append((match.group(2)[:200], int(match.group(1))))
-    return criteria
-
-
-def parse_milestones(text: str | None, field: str = "milestones") -> list[tuple[int, str, str]]:
-    milestones = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [part.strip() for part in line.split("|")]
-        if len(parts) < 2 or not parts[0].isdigit() or not parts[1]:
-            raise DomainError(field, f"Line {number}: write the month, a bar, the title, and optionally a bar "
-                                     "and the deliverable")
-        month = int(parts[0])
-        if not 1 <= month <= 120:
-            raise DomainError(field, f"Line {number}: the month must be from 1 to 120")
-        milestones.append((month, parts[1][:200], (parts[2] if len(parts) > 2 else "")[:500]))
-    return milestones
 
 
 class StartForm(Form):

@@ -10,7 +10,7 @@ from portal.proposals.blueprint import bp, get_partner, get_proposal, page_of
 from portal.proposals.detail import render_detail
 from portal.proposals.forms import CostShareForm, InviteForm
 from portal.services import proposals
-from portal.services.money import parse_cents
+from portal.services.parsing import parse_cents
 from portal.views import run_change
 
 

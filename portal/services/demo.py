@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Institute, LedgerEntry, Organization, User
 from portal.services import accounts, ledger, memberships, organizations
+from portal.services.clock import today
 from portal.services.ledger import PledgeInput
 from portal.services.organizations import OrganizationChoice
 
@@ -40,7 +41,7 @@ def load(password: str) -> dict[str, int]:
     for person in (recorder, checker):
         memberships.add_staff(network, institute, person.email)
     tiers = {t.name: t for t in memberships.tiers_of(institute)}
-    fy = ledger.fiscal_year_of(memberships.today())
+    fy = ledger.fiscal_year_of(today())
     created = {"organizations": 0, "pledges": 0}
     for number, (name, sector, size, state, tier_name) in enumerate(ORGANIZATIONS, start=1):
         admin = _user(f"admin{number}@{DEMO_DOMAIN}", f"Admin {number}", password)
@@ -50,20 +51,20 @@ def load(password: str) -> dict[str, int]:
         membership = memberships.apply(admin, organization, institute, tiers[tier_name],
                                        statement="We want to qualify printed parts faster.",
                                        contact_name=admin.full_name, contact_email=admin.email)
-        memberships.approve(recorder, membership, starts_on=memberships.today() - timedelta(days=60))
+        memberships.approve(recorder, membership, starts_on=today() - timedelta(days=60))
         pledge = ledger.record_pledge(
             admin, organization, institute,
             PledgeInput(amount_cents=number * 250_000_00, kind="cash", fiscal_year=fy,
-                        schedule=[(memberships.today() + timedelta(days=30 * k), number * 125_000_00)
+                        schedule=[(today() + timedelta(days=30 * k), number * 125_000_00)
                                   for k in (1, 5)]),
             key=None)
         created["pledges"] += 1
         first = ledger.record_receipt(recorder, pledge, amount_cents=number * 100_000_00,
-                                      received_on=memberships.today() - timedelta(days=5), key=None)
+                                      received_on=today() - timedelta(days=5), key=None)
         ledger.verify_receipt(checker, first, key=None)
         if number == 2:
             mistake = ledger.record_receipt(recorder, pledge, amount_cents=10_000_00,
-                                            received_on=memberships.today(), note="entered twice", key=None)
+                                            received_on=today(), note="entered twice", key=None)
             ledger.reverse(checker, mistake, reason="Duplicate of the first receipt", key=None)
         if number == 3:
             ledger.cancel_remainder(checker, pledge, reason="Grant period ended", key=None)

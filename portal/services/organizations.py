@@ -13,6 +13,8 @@ from portal.models import (
     Affiliation,
     AffiliationRole,
     AffiliationStatus,
+    Institute,
+    Membership,
     Organization,
     OrgSize,
     Sector,
@@ -21,6 +23,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, outbox, summary
+from portal.services.clock import today
 
 
 @dataclass(frozen=True)
@@ -201,9 +204,6 @@ def directory(*, q: str = "", sector: str = "", size: str = "", state: str = "",
               members_only: bool = False, page: int = 1, per_page: int = 50):
     """Publicly listed organizations, filtered; members_only keeps those with a membership in force,
     institute (a slug) those with a membership in force at that institute. Size applies to industry only."""
-    from portal.models import Institute, Membership
-    from portal.services.memberships import today
-
     query = sa.select(Organization).where(Organization.listed)
     if q.strip():
         like = f"%{q.strip().lower()}%"

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redis
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.extensions import db
 from portal.geography import US_STATES
@@ -30,7 +32,7 @@ from portal.models import (
     ProposalStatus,
     Summary,
 )
-from portal.services.memberships import today
+from portal.services.clock import today
 from portal.services.summary import GROUPS, group_of
 
 SUPPRESS_BELOW = 3  # organizations behind a money figure
@@ -277,8 +279,6 @@ def version(institute: Institute | None = None) -> str:
 
 def _release() -> str:
     """A digest of the portal's code and templates, computed once per process."""
-    from flask import current_app
-
     if "snapshot_release" not in current_app.extensions:
         digest = hashlib.sha256()
         package = Path(__file__).resolve().parent.parent
@@ -300,8 +300,6 @@ def _latest_changes() -> tuple[int | None, int]:
     the request's session would check a connection out of the pool, ping it, and BEGIN and ROLLBACK
     around the query. SQLite is in this process, where a query costs microseconds anyway.
     """
-    from flask import current_app
-
     if db.engine.dialect.name != "postgresql":
         return tuple(db.session.execute(_LATEST).one())
     state = current_app.extensions.setdefault("snapshot_latest", {"lock": threading.Lock(), "connection": None})
@@ -323,14 +321,10 @@ def _read_latest(state: dict) -> tuple[int | None, int]:
 
 def _redis():
     """One Redis client per app (it keeps a pool of connections), or None without REDIS_URL."""
-    from flask import current_app
-
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
     if "snapshot_redis" not in current_app.extensions:
-        import redis
-
         current_app.extensions["snapshot_redis"] = redis.Redis.from_url(url)
     return current_app.extensions["snapshot_redis"]
 
@@ -342,8 +336,6 @@ def kept(name: str, make: Callable[[], str]) -> str:
     the next request makes new text. Texts are shared in Redis when REDIS_URL is set (for a day), and
     each process keeps the newest 64 it used in front of that, so a busy page costs no round trip.
     """
-    from flask import current_app
-
     key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{name}"
     local = current_app.extensions.setdefault("snapshot_cache", {})
     text = local.get(key)

@@ -1,6 +1,5 @@
 """The public snapshot of the network or one institute, as a page, JSON and CSV, and its data dictionary."""
 
-import csv
 import hashlib
 import io
 import json
@@ -14,6 +13,7 @@ from markupsafe import Markup
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
+from portal.services import csvfile as csv  # the one CSV writer: formula-leading cells are escaped
 from portal.services import snapshot
 
 bp = Blueprint("snapshot", __name__)

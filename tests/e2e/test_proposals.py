@@ -68,7 +68,7 @@ def make_people(app) -> None:
 
 def eastern(delta_days: int) -> str:
     """A datetime-local value, in US Eastern time as the call form reads it, ``delta_days`` from now."""
-    from portal.proposals.forms import EASTERN
+    from portal.services.parsing import EASTERN
     return (utcnow() + timedelta(days=delta_days)).astimezone(EASTERN).strftime("%Y-%m-%dT%H:%M")
 
 

@@ -1,0 +1,49 @@
+"""The one CSV writer every export uses: rosters, ledgers and the snapshot's tables.
+
+A spreadsheet runs a cell that starts with = + - @ (or a tab or carriage return) as a formula, so
+such a cell is written with a leading apostrophe. Numbers, negative ones included, are left as
+they are.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from typing import Any
+
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value``, or text that a spreadsheet would run as a formula with an apostrophe in front."""
+    if isinstance(value, str) and value[:1] in FORMULA_LEADS and not _NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+class SafeWriter:
+    """``csv.writer`` whose rows have every cell made safe first."""
+
+    def __init__(self, out, **options):
+        self._writer = csv.writer(out, **options)
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow([safe_cell(value) for value in row])
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def writer(out, **options) -> SafeWriter:
+    return SafeWriter(out, **options)
+
+
+def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A header line and the rows, as CSV text."""
+    out = io.StringIO()
+    safe = writer(out)
+    safe.writerow(columns)
+    safe.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,94 @@
+"""Co-investment: pledges, receipts, verification, cancellation, reversal and the federal match.
+
+Every money event is a ledger entry, and each entry carries the one-time key of the form that made
+it, so a double click or a retried request finds the first entry instead of writing a second. A
+pledge's running totals change in the same transaction by a conditional UPDATE that the database
+checks against the pledge (CHECK not_overdrawn), so concurrent receipts cannot overdraw it.
+
+One module per section; the public functions are re-exported here, so callers write
+``ledger.record_pledge(...)`` whichever module holds the rule.
+"""
+
+from portal.services.ledger.entries import (
+    FIRST_FISCAL_YEAR,
+    FISCAL_YEARS_AHEAD,
+    REVERSIBLE,
+    TOTAL_OF,
+    allowed_fiscal_years,
+    check_fiscal_year,
+    fiscal_year_of,
+    has_active_membership,
+)
+from portal.services.ledger.federal import (
+    MatchRow,
+    federal_total,
+    match_table,
+    record_federal_obligation,
+)
+from portal.services.ledger.pledges import (
+    PledgeInput,
+    cancel_remainder,
+    record_pledge,
+)
+from portal.services.ledger.receipts import (
+    is_reversed,
+    net_verified,
+    record_receipt,
+    reverse,
+    verify_receipt,
+)
+from portal.services.ledger.reports import (
+    CSV_COLUMNS,
+    DUE_SOON_DAYS,
+    LedgerFilters,
+    Totals,
+    entries_csv,
+    entries_net,
+    entries_of,
+    entries_query,
+    instalments_due,
+    network_totals,
+    pledges_query,
+    reconcile,
+    remind,
+    status_choices,
+    totals,
+)
+
+__all__ = [
+    "allowed_fiscal_years",
+    "cancel_remainder",
+    "check_fiscal_year",
+    "CSV_COLUMNS",
+    "DUE_SOON_DAYS",
+    "entries_csv",
+    "entries_net",
+    "entries_of",
+    "entries_query",
+    "federal_total",
+    "FIRST_FISCAL_YEAR",
+    "fiscal_year_of",
+    "FISCAL_YEARS_AHEAD",
+    "has_active_membership",
+    "instalments_due",
+    "is_reversed",
+    "LedgerFilters",
+    "match_table",
+    "MatchRow",
+    "net_verified",
+    "network_totals",
+    "PledgeInput",
+    "pledges_query",
+    "reconcile",
+    "record_federal_obligation",
+    "record_pledge",
+    "record_receipt",
+    "remind",
+    "reverse",
+    "REVERSIBLE",
+    "status_choices",
+    "TOTAL_OF",
+    "Totals",
+    "totals",
+    "verify_receipt",
+]

@@ -1,0 +1,196 @@
+"""Listing, totals, CSV export, instalment reminders and reconciliation of the ledger."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.extensions import db
+from portal.models import (
+    EntryKind,
+    Instalment,
+    Institute,
+    LedgerEntry,
+    Organization,
+    Pledge,
+    PledgeStatus,
+)
+from portal.models.base import utcnow
+from portal.services import csvfile, notifications
+from portal.services.ledger.entries import TOTAL_OF
+from portal.services.parsing import format_cents
+from portal.services.organizations import admins_of
+
+DUE_SOON_DAYS = 90
+
+
+# Listing, filters and export -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    fiscal_year: int | None = None
+    kind: str = ""
+    status: str = ""
+    organization_id: int | None = None
+
+
+def pledges_query(*, organization: Organization | None = None, institute: Institute | None = None,
+                  filters: LedgerFilters = LedgerFilters()):
+    query = sa.select(Pledge).options(so.joinedload(Pledge.organization), so.joinedload(Pledge.institute))
+    if organization is not None:
+        query = query.where(Pledge.organization_id == organization.id)
+    if institute is not None:
+        query = query.where(Pledge.institute_id == institute.id)
+    if filters.fiscal_year:
+        query = query.where(Pledge.fiscal_year == filters.fiscal_year)
+    if filters.kind:
+        query = query.where(Pledge.kind == filters.kind)
+    if filters.status:
+        query = query.where(Pledge.status_expression() == filters.status)
+    if filters.organization_id:
+        query = query.where(Pledge.organization_id == filters.organization_id)
+    return query.order_by(Pledge.fiscal_year.desc(), Pledge.id.desc())
+
+
+def entries_query(pledges):
+    """The ledger entries of the pledges selected by ``pledges`` (a pledges_query)."""
+    ids = pledges.with_only_columns(Pledge.id).order_by(None)
+    return (sa.select(LedgerEntry).where(LedgerEntry.pledge_id.in_(ids))
+            .options(so.joinedload(LedgerEntry.pledge).joinedload(Pledge.organization),
+                     so.joinedload(LedgerEntry.pledge).joinedload(Pledge.institute),
+                     so.joinedload(LedgerEntry.actor))
+            .order_by(LedgerEntry.occurred_at, LedgerEntry.id))
+
+
+@dataclass
+class Totals:
+    pledged_cents: int = 0
+    received_cents: int = 0
+    verified_cents: int = 0
+    cancelled_cents: int = 0
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.pledged_cents - self.received_cents - self.cancelled_cents
+
+
+def totals(pledges) -> Totals:
+    subquery = pledges.order_by(None).subquery()
+    row = db.session.execute(sa.select(*(
+        sa.func.coalesce(sa.func.sum(subquery.c[name]), 0)
+        for name in ("pledged_cents", "received_cents", "verified_cents", "cancelled_cents")))).one()
+    return Totals(*(int(value) for value in row))
+
+
+def entries_net(entries) -> int:
+    """The sum of the amounts of the entries ``entries`` selects."""
+    subquery = entries.order_by(None).subquery()
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(subquery.c.amount_cents), 0))))
+
+
+CSV_COLUMNS = ["entry_id", "occurred_at", "kind", "amount", "pledge_id", "organization", "institute",
+               "fiscal_year", "pledge_kind", "reverses_entry", "verifies_entry", "received_on", "recorded_by",
+               "reason"]
+
+
+def entries_csv(entries) -> str:
+    def row(e: LedgerEntry) -> list:
+        whole, cents = divmod(abs(e.amount_cents), 100)
+        return [e.id, e.occurred_at.isoformat(timespec="seconds"), e.kind,
+                f"{'-' if e.amount_cents < 0 else ''}{whole}.{cents:02d}", e.pledge_id,
+                e.pledge.organization.name, e.pledge.institute.acronym, e.pledge.fiscal_year,
+                e.pledge.kind, e.reverses_id or "", e.verifies_id or "", e.received_on or "",
+                e.actor.full_name if e.actor else "", e.reason or ""]
+
+    return csvfile.to_csv(CSV_COLUMNS, (row(e) for e in db.session.scalars(entries)))
+
+
+def entries_of(pledge: Pledge) -> list[LedgerEntry]:
+    return list(db.session.scalars(sa.select(LedgerEntry).where(LedgerEntry.pledge_id == pledge.id)
+                                   .options(so.joinedload(LedgerEntry.actor))
+                                   .order_by(LedgerEntry.occurred_at, LedgerEntry.id)))
+
+
+# Schedules -----------------------------------------------------------------------------------
+
+def instalments_due(*, organization: Organization | None = None, within_days: int = DUE_SOON_DAYS,
+                    on: date | None = None) -> list[Instalment]:
+    """Instalments falling due in the next ``within_days`` days on pledges still open."""
+    on = on or datetime.now(UTC).date()
+    query = (sa.select(Instalment).join(Instalment.pledge)
+             .where(Instalment.due_on >= on, Instalment.due_on <= on + timedelta(days=within_days),
+                    Pledge.pledged_cents - Pledge.received_cents - Pledge.cancelled_cents > 0)
+             .options(so.contains_eager(Instalment.pledge).joinedload(Pledge.institute),
+                      so.contains_eager(Instalment.pledge).joinedload(Pledge.organization))
+             .order_by(Instalment.due_on))
+    if organization is not None:
+        query = query.where(Pledge.organization_id == organization.id)
+    return list(db.session.scalars(query))
+
+
+def remind(on: date | None = None, within_days: int = 30) -> int:
+    """Notify organizations of instalments due within ``within_days`` days, once per instalment."""
+    count = 0
+    for instalment in instalments_due(within_days=within_days, on=on):
+        if instalment.reminded_at is not None:
+            continue
+        instalment.reminded_at = utcnow()
+        pledge = instalment.pledge
+        notifications.notify(
+            admins_of(pledge.organization),
+            f"An instalment of {format_cents(instalment.amount_cents)} on your FY{pledge.fiscal_year} pledge to "
+            f"{pledge.institute.acronym} is due on {instalment.due_on:%-d %B %Y}.",
+            "ledger.pledge", pledge_id=pledge.id)
+        count += 1
+    return count
+
+
+# Reconciliation ------------------------------------------------------------------------------
+
+def reconcile() -> list[str]:
+    """Recompute every pledge's totals from its entries and check the ledger's rules; list each difference."""
+    problems: list[str] = []
+    original = so.aliased(LedgerEntry)
+    bucket = sa.func.coalesce(original.kind, LedgerEntry.kind)
+    sums: dict[int, dict[str, int]] = {}
+    for pledge_id, kind, amount in db.session.execute(
+            sa.select(LedgerEntry.pledge_id, bucket, sa.func.sum(LedgerEntry.amount_cents))
+            .outerjoin(original, LedgerEntry.reverses_id == original.id)
+            .group_by(LedgerEntry.pledge_id, bucket)):
+        sums.setdefault(pledge_id, {})[TOTAL_OF[EntryKind(kind)]] = int(amount)
+    pledges = sa.select(Pledge).options(so.selectinload(Pledge.instalments)).order_by(Pledge.id)
+    for pledge in db.session.scalars(pledges):
+        computed = sums.get(pledge.id, {})
+        for name in ("pledged", "received", "verified", "cancelled"):
+            stored = getattr(pledge, f"{name}_cents")
+            if computed.get(name, 0) != stored:
+                problems.append(f"pledge {pledge.id}: {name} is {stored} cents on the pledge but "
+                                f"{computed.get(name, 0)} from its entries")
+        if pledge.remaining_cents < 0:
+            problems.append(f"pledge {pledge.id}: overdrawn by {-pledge.remaining_cents} cents")
+        if pledge.verified_cents > pledge.received_cents:
+            problems.append(f"pledge {pledge.id}: more verified than received")
+        scheduled = sum(i.amount_cents for i in pledge.instalments)
+        if pledge.instalments and scheduled != computed.get("pledged", 0):
+            problems.append(f"pledge {pledge.id}: instalments add up to {scheduled} cents, "
+                            f"not the {computed.get('pledged', 0)} pledged")
+    for entry, reversed_entry in db.session.execute(
+            sa.select(LedgerEntry, original).join(original, LedgerEntry.reverses_id == original.id)):
+        if entry.amount_cents != -reversed_entry.amount_cents or entry.pledge_id != reversed_entry.pledge_id:
+            problems.append(f"entry {entry.id}: does not exactly reverse entry {reversed_entry.id}")
+        if reversed_entry.kind == EntryKind.REVERSAL:
+            problems.append(f"entry {entry.id}: reverses a reversal")
+    for entry, receipt in db.session.execute(
+            sa.select(LedgerEntry, original).join(original, LedgerEntry.verifies_id == original.id)):
+        if receipt.kind != EntryKind.RECEIPT or entry.amount_cents != receipt.amount_cents:
+            problems.append(f"entry {entry.id}: verification does not match receipt {receipt.id}")
+    return problems
+
+
+def network_totals() -> Totals:
+    return totals(sa.select(Pledge))
+
+
+def status_choices() -> list[PledgeStatus]:
+    return list(PledgeStatus)

@@ -1,0 +1,126 @@
+"""Project calls and proposals: rules, teams, cost share, review, decision and the projects that follow.
+
+One module per section; the public functions are re-exported here, so callers write
+``proposals.submit(...)`` whichever module holds the rule.
+"""
+
+# The pages name call statuses and the time through this module.
+from portal.services.proposals.calls import (
+    CallInput,
+    accepting,
+    calls_of,
+    create_call,
+    has_proposals,
+    set_call_status,
+    update_call,
+)
+from portal.services.proposals.drafts import (
+    ABSTRACT_MAX_WORDS,
+    DraftInput,
+    _move,
+    save_draft,
+    start,
+    words,
+)
+from portal.services.proposals.people import (
+    in_force_tiers,
+    lead_organizations,
+    lead_team,
+    on_team,
+    review_of,
+    team_org_ids,
+)
+from portal.services.proposals.projects import (
+    complete,
+    complete_milestone,
+    is_institute_staff,
+    post_update,
+    proposals_for_staff,
+    proposals_of_user,
+    public_projects,
+    start_project,
+    time_in_states,
+    updates_of,
+)
+from portal.services.proposals.review import (
+    DISAGREEMENT_POINTS,
+    ReviewSummary,
+    assign_reviewer,
+    conflict,
+    decide,
+    disagree,
+    review_summary,
+    reviews_for,
+    reviews_of,
+    save_review,
+    weighted_total,
+)
+from portal.services.proposals.rules import (
+    Rule,
+    check_rules,
+)
+from portal.services.proposals.teams import (
+    commit_cost_share,
+    cost_share_cents,
+    find_partners,
+    invite,
+    respond,
+)
+from portal.services.proposals.workflow import (
+    return_to_draft,
+    submit,
+    withdraw,
+)
+
+__all__ = [
+    "_move",
+    "ABSTRACT_MAX_WORDS",
+    "accepting",
+    "assign_reviewer",
+    "CallInput",
+    "calls_of",
+    "check_rules",
+    "commit_cost_share",
+    "complete",
+    "complete_milestone",
+    "conflict",
+    "cost_share_cents",
+    "create_call",
+    "decide",
+    "disagree",
+    "DISAGREEMENT_POINTS",
+    "DraftInput",
+    "find_partners",
+    "has_proposals",
+    "in_force_tiers",
+    "invite",
+    "is_institute_staff",
+    "lead_organizations",
+    "lead_team",
+    "on_team",
+    "post_update",
+    "proposals_for_staff",
+    "proposals_of_user",
+    "public_projects",
+    "respond",
+    "return_to_draft",
+    "review_of",
+    "review_summary",
+    "reviews_for",
+    "reviews_of",
+    "ReviewSummary",
+    "Rule",
+    "save_draft",
+    "save_review",
+    "set_call_status",
+    "start",
+    "start_project",
+    "submit",
+    "team_org_ids",
+    "time_in_states",
+    "update_call",
+    "updates_of",
+    "weighted_total",
+    "withdraw",
+    "words",
+]

@@ -1,0 +1,153 @@
+"""Reviewers, their scores and the institute's decision."""
+
+import statistics
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from portal.extensions import db
+from portal.models import (
+    Criterion,
+    Organization,
+    PartnerStatus,
+    Proposal,
+    ProposalStatus,
+    Review,
+    Score,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import DomainError, audit, notifications
+from portal.services.organizations import admins_of
+from portal.services.proposals.drafts import _move
+from portal.services.proposals.people import _active_org_ids, review_of, team_org_ids
+
+# Reviewers disagree strongly when their weighted totals (1 to 5) are this far apart or more.
+DISAGREEMENT_POINTS = 1.5
+
+
+# Review and decision ---------------------------------------------------------------------
+
+def conflict(reviewer: User, proposal: Proposal) -> str | None:
+    """Why ``reviewer`` may not review ``proposal``, or None."""
+    shared = _active_org_ids(reviewer) & team_org_ids(proposal)
+    if shared:
+        names = db.session.scalars(sa.select(Organization.name).where(Organization.id.in_(shared)))
+        return f"{reviewer.full_name} belongs to {', '.join(names)}, which is on the team"
+    return None
+
+
+def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> Review:
+    """Ask ``reviewer`` (an active account, or None when no account has the address typed) to review."""
+    if reviewer is None or not reviewer.active:
+        raise DomainError("email", "No active account has that email address")
+    if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
+        raise DomainError(None, "Reviewers are assigned to submitted proposals.", status=409)
+    reason = conflict(reviewer, proposal)
+    if reason:
+        raise DomainError("email", f"Conflict of interest: {reason}", status=409)
+    if review_of(reviewer, proposal) is not None:
+        raise DomainError("email", f"{reviewer.full_name} is already reviewing this proposal", status=409)
+    review = Review(proposal_id=proposal.id, reviewer_id=reviewer.id, assigned_by_id=actor.id)
+    db.session.add(review)
+    db.session.flush()
+    if proposal.status == ProposalStatus.SUBMITTED:
+        _move(actor, proposal, ProposalStatus.UNDER_REVIEW, [ProposalStatus.SUBMITTED])
+    audit.record(actor, "proposal.reviewer_assigned", proposal, institute_id=proposal.call.institute_id,
+                 details={"reviewer_id": reviewer.id})
+    notifications.notify([reviewer], f"You are asked to review “{proposal.title}”.", "proposals.review",
+                         proposal_id=proposal.id, actor=actor)
+    return review
+
+
+def weighted_total(scores: dict[int, int], criteria: list[Criterion]) -> float | None:
+    """The weighted mean score, 1 to 5, once every criterion is scored."""
+    if not criteria or any(c.id not in scores for c in criteria):
+        return None
+    return sum(scores[c.id] * c.weight for c in criteria) / 100
+
+
+def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]], *, final: bool) -> None:
+    """Save the reviewer's scores (1 to 5, one per criterion); ``final`` submits them."""
+    if review.reviewer_id != actor.id:
+        raise DomainError(None, "This is someone else's review.", status=403)
+    if review.submitted_at is not None:
+        raise DomainError(None, "This review has been submitted and can no longer change.", status=409)
+    if review.proposal.status != ProposalStatus.UNDER_REVIEW:
+        raise DomainError(None, "The proposal is no longer under review.", status=409)
+    criteria = {c.id: c for c in review.proposal.call.criteria}
+    for criterion_id, (score, _) in entries.items():
+        if criterion_id not in criteria:
+            raise DomainError(None, "That criterion is not in this call's rubric.", status=400)
+        if not 1 <= score <= 5:
+            raise DomainError(f"score_{criterion_id}", "Score each criterion from 1 to 5")
+    if final and set(entries) != set(criteria):
+        missing = [criteria[c].name for c in criteria if c not in entries]
+        raise DomainError(None, f"Score every criterion before submitting: {', '.join(missing)}", status=422)
+    existing = {score.criterion_id: score for score in review.scores}
+    for criterion_id, (value, comment) in entries.items():
+        score = existing.pop(criterion_id, None)
+        if score is None:
+            score = Score(criterion_id=criterion_id, score=value)
+            review.scores.append(score)
+        score.score, score.comment = value, comment.strip()
+    for stale in existing.values():
+        review.scores.remove(stale)
+    if final:
+        review.submitted_at = utcnow()
+        audit.record(actor, "proposal.review_submitted", review.proposal,
+                     institute_id=review.proposal.call.institute_id, details={"review_id": review.id})
+
+
+@dataclass
+class ReviewSummary:
+    totals: list[tuple[Review, float]]
+    mean: float | None
+    disagreement: bool
+
+
+def review_summary(proposal: Proposal) -> ReviewSummary:
+    criteria = proposal.call.criteria
+    reviews = list(db.session.scalars(sa.select(Review).where(Review.proposal_id == proposal.id)
+                                      .options(so.selectinload(Review.scores), so.joinedload(Review.reviewer))
+                                      .order_by(Review.id)))
+    totals = []
+    for review in reviews:
+        if review.submitted_at is not None:
+            total = weighted_total({s.criterion_id: s.score for s in review.scores}, criteria)
+            if total is not None:
+                totals.append((review, total))
+    values = [t for _, t in totals]
+    return ReviewSummary(totals=totals, mean=round(statistics.mean(values), 2) if values else None,
+                         disagreement=disagree(values))
+
+
+def disagree(totals: list[float]) -> bool:
+    """Reviewers disagree strongly when their weighted totals are DISAGREEMENT_POINTS or more apart."""
+    return len(totals) > 1 and round(max(totals) - min(totals), 2) >= DISAGREEMENT_POINTS  # totals are in hundredths
+
+
+def reviews_of(proposal: Proposal) -> list[Review]:
+    return list(db.session.scalars(sa.select(Review).where(Review.proposal_id == proposal.id)
+                                   .options(so.joinedload(Review.reviewer)).order_by(Review.id)))
+
+
+def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None:
+    if not note.strip():
+        raise DomainError("note", "Write a note for the team: they see it with the decision")
+    if not review_summary(proposal).totals:
+        raise DomainError(None, "Wait for at least one submitted review before deciding.", status=409)
+    _move(actor, proposal, ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED,
+          [ProposalStatus.UNDER_REVIEW])
+    proposal.decision_note = note.strip()
+    notifications.notify(admins_of(proposal.lead_organization) + [
+        u for p in proposal.partners if p.status == PartnerStatus.ACCEPTED and not p.is_lead
+        for u in admins_of(p.organization)],
+        f"“{proposal.title}” was {'approved' if approve else 'declined'}.", "proposals.detail",
+        proposal_id=proposal.id, actor=actor)
+
+
+def reviews_for(user: User) -> list[Review]:
+    return list(db.session.scalars(sa.select(Review).where(Review.reviewer_id == user.id)
+                                   .options(so.joinedload(Review.proposal)).order_by(Review.assigned_at.desc())))

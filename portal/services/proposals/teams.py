@@ -1,0 +1,104 @@
+"""Who is on a proposal's team: the lead, invited partners and the cost share they commit."""
+
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import (
+    Membership,
+    Organization,
+    Partner,
+    PartnerStatus,
+    Pledge,
+    ProjectCall,
+    Proposal,
+    User,
+)
+from portal.models.base import utcnow
+from portal.services import DomainError, audit, ledger, notifications
+from portal.services.clock import today
+from portal.services.organizations import admins_of
+from portal.services.proposals.drafts import _require_draft
+
+# Teams and cost share ------------------------------------------------------------------------
+
+def find_partners(call: ProjectCall, *, q: str = "", sector: str = "", state: str = "",
+                  institute_id: int | None = None, exclude: set[int] = frozenset()) -> list[Organization]:
+    """Member organizations (of any institute, or of ``institute_id``) matching the finder's filters."""
+    members = sa.select(Membership.organization_id).where(Membership.in_force(today()))
+    if institute_id:
+        members = members.where(Membership.institute_id == institute_id)
+    query = sa.select(Organization).where(Organization.id.in_(members))
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(sa.or_(sa.func.lower(Organization.name).like(like),
+                                   sa.func.lower(Organization.description).like(like)))
+    if sector:
+        query = query.where(Organization.sector == sector)
+    if state:
+        query = query.where(Organization.state == state)
+    if exclude:
+        query = query.where(Organization.id.not_in(exclude))
+    return list(db.session.scalars(query.order_by(Organization.name).limit(50)))
+
+
+def invite(actor: User, proposal: Proposal, organization: Organization) -> Partner:
+    _require_draft(proposal)
+    existing = db.session.scalar(sa.select(Partner).where(
+        Partner.proposal_id == proposal.id, Partner.organization_id == organization.id))
+    if existing is not None and existing.status != PartnerStatus.DECLINED:
+        raise DomainError("organization", f"{organization.name} is already on this proposal's team", status=409)
+    if existing is not None:
+        existing.status, existing.responded_at, existing.responded_by_id = PartnerStatus.INVITED, None, None
+        partner = existing
+    else:
+        partner = Partner(proposal_id=proposal.id, organization_id=organization.id, invited_by_id=actor.id)
+        db.session.add(partner)
+    db.session.flush()
+    audit.record(actor, "proposal.partner_invited", proposal, institute_id=proposal.call.institute_id,
+                 details={"organization_id": organization.id})
+    notifications.notify(admins_of(organization),
+                         f"{proposal.lead_organization.name} invites {organization.name} to join the proposal "
+                         f"“{proposal.title}”.", "proposals.detail", proposal_id=proposal.id, actor=actor)
+    return partner
+
+
+def respond(actor: User, partner: Partner, *, accept: bool) -> None:
+    """A partner organization's admin accepts or declines an invitation."""
+    _require_draft(partner.proposal)
+    if partner.status != PartnerStatus.INVITED:
+        raise DomainError(None, "This invitation has already been answered.", status=409)
+    partner.status = PartnerStatus.ACCEPTED if accept else PartnerStatus.DECLINED
+    partner.responded_by_id, partner.responded_at = actor.id, utcnow()
+    proposal = partner.proposal
+    audit.record(actor, "proposal.partner_" + partner.status, proposal, institute_id=proposal.call.institute_id,
+                 details={"organization_id": partner.organization_id})
+    notifications.notify(admins_of(proposal.lead_organization),
+                         f"{partner.organization.name} {partner.status} the invitation to “{proposal.title}”.",
+                         "proposals.detail", proposal_id=proposal.id, actor=actor)
+
+
+def commit_cost_share(actor: User, partner: Partner, *, amount_cents: int, kind: str, in_kind_description: str,
+                      key: str | None) -> None:
+    """Pledge the partner's cost share in the ledger, tied to this proposal."""
+    proposal = partner.proposal
+    _require_draft(proposal)
+    if partner.status != PartnerStatus.ACCEPTED:
+        raise DomainError(None, "Accept the invitation before committing cost share.", status=409)
+    if partner.pledge_id is not None and partner.pledge.remaining_cents + partner.pledge.received_cents > 0:
+        raise DomainError("amount", f"{partner.organization.name} has already committed its cost share", status=409)
+    pledge = ledger.record_pledge(
+        actor, partner.organization, proposal.call.institute,
+        ledger.PledgeInput(amount_cents=amount_cents, kind=kind, fiscal_year=ledger.fiscal_year_of(today()),
+                           in_kind_description=in_kind_description, note=f"Cost share for proposal #{proposal.id}"),
+        key=key)
+    pledge.proposal_id = proposal.id
+    partner.pledge_id = pledge.id
+
+
+def cost_share_cents(proposal: Proposal) -> int:
+    """Cost share committed by accepted partners: pledged less cancelled."""
+    return int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Pledge.pledged_cents - Pledge.cancelled_cents), 0))
+        .join(Partner, Partner.pledge_id == Pledge.id)
+        .where(Partner.proposal_id == proposal.id, Partner.status == PartnerStatus.ACCEPTED)))

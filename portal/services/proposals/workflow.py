@@ -1,0 +1,41 @@
+"""Submitting, withdrawing and returning a proposal."""
+
+from datetime import datetime
+
+from portal.models import (
+    Proposal,
+    ProposalStatus,
+    User,
+)
+from portal.services import DomainError, notifications
+from portal.services.memberships import staff_users
+from portal.services.organizations import admins_of
+from portal.services.proposals.drafts import _move, _require_draft
+from portal.services.proposals.rules import check_rules
+
+# Workflow ------------------------------------------------------------------------------------
+
+def submit(actor: User, proposal: Proposal, now: datetime | None = None) -> None:
+    _require_draft(proposal)
+    unmet = [f"{rule.name}: {rule.reason}" for rule in check_rules(proposal, now) if not rule.met]
+    if unmet:
+        raise DomainError(None, "The proposal cannot be submitted yet. " + " / ".join(unmet), status=409)
+    _move(actor, proposal, ProposalStatus.SUBMITTED, [ProposalStatus.DRAFT])
+    notifications.notify(staff_users(proposal.call.institute) + admins_of(proposal.lead_organization),
+                         f"“{proposal.title}” was submitted to {proposal.call.title}.",
+                         "proposals.detail", proposal_id=proposal.id, actor=actor)
+
+
+def withdraw(actor: User, proposal: Proposal) -> None:
+    _move(actor, proposal, ProposalStatus.WITHDRAWN,
+          [ProposalStatus.DRAFT, ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW])
+
+
+def return_to_draft(actor: User, proposal: Proposal, note: str) -> None:
+    if not note.strip():
+        raise DomainError("note", "Tell the team what to change")
+    _move(actor, proposal, ProposalStatus.DRAFT, [ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW])
+    proposal.return_note = note.strip()
+    notifications.notify(admins_of(proposal.lead_organization),
+                         f"“{proposal.title}” was returned to draft: {note.strip()}",
+                         "proposals.detail", proposal_id=proposal.id, actor=actor)
