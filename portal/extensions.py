@@ -18,26 +18,41 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 
+# How long a SQLite transaction waits for another's write to finish before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
 @sa.event.listens_for(sa.Engine, "connect")
 def _sqlite_connect(dbapi_connection, _record) -> None:
-    """Foreign keys and a busy timeout on every SQLite connection, and transactions that
-    SQLAlchemy begins itself (pysqlite's own handling breaks SAVEPOINT)."""
+    """Foreign keys, a busy timeout and WAL on every SQLite connection, and transactions that SQLAlchemy
+    begins itself (pysqlite's own handling breaks SAVEPOINT).
+
+    WAL lets readers go on while a transaction writes (and a writer while others read); an in-memory
+    database stays in its own journal mode."""
     if _is_sqlite(dbapi_connection):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] not in ("wal", "memory"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 
 @sa.event.listens_for(sa.Engine, "begin")
 def _sqlite_begin(connection) -> None:
+    """SQLite transactions begin IMMEDIATE: they take the write lock first (waiting their turn up to the
+    busy timeout), so one that reads and then writes never fails with "database is locked" because
+    another wrote in between, as a deferred BEGIN does. A transaction that only reads and may be long
+    (``flask ledger verify``) asks for ``sqlite_begin="DEFERRED"``; in WAL it then holds no lock and sees
+    one snapshot."""
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def form_email_key() -> str:
