@@ -1,7 +1,10 @@
 """Flask extensions, created unbound and wired in ``create_app``."""
 
+import logging
+import time
+
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -16,6 +19,11 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+log = logging.getLogger("portal.redis")
+
+# After Redis fails, requests leave it alone for this many seconds rather than each waiting on it.
+REDIS_RETRY_AFTER = 30
 
 
 # How long a SQLite transaction waits for another's write to finish before giving up.
@@ -59,3 +67,31 @@ def form_email_key() -> str:
     """Rate-limit key for the account named in a submitted form."""
     email = (request.form.get("email") or "").strip().casefold()
     return f"account:{email}"
+
+
+def redis_client():
+    """The app's Redis client (one pool of connections per app), with REDIS_TIMEOUT on connecting and
+    on every answer; None without REDIS_URL, and None for a while after Redis failed (``redis_failed``).
+
+    Redis is shared cache here, never the only copy of anything, so callers go on without it."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    state = current_app.extensions.get("portal_redis")
+    if state is None:
+        import redis
+
+        timeout = current_app.config["REDIS_TIMEOUT"]
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        state = current_app.extensions["portal_redis"] = {"client": client, "down_until": 0.0}
+    if time.monotonic() < state["down_until"]:
+        return None
+    return state["client"]
+
+
+def redis_failed(error: Exception) -> None:
+    """Note that Redis did not answer: warn once, and leave it alone for REDIS_RETRY_AFTER seconds."""
+    state = current_app.extensions["portal_redis"]
+    if time.monotonic() >= state["down_until"]:
+        log.warning("Redis is not answering (%s); going on without it for %s s", error, REDIS_RETRY_AFTER)
+    state["down_until"] = time.monotonic() + REDIS_RETRY_AFTER
