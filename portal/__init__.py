@@ -54,7 +54,6 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     from portal.organizations.routes import bp as organizations_bp
     from portal.proposals.routes import bp as proposals_bp
     from portal.snapshot.routes import bp as snapshot_bp
-    from portal.services.outbox import deliver_queued_after_request
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -65,7 +64,6 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
-    app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
     headers.init_app(app)
