@@ -60,8 +60,8 @@ def test_readyz_says_redis_is_down_and_stays_ready(app_without_redis):
     assert "redis: down" in text and "rate limits count per process" in text
 
 
-def test_readyz_says_when_redis_is_not_configured(client):
-    response = client.get("/readyz")
+def test_readyz_says_when_redis_is_not_configured(make_app):
+    response = make_app(REDIS_URL=None).test_client().get("/readyz")
     assert response.status_code == 200
     assert response.get_data(as_text=True) == "ready\ndatabase: ok\nredis: not configured\n"
 
