@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
 
 .PHONY: run test test-e2e install install-dev migrate seed clean
 
@@ -28,8 +29,13 @@ migrate: install
 seed: migrate
 	$(FLASK) seed
 
+# The server and, beside it, the outbox worker that delivers mail (to this terminal without MAIL_SERVER);
+# the worker stops when the server does.
 run: seed
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) outbox work & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

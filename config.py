@@ -33,8 +33,16 @@ class Config:
     # Keys in the shared cache start with this; give each deployment sharing one Redis its own.
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "portal")
 
-    # Rate limits are shared between app servers through Redis when it is configured.
+    # Seconds to wait for Redis to connect or answer. Redis only shares and speeds things up here, so a
+    # Redis that is down or slow must not hold a request: past this the request goes on without it.
+    REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
+
+    # Rate limits are shared between app servers through Redis when it is configured; while Redis does
+    # not answer, each process counts in its own memory (with a warning in the log) and goes back to
+    # Redis when it answers again.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 15 minutes")

@@ -24,7 +24,6 @@ from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
 from portal.services.parsing import EASTERN, format_cents
 from portal.services.notifications import unread_count
-from portal.services.outbox import deliver_queued_after_request
 from portal.snapshot.routes import bp as snapshot_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +68,6 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
-    app.after_request(deliver_queued_after_request)
 
     errors.init_app(app)
     headers.init_app(app)

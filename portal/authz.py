@@ -229,8 +229,6 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
     """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws and runs the project; the
     institute assigns reviewers, returns to draft and decides; a reviewer reviews; a partner's admins answer
     the invitation and commit cost share while the proposal is a draft."""
-    from portal.services import proposals
-
     if not _signed_in(user) or not can_view_proposal_in_full(user, proposal):
         return ProposalActions()
     status = proposal.status

@@ -1,13 +1,17 @@
-"""Operator commands: ``flask seed``, ``flask create-admin``, ``flask outbox send``."""
+"""Operator commands: ``flask seed``, ``flask create-admin``, ``flask outbox work``, ..."""
 
 import json
+import logging
 import os
+import signal
+import threading
 import time
 from importlib import resources
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.models import AuditEvent
@@ -104,6 +108,41 @@ def outbox_send_command() -> None:
         raise SystemExit(1)
 
 
+@outbox_cli.command("work")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between looks when nothing is due.")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
+@click.option("--for-seconds", type=float, default=None, help="Stop after about this many seconds.")
+def outbox_work_command(interval: float, once: bool, for_seconds: float | None) -> None:
+    """Deliver mail as it is queued, retrying failures with growing waits, until stopped (SIGTERM or
+    Ctrl-C finish the message in hand, then stop)."""
+    stop = threading.Event()
+    handled = (signal.SIGTERM, signal.SIGINT)
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in handled}
+    deadline = None if for_seconds is None else time.monotonic() + for_seconds
+    server = current_app.config.get("MAIL_SERVER")
+    click.echo(f"Delivering mail from the outbox{' once' if once else ''} (pid {os.getpid()}): "
+               + (f"SMTP to {server}." if server else "no MAIL_SERVER set, so each message is written here."))
+    sent = failed = 0
+    try:
+        while not stop.is_set():
+            try:
+                done = outbox.deliver_due(should_stop=stop.is_set)
+            except SQLAlchemyError:  # the database went away for a moment: keep going
+                db.session.rollback()
+                logging.getLogger("portal.mail").exception("outbox worker: the database did not answer")
+                done = (0, 0)
+            sent, failed = sent + done[0], failed + done[1]
+            if once or (deadline is not None and time.monotonic() >= deadline):
+                break
+            if done == (0, 0):
+                stop.wait(interval)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        db.session.remove()
+    click.echo(f"Outbox worker stopped: sent {sent}, failed {failed}.")
+
+
 @memberships_cli.command("expire")
 def memberships_expire_command() -> None:
     """Record as lapsed every active membership whose end date has passed."""
@@ -121,10 +160,21 @@ def memberships_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+def read_one_moment() -> None:
+    """Begin the session's transaction as one snapshot of the database, so that every query after sees
+    the same moment and a change committed meanwhile cannot look like a difference: REPEATABLE READ on
+    PostgreSQL; on SQLite a deferred transaction, which in WAL reads one snapshot and locks out no one."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+    else:
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 @ledger_cli.command("verify")
 def ledger_verify_command() -> None:
     """Recompute every balance from the ledger entries, and every snapshot figure from the tables;
-    exit 1 with a report on any difference."""
+    exit 1 with a report on any difference. Safe while people write: it reads one moment."""
+    read_one_moment()
     problems = ledger.reconcile()
     if problems:
         click.echo(f"{len(problems)} difference(s) between the ledger and the stored balances:")

@@ -366,7 +366,8 @@ def test_institute_ledger_filters_and_pages(client, app, ledger_world):
 
 def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):
     """`flask ledger verify` passes on the demo network and fails on a copy whose totals were tampered with."""
-    import shutil
+    import sqlite3
+    from contextlib import closing
 
     from portal import create_app
     from portal.services import demo, institutes, memberships
@@ -388,7 +389,8 @@ def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):
         db.engine.dispose()
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
-    shutil.copy(original, copy)
+    with closing(sqlite3.connect(original)) as source, closing(sqlite3.connect(copy)) as target:
+        source.backup(target)  # a live database in WAL mode is more than its main file
     corrupted = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{copy}")
     with corrupted.app_context():
         db.session.execute(sa.text("UPDATE pledges SET received_cents = received_cents + 1 WHERE id = 1"))

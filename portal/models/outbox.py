@@ -19,6 +19,8 @@ class OutboxMessage(Base):
     sent_at: so.Mapped[datetime | None] = so.mapped_column(index=True)
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # when the worker may try next: after a failure (backing off), or while a worker is sending it
+    next_attempt_at: so.Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} to={self.to_address}>"

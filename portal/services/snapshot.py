@@ -19,7 +19,7 @@ import redis
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.extensions import db
+from portal.extensions import db, redis_client, redis_failed
 from portal.geography import US_STATES
 from portal.models import (
     NETWORK,
@@ -320,13 +320,8 @@ def _read_latest(state: dict) -> tuple[int | None, int]:
 
 
 def _redis():
-    """One Redis client per app (it keeps a pool of connections), or None without REDIS_URL."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    if "snapshot_redis" not in current_app.extensions:
-        current_app.extensions["snapshot_redis"] = redis.Redis.from_url(url)
-    return current_app.extensions["snapshot_redis"]
+    """The app's Redis client, or None without REDIS_URL or while Redis is down."""
+    return redis_client()
 
 
 def kept(name: str, make: Callable[[], str]) -> str:
@@ -334,7 +329,8 @@ def kept(name: str, make: Callable[[], str]) -> str:
 
     Names carry the version of the figures, so a text never goes stale: a change moves the version and
     the next request makes new text. Texts are shared in Redis when REDIS_URL is set (for a day), and
-    each process keeps the newest 64 it used in front of that, so a busy page costs no round trip.
+    each process keeps the newest 64 it used in front of that, so a busy page costs no round trip. While
+    Redis does not answer, each process makes and keeps its own.
     """
     key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{name}"
     local = current_app.extensions.setdefault("snapshot_cache", {})
@@ -342,13 +338,22 @@ def kept(name: str, make: Callable[[], str]) -> str:
     if text is not None:
         return text
     store = _redis()
-    shared = store.get(key) if store is not None else None
+    shared = None
+    if store is not None:
+        try:
+            shared = store.get(key)
+        except redis.RedisError as error:  # a cache that is down is skipped, never an error page
+            redis_failed(error)
+            store = None
     if shared is not None:
         text = shared.decode()
     else:
         text = make()
         if store is not None:
-            store.set(key, text, ex=24 * 3600)
+            try:
+                store.set(key, text, ex=24 * 3600)
+            except redis.RedisError as error:
+                redis_failed(error)
     if len(local) >= _LOCAL_LIMIT:
         local.pop(next(iter(local)))
     local[key] = text
