@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import CONFIGS
 from portal import cli, errors, headers
+from portal.addresses import RecordIdConverter
 from portal.auth.routes import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
@@ -58,6 +59,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     login_manager.login_message = "Sign in to see that page."
     login_manager.login_message_category = "info"
 
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(institutes_bp)

@@ -1,13 +1,18 @@
-"""Form pieces shared by several blueprints."""
+"""Form pieces shared by several blueprints, and the rules every form applies to what is typed."""
+
+import re
+from datetime import date, datetime, timedelta
 
 from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import Field, HiddenField, RadioField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.geography import US_STATES
 from portal.models import Sector
+from portal.models.base import MAX_ID
 from portal.services import DomainError
+from portal.services.clock import today
 from portal.services.organizations import OrganizationChoice
 
 SECTOR_CHOICES = [SelectChoice(sector.value, sector.value.capitalize()) for sector in Sector]
@@ -20,12 +25,104 @@ STATE_CHOICES = [SelectChoice("", "- Select -")] + [
 ]
 
 
+# Characters no one types: C0 and C1 controls other than tab, line feed and carriage return. PostgreSQL
+# cannot store NUL in text at all, and none of them belongs in a name, an address or a note.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTER_MESSAGE = "Remove the invisible control characters (such as a NUL byte) from this text"
+CHOOSE_AN_OPTION = "Choose one of the options"
+
+# WTForms' own messages, said the way the portal's are.
+MESSAGES = {
+    "Not a valid choice.": CHOOSE_AN_OPTION,
+    "Invalid Choice: could not coerce.": CHOOSE_AN_OPTION,
+    "Not a valid integer value.": "Enter a whole number, such as 12",
+    "Not a valid date value.": "Enter a real date as YYYY-MM-DD, such as 2027-01-15",
+    "Not a valid datetime value.": "Enter a real date and time, such as 2027-01-15 09:00",
+    "This field is required.": "Fill in this field",
+    "Field cannot be longer than %(max)d characters.": "Shorten this to at most %(max)d characters "
+                                                       "(it has %(length)d)",
+}
+
+
+class Messages:
+    """The translations WTForms asks for its built-in messages."""
+
+    def gettext(self, text: str) -> str:
+        return MESSAGES.get(text, text)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def has_control_characters(text: str | None) -> bool:
+    return bool(text) and CONTROL_CHARACTERS.search(text) is not None
+
+
+def no_control_characters(form, field: Field) -> None:
+    if isinstance(field.data, str) and has_control_characters(field.data):
+        raise ValidationError(CONTROL_CHARACTER_MESSAGE)
+
+
 class Form(FlaskForm):
     """Every form of the portal. CSRFProtect checks the token of every POST, whatever the form's
-    prefix, so the forms do not check it a second time (a prefixed form would look for a prefixed token)."""
+    prefix, so the forms do not check it a second time (a prefixed form would look for a prefixed token).
+
+    Every text field (hidden and password fields included) refuses control characters with a message next to
+    it, so none reaches a service or the database; WTForms' own messages are said in the portal's words."""
 
     class Meta:
         csrf = False
+
+        def get_translations(self, form):
+            return Messages()
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = {name: list(validators) for name, validators in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):
+                extra.setdefault(name, []).append(no_control_characters)
+        return super().validate(extra)
+
+
+def record_id(value) -> int:
+    """A row's id from a form: ASCII digits within the range ids take (``MAX_ID``); anything else is a
+    ValueError, which a select field shows as "Choose one of the options" without asking the database."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+            raise ValueError(CHOOSE_AN_OPTION)
+        number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(CHOOSE_AN_OPTION)
+    return number
+
+
+def optional_record_id(value) -> int | None:
+    """``record_id``, with an empty choice ("any") as None."""
+    return None if value is None or value == "" else record_id(value)
+
+
+class DateWindow:
+    """A typed date (or date and time) no more than ``days_back`` days before today and ``days_ahead`` days
+    after it: every everyday date has a window that makes sense, and years such as 9999 or 0001 never reach the
+    services' date arithmetic (nor a time zone conversion)."""
+
+    def __init__(self, days_back: int, days_ahead: int, message: str | None = None):
+        self.days_back, self.days_ahead, self.message = days_back, days_ahead, message
+
+    def bounds(self) -> tuple[date, date]:
+        now = today()
+        return now - timedelta(days=self.days_back), now + timedelta(days=self.days_ahead)
+
+    def __call__(self, form, field: Field) -> None:
+        if field.data is None:
+            return
+        day = field.data.date() if isinstance(field.data, datetime) else field.data
+        first, last = self.bounds()
+        if not first <= day <= last:
+            raise ValidationError(self.message or f"Enter a date from {first:%-d %B %Y} to {last:%-d %B %Y}")
 
 
 class PressedButton:

@@ -80,6 +80,7 @@ def test_amounts_are_read_the_way_people_write_them(text, cents):
 @pytest.mark.parametrize("text, message", [
     ("0", "greater than zero"), ("-5", "positive"), ("abc", "Enter an amount"), ("1e6", "scientific"),
     ("1.234", "two decimal places"), ("1,00,000", "Enter an amount"), ("1000000001", "not accepted"), ("", "Enter"),
+    ("١٢٣", "Enter an amount"), ("１２３", "Enter an amount"), ("१२३", "Enter an amount"),  # digits of other scripts
 ])
 def test_bad_amounts_get_a_clear_message(text, message):
     with pytest.raises(DomainError, match=message):
@@ -127,8 +128,13 @@ def test_a_double_submitted_pledge_makes_one_entry(client, app, ledger_world):
     ({"amount": "2,000,000,000"}, "amount", b"not accepted"),
     ({"schedule": "2027-01-15 1,000,000"}, "schedule", b"add up to $1,000,000, not the $1,250,000"),
     ({"schedule": "soon 1,000"}, "schedule", b"Line 1"),
-    ({"fiscal_year": "1990"}, "fiscal_year", b"Not a valid choice"),
+    ({"fiscal_year": "1990"}, "fiscal_year", b"Choose one of the options"),
     ({"kind": "in_kind", "in_kind_description": ""}, "in_kind_description", b"Describe what is given"),
+    ({"amount": "١٢٣"}, "amount", b"Enter an amount in dollars"),  # Arabic-Indic digits are not $123
+    ({"amount": "１２３"}, "amount", b"Enter an amount in dollars"),  # nor are fullwidth ones
+    ({"institute": str(2**31)}, "institute", b"Choose one of the options"),  # beyond any id: no query is made
+    ({"institute": str(2**63)}, "institute", b"Choose one of the options"),
+    ({"note": "paid\x00"}, "note", b"control characters"),
 ])
 def test_bad_pledges_get_a_message_next_to_the_field_and_write_nothing(client, app, ledger_world, changes, field, message):
     login(client, ledger_world.admin.email)
@@ -137,6 +143,17 @@ def test_bad_pledges_get_a_message_next_to_the_field_and_write_nothing(client, a
     assert f'id="{field}-error"'.encode() in response.data
     assert message in response.data
     assert count(app, Pledge) == 0 and count(app, LedgerEntry) == 0
+
+
+def test_a_one_time_key_longer_than_the_page_writes_is_refused_with_a_message(client, app, ledger_world):
+    login(client, ledger_world.admin.email)
+    response = client.post(f"/organizations/{ledger_world.organization.id}/pledges/new",
+                           data=pledge_form(ledger_world, key="k" * 65))  # the column holds 64
+    assert response.status_code == 422 and b"could not be read; reload the page" in response.data
+    assert count(app, Pledge) == 0 and count(app, LedgerEntry) == 0
+    response = client.post(f"/organizations/{ledger_world.organization.id}/pledges/new",
+                           data=pledge_form(ledger_world, key="k" * 64))
+    assert response.status_code == 302 and count(app, Pledge) == 1
 
 
 def test_fiscal_year_far_outside_the_program_is_refused_by_the_service(ctx, app, ledger_world):
@@ -234,6 +251,17 @@ def test_future_receipt_dates_are_refused(client, app, ledger_world):
     response = client.post(f"/pledges/{pledge_id}/receipts", data={
         "receipt-amount": "100", "receipt-received_on": (today() + timedelta(days=3)).isoformat(), "receipt-key": "k"})
     assert response.status_code == 422 and b"cannot be in the future" in response.data
+
+
+@pytest.mark.parametrize("received_on", ["9999-12-31", "0001-01-01", "1999-12-31"])
+def test_receipt_dates_far_in_the_past_or_future_get_a_message(client, app, ledger_world, received_on):
+    pledge_id = make_pledge(app, ledger_world)
+    login(client, ledger_world.recorder.email)
+    response = client.post(f"/pledges/{pledge_id}/receipts", data={
+        "receipt-amount": "100", "receipt-received_on": received_on, "receipt-key": "k"})
+    assert response.status_code == 422
+    assert b'id="receipt-received_on-error"' in response.data and b"nor more than ten years ago" in response.data
+    assert count(app, LedgerEntry) == 1  # the pledge's own entry only
 
 
 def test_only_the_institutes_admins_record_receipts(client, app, ledger_world):
@@ -362,6 +390,12 @@ def test_institute_ledger_filters_and_pages(client, app, ledger_world):
     assert b"Page 1 of 2" in page and b"$465</span> pledged" in page
     page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger", query_string={"status": "fulfilled"}).data
     assert b"No pledges match" in page and b"$0</span> pledged" in page
+    for number in ("99999999999999999999", "0", "x"):  # read as the first page
+        page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger", query_string={"page": number}).data
+        assert b"Page 1 of 2" in page, number
+    page = client.get(f"/institutes/{ledger_world.institute.slug}/ledger",
+                      query_string={"organization": str(2**63), "status": "bogus"}).data
+    assert b"Choose one of the options" in page and b"$465</span> pledged" in page  # no filter applies
 
 
 def test_ledger_verify_on_the_demo_data_and_on_a_corrupted_copy(tmp_path):

@@ -164,6 +164,19 @@ def test_staff_approve_with_a_start_date_and_term(client, app, membership_world)
         assert membership.decided_by_id == membership_world.staff.id
 
 
+@pytest.mark.parametrize("starts_on", ["9999-12-31", "0001-01-01", "2000-01-01"])
+def test_a_start_date_far_from_today_gets_a_message_and_decides_nothing(client, app, membership_world, starts_on):
+    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier,
+                              status="pending")
+    login(client, membership_world.staff.email)
+    response = client.post(f"/memberships/{pending.id}/decision",
+                           data={"decision": "approve", "starts_on": starts_on, "term_years": "1"})
+    assert response.status_code == 422
+    assert b'id="starts_on-error"' in response.data and b"Enter a date from" in response.data
+    with app.app_context():
+        assert get(Membership, pending.id).status == MembershipStatus.PENDING
+
+
 def test_declining_needs_a_reason_which_the_applicant_sees(client, app, membership_world):
     pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
     login(client, membership_world.staff.email)

@@ -144,15 +144,37 @@ def test_profile_bad_input_is_shown_next_to_the_field_and_saves_nothing(client, 
         ({"website": "not a url"}, "website", b"Enter a web address"),
         ({"name": "  taken   name inc "}, "name", b"Another organization already has that name"),
         ({"sector": "industry", "size": ""}, "size", b"choose its size"),
-        ({"state": "ZZ"}, "state", b"Not a valid choice"),
+        ({"state": "ZZ"}, "state", b"Choose one of the options"),
+        ({"website": "https://[]"}, "website", b"Enter a web address"),  # not an address urlsplit can read
+        ({"website": "example.com/" + "x" * 238}, "website", b"at most 255 characters"),  # once https:// is added
+        ({"city": "Detroit\x00"}, "city", b"control characters"),
+        ({"description": "Stamping\x1b[2J"}, "description", b"control characters"),
     ]:
         response = client.post(f"/organizations/{organization.id}/manage", data={**PROFILE, **changes})
         assert response.status_code == 422, field
         assert f'id="{field}-error"'.encode() in response.data, field
         assert message in response.data, field
     with app.app_context():
-        assert db.session.get(Organization, organization.id).name == organization.name
+        saved = db.session.get(Organization, organization.id)
+        assert (saved.name, saved.city, saved.website) == (organization.name, organization.city, organization.website)
         assert db.session.get(Organization, taken.id).name == "Taken Name Inc"
+
+
+def test_the_directory_reads_an_unreadable_page_number_as_the_first_page(client, app):
+    make_organization(app, name="Listed Labs")
+    for page in ("99999999999999999999999999", "9223372036854775808", "0", "-3", "１２", "x"):
+        response = client.get("/organizations/", query_string={"page": page})
+        assert response.status_code == 200, page
+        assert b"Listed Labs" in response.data, page
+    assert b"Listed Labs" not in client.get("/organizations/?page=2").data  # a real page number still counts
+
+
+def test_a_control_character_in_a_directory_search_is_a_message_and_no_filter(client, app):
+    make_organization(app, name="Listed Labs")
+    response = client.get("/organizations/", query_string={"q": "Labs\x00"})
+    assert response.status_code == 200
+    assert b'id="q-error"' in response.data and b"control characters" in response.data
+    assert b"Listed Labs" in response.data
 
 
 def test_network_admin_may_manage_any_organization(ctx, app):

@@ -222,7 +222,9 @@ def test_bad_call_input_is_shown_next_to_the_field(client, app, proposal_world):
     url = f"/institutes/{proposal_world.institute.slug}/calls/new"
     base = {**CALL, "opens_at": eastern(-1), "closes_at": eastern(30)}
     for changes, field in (({"criteria": "40 Merit\n50 Impact"}, "criteria"), ({"closes_at": eastern(-2)}, "closes_at"),
-                           ({"trl_min": "8", "trl_max": "5"}, "trl_max"), ({"min_cost_share": "half"}, "min_cost_share")):
+                           ({"trl_min": "8", "trl_max": "5"}, "trl_max"), ({"min_cost_share": "half"}, "min_cost_share"),
+                           ({"closes_at": "9999-12-31T23:59"}, "closes_at"),  # beyond what time zones can convert
+                           ({"opens_at": "0001-01-01T00:00"}, "opens_at"), ({"title": "Printed\x00titanium"}, "title")):
         response = client.post(url, data={**base, **changes})
         assert response.status_code == 422, field
         assert f'id="{field}-error"'.encode() in response.data, field
@@ -313,6 +315,47 @@ def test_scores_outside_one_to_five_or_twice_are_refused(client, app, proposal_w
         with pytest.raises(DomainError, match="someone else's review"):
             proposals.save_review(db.session.merge(proposal_world.reviewer_two), db.session.get(Review, review.id),
                                   {criteria[0]: (3, "")}, final=False)
+
+
+def test_a_submitted_review_posted_again_from_a_page_left_open_changes_nothing(client, app, proposal_world):
+    call_id, proposal_id = submitted_proposal(client, app, proposal_world, reviewer=proposal_world.reviewer_one)
+    with app.app_context():
+        criteria = [c.id for c in db.session.get(ProjectCall, call_id).criteria]
+    login(client, proposal_world.reviewer_one.email)
+    assert client.post(f"/proposals/{proposal_id}/review", data={
+        f"score_{criteria[0]}": "4", f"score_{criteria[1]}": "5", "action": "submit"}).status_code == 302
+    for score in ("9", "x", "3"):  # a bad score, then a good one, from the form still open in another tab
+        response = client.post(f"/proposals/{proposal_id}/review",
+                               data={f"score_{criteria[0]}": score, f"score_{criteria[1]}": "1", "action": "submit"})
+        assert (response.status_code, response.location) == (303, f"/proposals/{proposal_id}/review"), score
+        page = client.get(response.location).data
+        assert b"has been submitted and can no longer change" in page and b"4.60" in page, score
+    with app.app_context():
+        assert sorted(db.session.scalars(sa.select(Score.score))) == [4, 5]
+
+
+def test_a_draft_saved_without_one_of_its_fields_keeps_what_was_saved(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
+    partial = {name: value for name, value in DRAFT.items() if name not in ("milestones", "federal_request")}
+    response = client.post(f"/proposals/{proposal_id}/edit", data={**partial, "title": "Renamed brackets"})
+    assert response.status_code == 302
+    with app.app_context():
+        proposal = db.session.get(Proposal, proposal_id)
+        assert proposal.title == "Renamed brackets" and proposal.federal_request_cents == 800_000_00
+        assert [(m.month, m.title) for m in proposal.milestones] == [(6, "Alloy trials"), (18, "Flight part")]
+    page = client.get(f"/proposals/{proposal_id}/edit").data.decode()
+    assert "800,000" in page and "6 | Alloy trials | Test report" in page
+
+
+def test_an_invitation_naming_no_organization_is_a_bad_request(client, app, proposal_world):
+    call_id = open_call(client, proposal_world)
+    proposal_id = start_proposal(client, proposal_world, call_id)
+    for organization in (str(2**31), str(2**63), "١", "", "-1"):
+        response = client.post(f"/proposals/{proposal_id}/partners", data={"organization": organization})
+        assert response.status_code == 400, organization
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Partner.id))) == 1  # the lead alone
 
 
 def test_return_to_draft_with_a_note_and_withdrawal(client, app, proposal_world):

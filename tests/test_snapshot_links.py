@@ -336,6 +336,8 @@ def test_the_directory_shows_bad_filter_values_as_errors_and_lists_everything(cl
     ("status=%3Cscript%3E", "Only approved, active and completed projects are listed publicly"),
     ("institute=no-such-institute", "There is no institute with that name"),
     ("area=" + "x" * 201, "A technology area is at most 200 characters long"),
+    ("area=Additive%00manufacturing", "A technology area has no control characters"),
+    ("institute=america%00makes", "There is no institute with that name"),
 ])
 def test_projects_ignore_bad_filter_values_and_say_so(client, projects, args, message):
     response = client.get(f"/projects?{args}")

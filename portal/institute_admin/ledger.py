@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import render_template
 from flask_login import login_required
 
+from portal.addresses import page_number
 from portal.extensions import db
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.manage import get_institute
@@ -24,7 +25,8 @@ def ledger_page(slug: str):
     pledges = ledger.pledges_query(institute=institute, filters=filters)
     return render_template(
         "institute_admin/ledger.html", institute=institute, form=form,
-        pledges=db.paginate(pledges, per_page=PER_PAGE, error_out=False), totals=ledger.totals(pledges),
+        pledges=db.paginate(pledges, page=page_number(), per_page=PER_PAGE, error_out=False),
+        totals=ledger.totals(pledges),
         entries_net=ledger.entries_net(ledger.entries_query(pledges)),
         federal=ledger.federal_total(institute, filters.fiscal_year) if filters.fiscal_year else None,
     )

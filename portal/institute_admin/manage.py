@@ -6,6 +6,7 @@ from flask import Response, render_template, url_for
 from flask_login import current_user, login_required
 
 from portal import authz
+from portal.addresses import page_number
 from portal.extensions import db
 from portal.forms import confirmed
 from portal.institute_admin.blueprint import bp
@@ -92,7 +93,7 @@ def audit_log(slug: str):
         sa.select(AuditEvent).where(AuditEvent.institute_id == institute.id)
         .options(so.joinedload(AuditEvent.actor))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
-        per_page=50, error_out=False)
+        page=page_number(), per_page=50, error_out=False)
     return render_template("institute_admin/audit.html", institute=institute, page=page)
 
 

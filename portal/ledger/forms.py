@@ -5,17 +5,21 @@ import secrets
 from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import Form
-
+from portal.forms import DateWindow, Form, optional_record_id, record_id
 from portal.models import PledgeKind, PledgeStatus
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
 
 
-class KeyedForm(Form):
-    """A money form: ``key`` is minted when the form is first shown and kept through re-displays."""
+KEY_LENGTH = 64  # the ledger's idempotency_key columns
 
-    key = HiddenField()
+
+class KeyedForm(Form):
+    """A money form: ``key`` is minted when the form is first shown and kept through re-displays. The page
+    writes it; a longer one was not, so the form is refused with a message rather than stored cut short."""
+
+    key = HiddenField(validators=[Length(max=KEY_LENGTH, message="This form could not be read; reload the page "
+                                                                 "and submit it again.")])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -24,7 +28,8 @@ class KeyedForm(Form):
 
 
 class PledgeForm(KeyedForm):
-    institute = SelectField("Institute", coerce=int, description="Institutes your organization is an active member of.")
+    institute = SelectField("Institute", coerce=record_id,
+                            description="Institutes your organization is an active member of.")
     amount = StringField("Amount pledged", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
     kind = RadioField("Kind", choices=[SelectChoice(PledgeKind.CASH.value, "Cash"),
                                        SelectChoice(PledgeKind.IN_KIND.value, "In kind")],
@@ -42,7 +47,10 @@ class PledgeForm(KeyedForm):
 
 class ReceiptForm(KeyedForm):
     amount = StringField("Amount received", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
-    received_on = DateField("Date received", validators=[InputRequired("Enter the date it was received")])
+    received_on = DateField("Date received", validators=[
+        InputRequired("Enter the date it was received"),
+        DateWindow(days_back=10 * 366, days_ahead=0,
+                   message="The date received cannot be in the future, nor more than ten years ago")])
     note = StringField("Note (optional)", validators=[Optional(), Length(max=1000)],
                        description="For example a check or transfer number.")
 
@@ -52,7 +60,7 @@ class ReasonForm(KeyedForm):
 
 
 class FederalForm(KeyedForm):
-    institute = SelectField("Institute", coerce=int)
+    institute = SelectField("Institute", coerce=record_id)
     fiscal_year = SelectField("Federal fiscal year", coerce=int)
     amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"},
                          description="In dollars. Start with a minus sign to correct an earlier figure downwards.")
@@ -70,4 +78,4 @@ class LedgerFilterForm(Form):
                                                      SelectChoice("in_kind", "In kind")])
     status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")] + [
         SelectChoice(s.value, s.label) for s in PledgeStatus])
-    organization = SelectField("Organization", coerce=lambda v: int(v) if v else None, default="")
+    organization = SelectField("Organization", coerce=optional_record_id, default="")

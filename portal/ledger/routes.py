@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from portal import authz
+from portal.addresses import page_number
 from portal.extensions import db
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
@@ -102,7 +103,7 @@ def organization(org_id: int):
         "ledger/organization.html", organization=organization, form=form,
         pledges=db.session.scalars(pledges).unique().all(), totals=ledger.totals(pledges),
         due=ledger.instalments_due(organization=organization),
-        entries=db.paginate(ledger.entries_query(pledges), per_page=PER_PAGE, error_out=False),
+        entries=db.paginate(ledger.entries_query(pledges), page=page_number(), per_page=PER_PAGE, error_out=False),
         entries_net=ledger.entries_net(ledger.entries_query(pledges)),
         can_pledge=authz.can(current_user, "organization.pledge", organization),
     )

@@ -12,13 +12,13 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.forms import Form, PressedButton
+from portal.forms import DateWindow, Form, PressedButton, record_id
 
 
 class ApplyForm(Form):
-    organization = SelectField("Organization", coerce=int,
+    organization = SelectField("Organization", coerce=record_id,
                                description="Organizations you are an admin of.")
-    tier = RadioField("Membership tier", coerce=int, validators=[InputRequired("Choose a tier")])
+    tier = RadioField("Membership tier", coerce=record_id, validators=[InputRequired("Choose a tier")])
     statement = TextAreaField("Statement of interest", validators=[
         InputRequired("Say briefly why your organization wants to join"), Length(max=2000)],
         description="What your organization hopes to do with the institute, in at most 2,000 characters.")
@@ -30,7 +30,7 @@ class ApplyForm(Form):
 
 
 class DecideForm(PressedButton, Form):
-    starts_on = DateField("Start date", validators=[Optional()],
+    starts_on = DateField("Start date", validators=[Optional(), DateWindow(days_back=366, days_ahead=366)],
                           description="Leave empty to start today.")
     term_years = IntegerField("Term in years", default=1, validators=[
         InputRequired("Enter the term in years"), NumberRange(1, 10, "The term must be between 1 and 10 years")])
@@ -47,4 +47,4 @@ class RenewForm(Form):
 
 
 class TierChangeForm(Form):
-    tier = SelectField("New tier", coerce=int)
+    tier = SelectField("New tier", coerce=record_id)

@@ -14,6 +14,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Every table's id is an INTEGER: 32 bits on PostgreSQL. A larger number typed into an address or a form
+# names no row, and is answered as such (404, or "Choose one of the options") without asking the database.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import authz
+from portal.addresses import page_number
 from portal.extensions import db
 from portal.forms import ConfirmForm, confirmed
 from portal.models import Affiliation, AffiliationStatus, Institute, MembershipStatus, Organization
@@ -37,7 +38,7 @@ def index():
         size=form.size.data or "" if valid else "", state=form.state.data or "" if valid else "",
         institute=form.institute.data or "" if valid else "",
         members_only=bool(form.members.data) if valid else False,
-        page=request.args.get("page", 1, type=int))
+        page=page_number())
     return render_template("organizations/index.html", form=form, page=page)
 
 

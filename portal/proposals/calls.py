@@ -7,6 +7,7 @@ from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
+from portal.forms import has_control_characters
 from portal.models import Institute, Organization, ProposalStatus
 from portal.proposals.blueprint import bp, get_call, get_institute, page_of
 from portal.proposals.forms import StartForm
@@ -24,7 +25,8 @@ def projects():
     problems = []
     institute = None
     if slug := request.args.get("institute", ""):
-        institute = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
+        if not has_control_characters(slug):
+            institute = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
         if institute is None:
             problems.append("There is no institute with that name, so projects of every institute are shown.")
     status = request.args.get("status", "")
@@ -35,6 +37,9 @@ def projects():
     area = request.args.get("area", "")
     if len(area) > 200:
         problems.append("A technology area is at most 200 characters long, so every area is shown.")
+        area = ""
+    elif has_control_characters(area):
+        problems.append("A technology area has no control characters (such as a NUL byte), so every area is shown.")
         area = ""
     return render_template(
         "proposals/projects.html", problems=problems, institute=institute,

@@ -61,6 +61,17 @@ def button(proposal: Proposal, change, success: str, anchor: str = ""):
     return run_change(None, change, success=success, redirect_to=page_of(proposal, anchor), back=page_of(proposal))
 
 
+def draft_as_typed(proposal: Proposal) -> dict[str, object]:
+    """The saved draft as its form shows it: the federal request in dollars, the milestones one a line."""
+    values: dict[str, object] = {name: getattr(proposal, name) for name in (
+        "title", "abstract", "technical_plan", "technology_area", "trl_start", "trl_target", "mrl_start",
+        "mrl_target", "duration_months")}
+    cents = proposal.federal_request_cents
+    values["federal_request"] = format_cents(cents).lstrip("$") if cents else ""
+    values["milestones"] = "\n".join(f"{m.month} | {m.title} | {m.deliverable}" for m in proposal.milestones)
+    return values
+
+
 @bp.get("/proposals/<int:proposal_id>")
 def detail(proposal_id: int):
     """The proposal's page: the full working page for its team, reviewers and institute; the public one otherwise."""
@@ -75,14 +86,12 @@ def edit(proposal_id: int):
     if proposal.status != ProposalStatus.DRAFT:
         flash(f"The proposal is {proposal.status.label.lower()}, so it can no longer be edited.", "error")
         return redirect(page_of(proposal)), 303
-    form = DraftForm(obj=proposal)
+    form = DraftForm(data=draft_as_typed(proposal))  # a field left out of a submission keeps what is saved
 
     def render(status: int = 200):
         return render_template("proposals/edit.html", proposal=proposal, form=form), status
 
     if request.method == "GET":
-        form.federal_request.data = format_cents(proposal.federal_request_cents).lstrip("$") if proposal.federal_request_cents else ""
-        form.milestones.data = "\n".join(f"{m.month} | {m.title} | {m.deliverable}" for m in proposal.milestones)
         return render()
 
     def save():

@@ -16,9 +16,19 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton
+from portal.forms import (
+    SECTOR_CHOICES,
+    STATE_CHOICES,
+    DateWindow,
+    Form,
+    PressedButton,
+    optional_record_id,
+    record_id,
+)
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
 
+# A call is written to open and close within a year before today and five years after it.
+CALL_DAYS_BACK, CALL_DAYS_AHEAD = 366, 5 * 366
 
 
 def level(label, low, high, required=True):
@@ -29,8 +39,10 @@ def level(label, low, high, required=True):
 class CallForm(Form):
     title = StringField("Title", validators=[InputRequired("Enter the call's title"), Length(max=200)])
     description = TextAreaField("Description", validators=[InputRequired("Describe the call"), Length(max=20000)])
-    opens_at = DateTimeLocalField("Opens (US Eastern time)", validators=[InputRequired("Enter when the call opens")])
-    closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes")])
+    opens_at = DateTimeLocalField("Opens (US Eastern time)", validators=[InputRequired("Enter when the call opens"),
+                                                                       DateWindow(CALL_DAYS_BACK, CALL_DAYS_AHEAD)])
+    closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes"),
+                                                                         DateWindow(CALL_DAYS_BACK, CALL_DAYS_AHEAD)])
     max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT)
     min_cost_share = StringField("Minimum cost share, as a ratio of the federal request",
                                  description="For example 0.5 (half) or 1.0 (one to one).", default="1.0")
@@ -49,7 +61,7 @@ class CallForm(Form):
 
 
 class StartForm(Form):
-    organization = SelectField("Lead organization", coerce=int)
+    organization = SelectField("Lead organization", coerce=record_id)
     title = StringField("Working title", validators=[InputRequired("Enter a working title"), Length(max=200)])
 
 
@@ -76,11 +88,11 @@ class FinderForm(Form):
     q = StringField("Name or description")
     sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
     state = SelectField("State", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
-    institute = SelectField("Member of", coerce=lambda v: int(v) if v else None, default="")
+    institute = SelectField("Member of", coerce=optional_record_id, default="")
 
 
 class InviteForm(Form):
-    organization = HiddenField()
+    organization = HiddenField(filters=[optional_record_id])
 
 
 class CostShareForm(KeyedForm):

@@ -83,6 +83,9 @@ def review(proposal_id: int):
         return render()
     final = form.action.data == "submit"
     here = url_for("proposals.review", proposal_id=proposal.id)
+    if mine.submitted_at:  # a page left open: whatever was typed, the service says it can no longer change
+        return run_change(None, lambda: proposals.save_review(current_user, mine, {}, final=final),
+                          success=None, redirect_to=here)
     return run_change(form, lambda: proposals.save_review(current_user, mine, form.entries(criteria), final=final),
                       success="Your review has been submitted." if final else "Your scores have been saved.",
                       redirect_to=here, back=here, render=lambda _status: render(422))

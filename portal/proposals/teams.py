@@ -20,8 +20,9 @@ def invite(proposal_id: int):
     """Invite a partner organization found with the finder."""
     proposal = get_proposal(proposal_id, "proposal.edit")
     form = InviteForm()
-    organization = db.session.get(Organization, int(form.organization.data)) if (form.organization.data or "").isdigit() else None
-    if not form.validate_on_submit() or organization is None:
+    valid = form.validate_on_submit() and form.organization.data is not None
+    organization = db.session.get(Organization, form.organization.data) if valid else None
+    if organization is None:
         abort(400)
     return run_change(None, lambda: proposals.invite(current_user, proposal, organization),
                       success=f"{organization.name} has been invited.", redirect_to=page_of(proposal, "#team"),

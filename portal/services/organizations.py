@@ -134,15 +134,24 @@ def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) 
                  url=outbox.link("organizations.detail", org_id=affiliation.organization_id))
 
 
+WEBSITE_LENGTH = 255  # organizations.website
+
+
 def clean_website(website: str) -> str:
+    """A web address as stored: http or https, a host with a dot, at most WEBSITE_LENGTH characters."""
     website = website.strip()
     if not website:
         return ""
     if "://" not in website:
         website = "https://" + website
-    parts = urlsplit(website)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or "." not in parts.netloc:
+    try:
+        parts = urlsplit(website)
+    except ValueError:  # a host in brackets that is no IPv6 address, such as https://[]
+        parts = None
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc or "." not in parts.netloc:
         raise DomainError("website", "Enter a web address such as https://www.example.com")
+    if len(website) > WEBSITE_LENGTH:
+        raise DomainError("website", f"A web address is at most {WEBSITE_LENGTH} characters long")
     return website
 
 
