@@ -99,9 +99,16 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
                f"receipts@, checks@ or admin1@ to admin3@ with the password {password!r}.")
 
 
+def answer_reset_requests() -> None:
+    """Turn the waiting password-reset requests into mail (for the addresses that have an account)."""
+    accounts.answer_reset_requests()
+    db.session.commit()
+
+
 @outbox_cli.command("send")
 def outbox_send_command() -> None:
-    """Deliver every message that has not been sent yet."""
+    """Answer the waiting password-reset requests, then deliver every message that has not been sent yet."""
+    answer_reset_requests()
     sent, failed = outbox.deliver()
     click.echo(f"Sent {sent}, failed {failed}.")
     if failed:
@@ -113,8 +120,8 @@ def outbox_send_command() -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due now, then stop.")
 @click.option("--for-seconds", type=float, default=None, help="Stop after about this many seconds.")
 def outbox_work_command(interval: float, once: bool, for_seconds: float | None) -> None:
-    """Deliver mail as it is queued, retrying failures with growing waits, until stopped (SIGTERM or
-    Ctrl-C finish the message in hand, then stop)."""
+    """Deliver mail as it is queued (answering password-reset requests first), retrying failures with growing
+    waits, until stopped (SIGTERM or Ctrl-C finish the message in hand, then stop)."""
     stop = threading.Event()
     handled = (signal.SIGTERM, signal.SIGINT)
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in handled}
@@ -126,6 +133,7 @@ def outbox_work_command(interval: float, once: bool, for_seconds: float | None) 
     try:
         while not stop.is_set():
             try:
+                answer_reset_requests()
                 done = outbox.deliver_due(should_stop=stop.is_set)
             except SQLAlchemyError:  # the database went away for a moment: keep going
                 db.session.rollback()

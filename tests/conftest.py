@@ -109,6 +109,12 @@ def mails_to(app, address: str) -> list[OutboxMessage]:
         ))
 
 
+def work_the_outbox(app) -> None:
+    """One pass of the outbox worker: password-reset requests answered, mail delivered (to the log)."""
+    result = app.test_cli_runner().invoke(args=["outbox", "work", "--once"])
+    assert result.exit_code == 0, result.output
+
+
 def without_tokens(html: bytes) -> bytes:
     """A page with its fresh CSRF tokens taken out, to compare two pages' content."""
     return re.sub(rb'name="csrf_token" value="[^"]*"', b"", html)

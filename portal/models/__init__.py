@@ -37,13 +37,13 @@ from portal.models.organization import (
     Sector,
     name_key,
 )
-from portal.models.outbox import OutboxMessage
+from portal.models.outbox import OutboxMessage, PasswordResetRequest
 from portal.models.summary import NETWORK, Figure, Summary
 from portal.models.user import Role, User
 
 __all__ = [
     "Affiliation", "AffiliationRole", "AffiliationStatus", "Agency", "AuditEvent", "Institute",
-    "Organization", "OrgSize", "OutboxMessage", "Role", "Sector", "User", "name_key",
+    "Organization", "OrgSize", "OutboxMessage", "PasswordResetRequest", "Role", "Sector", "User", "name_key",
     "EntryKind", "FederalObligation", "Instalment", "LedgerEntry", "Pledge", "PledgeKind", "PledgeStatus",
     "CallStatus", "Criterion", "Milestone", "PUBLIC_STATUSES", "Partner", "PartnerStatus", "ProjectCall",
     "ProjectUpdate", "Proposal", "ProposalStatus", "Review", "Score", "StatusChange",

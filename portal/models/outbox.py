@@ -1,4 +1,5 @@
-"""Mail waiting to be delivered, written in the same transaction as the change it reports."""
+"""Mail waiting to be delivered, written in the same transaction as the change it reports, and requests for a
+password reset link waiting for the worker to answer them."""
 
 from datetime import datetime
 
@@ -24,3 +25,17 @@ class OutboxMessage(Base):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} to={self.to_address}>"
+
+
+class PasswordResetRequest(Base):
+    """Someone asked for a link to choose a new password for ``email``: whether an account has that address is
+    found out by the outbox worker, never by the request (see ``accounts.request_password_reset``)."""
+
+    __tablename__ = "password_reset_requests"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    requested_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<PasswordResetRequest {self.id}>"

@@ -7,7 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import Role, User
+from portal.models import PasswordResetRequest, Role, User
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, outbox, passwords, tokens
 from portal.services.organizations import OrganizationChoice, join_or_create
@@ -114,13 +114,30 @@ def _reset_fingerprint(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists; say nothing either way."""
-    user = find_by_email(email)
-    if user is None or not user.active:
-        return
-    token = tokens.make(RESET, {"uid": user.id, "fp": _reset_fingerprint(user)})
-    outbox.queue(user.email, "reset_password", user=user,
-                 url=outbox.link("auth.reset_password", token=token))
+    """Note that a reset link was asked for ``email``; the outbox worker answers it (``answer_reset_requests``).
+
+    The request does the same work for every address: it writes this one row and looks nothing up. Whether an
+    account has the address is found out later by the worker, so neither the answer nor the time it takes can
+    tell anyone which accounts exist (a request that looked the account up and queued its mail would cost an
+    insert and a rendered message more for a known address than for an unknown one).
+    """
+    db.session.add(PasswordResetRequest(email=email.strip()[:254]))
+
+
+def answer_reset_requests(limit: int = 100) -> int:
+    """Answer up to ``limit`` waiting reset requests: a link queued in the outbox for each active account, nothing
+    for an address no active account has. Each request is claimed by deleting it, so two workers never answer one
+    twice; the caller commits (a worker that dies first leaves the requests to the next). Returns how many."""
+    waiting = sa.select(PasswordResetRequest.id).order_by(PasswordResetRequest.id).limit(limit)
+    claimed = db.session.scalars(sa.delete(PasswordResetRequest).where(PasswordResetRequest.id.in_(waiting))
+                                 .returning(PasswordResetRequest.email)).all()
+    for email in claimed:
+        user = find_by_email(email)
+        if user is not None and user.active:
+            token = tokens.make(RESET, {"uid": user.id, "fp": _reset_fingerprint(user)})
+            outbox.queue(user.email, "reset_password", user=user,
+                         url=outbox.link("auth.reset_password", token=token))
+    return len(claimed)
 
 
 def user_for_reset(token: str) -> User:

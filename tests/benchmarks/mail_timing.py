@@ -2,8 +2,9 @@
 takes 5 seconds to answer, and how many connections the requests made to it (none: the outbox
 worker delivers later).
 
-The two request times should be the same (within 20%): a request only writes to the outbox, so it
-neither waits on the mail server nor tells by its time whether an account exists. The mail server is
+The two request times should be the same (within 20%): a request only writes one password-reset
+request row, the same for every address, and the outbox worker later finds out whether an account has
+it; so the request neither waits on the mail server nor tells by its time whether an account exists. The mail server is
 a small SMTP listener on 127.0.0.1 that waits before its greeting.
 Run: .venv/bin/python tests/benchmarks/mail_timing.py [rounds] [delay seconds]
 """
