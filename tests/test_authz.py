@@ -118,11 +118,12 @@ def test_a_verified_receipt_offers_only_the_reversal_of_its_verification(money):
     assert money.receipt.id in actions(money.checker, money.pledge).verify
 
 
-def test_the_organization_and_a_fully_settled_pledge_are_offered_nothing(money):
-    assert actions(money.admin, money.pledge) == authz.PledgeActions()
+def test_the_organization_may_only_cancel_and_a_fully_settled_pledge_offers_nothing(money):
+    assert actions(money.admin, money.pledge) == authz.PledgeActions(cancel=True)
     ledger.cancel_remainder(money.checker, money.pledge, reason="plans changed", key=None)
     offered = actions(money.checker, money.pledge)
     assert not offered.record_receipt and not offered.cancel
+    assert actions(money.admin, money.pledge) == authz.PledgeActions()
 
 
 # A proposal's statuses -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, ledger, notifications
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move
 from portal.services.proposals.people import _active_org_ids, review_of, team_org_ids
@@ -141,6 +141,10 @@ def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None
     _move(actor, proposal, ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED,
           [ProposalStatus.UNDER_REVIEW])
     proposal.decision_note = note.strip()
+    if approve:
+        ledger.cost_share_approved(proposal)
+    else:
+        ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was declined")
     notifications.notify(admins_of(proposal.lead_organization) + [
         u for p in proposal.partners if p.status == PartnerStatus.ACCEPTED and not p.is_lead
         for u in admins_of(p.organization)],
