@@ -11,6 +11,7 @@ import statistics
 import uuid
 from collections import Counter, defaultdict
 from datetime import timedelta
+from typing import ClassVar
 
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
@@ -58,7 +59,8 @@ from tests.factories import (
 FY = ledger.fiscal_year_of(today())
 PROJECTS = {"approved", "active", "completed"}
 GROUPS = ("industry (small)", "industry (large)", "academic", "government", "nonprofit")
-ORGANIZATIONS = [("Big Aero", Sector.INDUSTRY, OrgSize.LARGE, "OH"), ("Tiny Parts", Sector.INDUSTRY, OrgSize.SMALL, "MI"),
+ORGANIZATIONS = [("Big Aero", Sector.INDUSTRY, OrgSize.LARGE, "OH"),
+                 ("Tiny Parts", Sector.INDUSTRY, OrgSize.SMALL, "MI"),
                  ("State Tech", Sector.ACADEMIC, None, "OH"), ("Lab One", Sector.GOVERNMENT, None, "TX")]
 
 
@@ -222,7 +224,7 @@ def expected_match(fiscal_year: int | None) -> dict[int, tuple[int, int, int]]:
 # The machine --------------------------------------------------------------------------------------
 
 class Figures(RuleBasedStateMachine):
-    apps: list = []  # one app for every example (each on a fresh schema): its templates are compiled once
+    apps: ClassVar[list] = []  # one app for every example (each on a fresh schema): its templates are compiled once
 
     def __init__(self):
         super().__init__()
@@ -234,7 +236,7 @@ class Figures(RuleBasedStateMachine):
         db.create_all()
         app = self.app
         self.institutes, self.staff, self.tiers = [], {}, {}
-        for n, acronym in enumerate(("AM", "LIFT")):
+        for acronym in ("AM", "LIFT"):
             institute = make_institute(app, slug=acronym.lower(), acronym=acronym)
             self.institutes.append(institute.id)
             self.tiers[institute.id] = make_tier(app, institute, may_lead=True).id
@@ -437,7 +439,7 @@ class Figures(RuleBasedStateMachine):
             shown = {r.institute.id: (r.federal_cents, r.pledged_cents, r.verified_cents) for r in rows}
             assert shown == expected_match(year), f"match table for {year}"
             assert (total.federal_cents, total.pledged_cents, total.verified_cents) == tuple(
-                map(sum, zip(*shown.values())))
+                map(sum, zip(*shown.values(), strict=True)))
 
     @invariant()
     def ledger_verify_agrees(self):

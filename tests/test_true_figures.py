@@ -16,19 +16,15 @@ from portal.models import (
     LedgerEntry,
     Notification,
     OutboxMessage,
-    Partner,
     Pledge,
     PledgeStatus,
     ProjectCall,
-    Proposal,
-    ProposalStatus,
     Role,
     Summary,
     User,
 )
 from portal.services import DomainError, ledger, proposals, snapshot, summary
 from portal.services.clock import today
-from portal.services.proposals import DraftInput
 from tests.conftest import login
 from tests.factories import make_call, make_pledge, make_proposal, make_user
 
@@ -181,7 +177,7 @@ def test_the_page_counts_cost_share_once_approved(client, app, proposal_world):
     login(client, proposal_world.staff.email)
     page = client.get(f"/institutes/{proposal_world.institute.slug}/ledger").data.decode()
     assert "$0</span> pledged" in page and "$100,000</strong> of cost share committed to proposals not yet" in page
-    assert f"counts once proposal #" in page
+    assert "counts once proposal #" in page
     pledge_page = client.get(f"/pledges/{pledge_id}").data
     assert b"Record a receipt" not in pledge_page and b"conditional" in pledge_page
 

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '5c1f0e7a2b94'
 down_revision = 'b7e2c4a9d130'
@@ -32,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 OLD_KINDS = ('pledge', 'receipt', 'verification', 'cancellation', 'reversal')
-NEW_KINDS = OLD_KINDS + ('release',)
+NEW_KINDS = (*OLD_KINDS, 'release')
 KIND_CHECK = 'ck_ledger_entries_ledger_entry_kind'
 ORIGINAL_REFERENCE = 'uq_federal_obligations_original_reference'
 

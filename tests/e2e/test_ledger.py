@@ -214,7 +214,8 @@ def test_pledge_receive_verify_reverse_cancel_export_and_match(new_page, live_se
     federal.get_by_label("Amount obligated").fill("500,000")
     federal.get_by_label("Award reference").fill("Cooperative agreement modification 7")
     federal.get_by_role("button", name="Record obligation").click()
-    expect(flash(page, "The federal obligation Cooperative agreement modification 7 has been recorded.")).to_be_visible()
+    recorded = "The federal obligation Cooperative agreement modification 7 has been recorded."
+    expect(flash(page, recorded)).to_be_visible()
     row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=INSTITUTE, exact=True))
     expect(row.get_by_role("cell")).to_have_text(["$500,000", "$300,000", "0.60 : 1", "$300,000", "0.60 : 1",
                                                   "Below match"])

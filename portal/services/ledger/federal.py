@@ -67,7 +67,8 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
             raise DomainError("amount", f"A correction cannot take {reference} below zero "
                                         f"({format_cents(standing)} is recorded under it)")
     obligation = FederalObligation(institute_id=institute.id, fiscal_year=fiscal_year, amount_cents=amount_cents,
-                                   reference=reference, corrects_id=original.id if amount_cents < 0 else None,
+                                   reference=reference,
+                                   corrects_id=original.id if original is not None and amount_cents < 0 else None,
                                    note=note.strip(), actor_id=actor.id, idempotency_key=key or None)
     try:
         _add_keyed(obligation, FederalObligation)
@@ -114,14 +115,14 @@ def obligations(fiscal_year: int | None = None, institute: Institute | None = No
     if institute is not None:
         query = query.where(FederalObligation.institute_id == institute.id)
     rows: dict[int, ObligationRow] = {}
-    corrections: list[FederalObligation] = []
+    corrections: list[tuple[int, FederalObligation]] = []
     for obligation in db.session.scalars(query):
         if obligation.corrects_id is None:
             rows[obligation.id] = ObligationRow(obligation, [])
         else:
-            corrections.append(obligation)
-    for correction in corrections:
-        rows[correction.corrects_id].corrections.append(correction)
+            corrections.append((obligation.corrects_id, obligation))
+    for corrected, correction in corrections:
+        rows[corrected].corrections.append(correction)
     return sorted(rows.values(), key=lambda r: (-r.obligation.fiscal_year, r.obligation.institute.acronym,
                                                r.obligation.reference))
 

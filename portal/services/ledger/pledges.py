@@ -19,8 +19,6 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, audit, notifications, summary
-from portal.services.memberships import is_staff, staff_users
-from portal.services.organizations import admins_of
 from portal.services.ledger.entries import (
     _check_key,
     _entry,
@@ -29,6 +27,8 @@ from portal.services.ledger.entries import (
     check_fiscal_year,
     has_active_membership,
 )
+from portal.services.memberships import is_staff, staff_users
+from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
 
 # Pledges -------------------------------------------------------------------------------------
