@@ -1,12 +1,14 @@
-"""What an address carries besides a form: ids in the path and the page number of a list.
+"""What an address carries besides a form: ids in the path and the query string, and the page number of a list.
 
-Neither ever reaches the database as a number it cannot hold: an id beyond ``MAX_ID`` matches no route (404),
-and a page number that is not a plain positive number within ``MAX_PAGE`` is read as the first page.
+None ever reaches the database as a number it cannot hold: an id beyond ``MAX_ID`` in the path matches no route
+(404), one in the query string is ignored, and a page number that is not a plain positive number within
+``MAX_PAGE`` is read as the first page.
 """
 
 from flask import request
 from werkzeug.routing import IntegerConverter, Map
 
+from portal.forms import record_id
 from portal.models.base import MAX_ID
 
 # Far beyond any list the portal shows (a page of 50 rows each), and small enough that page times rows
@@ -30,3 +32,11 @@ def page_number() -> int:
     if text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PAGE)) and 1 <= int(text) <= MAX_PAGE:
         return int(text)
     return 1
+
+
+def query_id(name: str) -> int | None:
+    """The id given as ``name`` in the query string; missing or not an id a row can have is None (ignored)."""
+    try:
+        return record_id(request.args.get(name, ""))
+    except ValueError:
+        return None

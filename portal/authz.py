@@ -1,7 +1,9 @@
 """Who may do what. Every per-object permission check in the portal is answered here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeAlias, TypeGuard
 
 import sqlalchemy as sa
 from flask import abort
@@ -22,13 +24,13 @@ from portal.models import (
     ProposalStatus,
     User,
 )
-from portal.services import proposals
+from portal.services import proposals, summary
 from portal.services.memberships import access
 
-Actor = User | AnonymousUserMixin | None
+Actor: TypeAlias = User | AnonymousUserMixin | None
 
 
-def _signed_in(user: Actor) -> bool:
+def _signed_in(user: Actor) -> TypeGuard[User]:
     return isinstance(user, User) and user.is_active
 
 
@@ -116,6 +118,12 @@ def can_record_for_pledge(user: Actor, pledge: Pledge) -> bool:
     return can_manage_institute(user, pledge.institute)
 
 
+def can_cancel_pledge(user: Actor, pledge: Pledge) -> bool:
+    """Cancelling what remains: the institute's administrators, and the pledging organization's own admins."""
+    return can_record_for_pledge(user, pledge) or (
+        _signed_in(user) and _active_affiliation(user, pledge.organization, admin=True))
+
+
 def can_view_network_match(user: Actor, _obj=None) -> bool:
     return _signed_in(user) and user.is_network_admin
 
@@ -152,7 +160,7 @@ def can_answer_invitation(user: Actor, partner) -> bool:
     return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
 
 
-POLICIES = {
+POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
     "organization.apply": can_apply_for,
@@ -166,6 +174,7 @@ POLICIES = {
     "organization.pledge": can_apply_for,
     "pledge.view": can_view_pledge,
     "pledge.record": can_record_for_pledge,
+    "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
@@ -198,15 +207,16 @@ def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
 
     Two-person rule: a receipt is verified by an institute administrator other than the one who recorded it.
     A receipt, verification or cancellation that stands may be reversed, a verified receipt only once its
-    verification has been reversed."""
-    if not can_record_for_pledge(user, pledge):
-        return PledgeActions()
+    verification has been reversed. Money is received against a proposal's cost share once the proposal is
+    approved. The pledging organization's admins may cancel what remains of their own pledge."""
+    open_balance = pledge.remaining_cents > 0
+    if not _signed_in(user) or not can_record_for_pledge(user, pledge):
+        return PledgeActions(cancel=open_balance and can_cancel_pledge(user, pledge))
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
     verified = {e.verifies_id for e in entries if e.kind == EntryKind.VERIFICATION and e.id not in reversed_ids}
     standing = [e for e in entries if e.id not in reversed_ids]
-    open_balance = pledge.remaining_cents > 0
     return PledgeActions(
-        record_receipt=open_balance, cancel=open_balance,
+        record_receipt=open_balance and summary.is_counted(pledge), cancel=open_balance,
         verify=frozenset(e.id for e in standing
                          if e.kind == EntryKind.RECEIPT and e.id not in verified and e.actor_id != user.id),
         reverse=frozenset(e.id for e in standing if e.kind in REVERSIBLE_KINDS
@@ -256,7 +266,8 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
         if status == ProposalStatus.DRAFT and can_answer_invitation(user, partner):
             if partner.status == "invited":
                 allowed.add("answer")
-            elif partner.status == "accepted" and partner.pledge is None:
+            elif partner.status == "accepted" and (
+                    partner.pledge is None or partner.pledge.remaining_cents + partner.pledge.received_cents == 0):
                 allowed.add("cost_share")
         partners[partner.id] = frozenset(allowed)
     return ProposalActions(frozenset(names), partners)

@@ -2,10 +2,12 @@
 
 import re
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import Field, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in its stubs yet
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.geography import US_STATES
@@ -55,12 +57,24 @@ class Messages:
 
 
 def has_control_characters(text: str | None) -> bool:
-    return bool(text) and CONTROL_CHARACTERS.search(text) is not None
+    return text is not None and CONTROL_CHARACTERS.search(text) is not None
 
 
 def no_control_characters(form, field: Field) -> None:
     if isinstance(field.data, str) and has_control_characters(field.data):
         raise ValidationError(CONTROL_CHARACTER_MESSAGE)
+
+
+T = TypeVar("T")
+
+
+def filled(data: T | None) -> T:
+    """The data of a field whose validators require it, read once the form has validated.
+
+    WTForms types every field's data as optional, since a form that was never validated may hold nothing."""
+    if data is None:
+        raise ValueError("a required field is empty: validate the form before reading it")
+    return data
 
 
 class Form(FlaskForm):

@@ -56,8 +56,8 @@ PEOPLE = {"anonymous": None, "member": f"admin1@{DEMO}", "reviewer": f"admin3@{D
 # edges of the calendar, digits of other scripts, addresses that do not parse, formulas, long text.
 NASTY = [
     "", "\x00", "a\x00b", "\r\n", "\x1b[2J", "-1", "2147483648", "9223372036854775808",
-    "99999999999999999999999999", "1e309", "1.005", "١٢٣", "１２３", "9999-12-31", "0001-01-01", "2026-02-30",
-    "9999-12-31T23:59", "0001-01-01T00:00", "https://[]", "x" * 65, "x" * 5000, "💥",
+    "99999999999999999999999999", "1e309", "1.005", "\u0661\u0662\u0663", "\uff11\uff12\uff13", "9999-12-31",
+    "0001-01-01", "2026-02-30", "9999-12-31T23:59", "0001-01-01T00:00", "https://[]", "x" * 65, "x" * 5000, "💥",
 ]
 # More of the same kind, for the generated tests only.
 ODD = [" ", "0", "7", "NaN", "<script>alert(1)</script>", "javascript:x", "=HYPERLINK(\"http://x\")",
@@ -66,7 +66,7 @@ ODD = [" ", "0", "7", "NaN", "<script>alert(1)</script>", "javascript:x", "=HYPE
 PLAIN = ["1", "2", "1999-01-01", "approve", "decline", "accept", "submit", "save", "open", "closed", "cash",
          "in_kind", "industry", "academic", "small", "OH", "true", "on", "fulfilled", "active"]
 # The values tried in each field alone (the others as the page offered them); "" last, as it often passes.
-SHORT = ["\x00", "2147483648", "99999999999999999999999999", "-1", "١٢٣", "9999-12-31T23:59", "https://[]",
+SHORT = ["\x00", "2147483648", "99999999999999999999999999", "-1", "\u0661\u0662\u0663", "9999-12-31T23:59", "https://[]",
          "x" * 5000, ""]
 values = st.one_of(st.sampled_from(NASTY + ODD + PLAIN), st.text(max_size=40), st.integers(-2**70, 2**70).map(str))
 
@@ -388,7 +388,7 @@ def test_every_page_takes_every_nasty_query_string(network):
     for number, value in enumerate(NASTY + PLAIN[:4]):
         for index, page in enumerate(sorted(pages.values())):
             who = people[(number + index) % len(people)]
-            response = get(network.people[who], page, {name: value for name in network.query_names})
+            response = get(network.people[who], page, dict.fromkeys(network.query_names, value))
             assert response.status_code < 500, (who, page, value)
 
 
@@ -421,7 +421,7 @@ def test_every_form_takes_every_nasty_value(network):
         client = network.people[form.who]
         offered = {name: choices[0] if choices else "" for name, choices in form.fields.items()}
         for value in NASTY if form.fields else []:
-            response = client.post(form.action, data={name: value for name in form.fields})
+            response = client.post(form.action, data=dict.fromkeys(form.fields, value))
             assert response.status_code < 500, (form.who, form.action, value)
         for name in form.fields if len(form.fields) > 1 else []:  # a single field had every value already
             for value in SHORT:

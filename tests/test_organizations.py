@@ -62,7 +62,7 @@ def test_manage_page_is_403_for_another_organizations_admin_and_plain_members(cl
 
 def test_admin_approves_a_request_and_the_requester_is_told(client, app):
     admin, organization = org_admin(app)
-    requester, affiliation = pending_request(app, organization, email="joiner@example.com")
+    _requester, affiliation = pending_request(app, organization, email="joiner@example.com")
     login(client, admin.email)
     page = client.get(f"/organizations/{organization.id}/manage")
     assert b"joiner@example.com" in page.data
@@ -162,7 +162,7 @@ def test_profile_bad_input_is_shown_next_to_the_field_and_saves_nothing(client, 
 
 def test_the_directory_reads_an_unreadable_page_number_as_the_first_page(client, app):
     make_organization(app, name="Listed Labs")
-    for page in ("99999999999999999999999999", "9223372036854775808", "0", "-3", "１２", "x"):
+    for page in ("99999999999999999999999999", "9223372036854775808", "0", "-3", "\uff11\uff12", "x"):
         response = client.get("/organizations/", query_string={"page": page})
         assert response.status_code == 200, page
         assert b"Listed Labs" in response.data, page

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 import zipfile
 from contextlib import contextmanager
 
@@ -13,8 +12,8 @@ from sqlalchemy import event
 from portal.extensions import db
 from portal.models import OrgSize, Pledge, Sector, User
 from portal.services import ledger, memberships
-from portal.services.ledger import PledgeInput
 from portal.services.clock import today
+from portal.services.ledger import PledgeInput
 from portal.services.parsing import format_cents
 from tests.conftest import login, postgres_url, redis_url
 from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
@@ -86,7 +85,7 @@ def test_page_json_and_csv_give_identical_numbers(client, app, network):
         section = page[page.index(f'id="table-{name}"'):]
         section = section[:section.index("</table>")]
         for row in t["rows"]:
-            for column, value in zip(t["columns"], row):
+            for column, value in zip(t["columns"], row, strict=True):
                 if value is None:
                     continue
                 shown = format_cents(value) if column.endswith("_cents") else str(value)
@@ -111,7 +110,7 @@ def test_etag_makes_a_reload_cost_nothing_and_any_if_none_match_is_handled(clien
 
 
 def test_each_institute_has_its_own_snapshot_and_unknown_ones_are_404(client, app, network):
-    institute, tier = network
+    institute, _tier = network
     other = make_institute(app, slug="other", acronym="OI")
     add_member(app, other, make_tier(app, other), state="CA")
     mine = client.get(f"/institutes/{institute.slug}/snapshot.json").json
@@ -130,7 +129,8 @@ def test_charts_and_map_are_server_rendered_with_captions_and_tables(client, app
     recorder, checker = make_staff(app, institute), make_staff(app, institute)
     with app.app_context():
         ledger.record_federal_obligation(db.session.get(User, recorder.id), db.session.merge(institute),
-                                         fiscal_year=ledger.fiscal_year_of(today()), amount_cents=1_000_00, key=None)
+                                         fiscal_year=ledger.fiscal_year_of(today()), amount_cents=1_000_00,
+                                         reference="AWD-1", key=None)
         pledge = db.session.scalar(sa.select(Pledge).order_by(Pledge.id))
         receipt = ledger.record_receipt(db.session.get(User, recorder.id), pledge, amount_cents=50_00,
                                         received_on=today(), key=None)

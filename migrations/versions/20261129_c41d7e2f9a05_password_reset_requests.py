@@ -1,17 +1,16 @@
 """Password-reset requests: written by every request for a link, answered by the outbox worker.
 
 Revision ID: c41d7e2f9a05
-Revises: b7e2c4a9d130
+Revises: 5c1f0e7a2b94
 Create Date: 2026-11-29 09:00:00.000000
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'c41d7e2f9a05'
-down_revision = 'b7e2c4a9d130'
+down_revision = '5c1f0e7a2b94'
 branch_labels = None
 depends_on = None
 

@@ -2,10 +2,10 @@
 
 import secrets
 
-from wtforms import DateField, HiddenField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import DateWindow, Form, optional_record_id, record_id
+from portal.forms import DateWindow, Form, SelectChoice, optional_record_id, record_id
 from portal.models import PledgeKind, PledgeStatus
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
@@ -63,9 +63,12 @@ class FederalForm(KeyedForm):
     institute = SelectField("Institute", coerce=record_id)
     fiscal_year = SelectField("Federal fiscal year", coerce=int)
     amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"},
-                         description="In dollars. Start with a minus sign to correct an earlier figure downwards.")
+                         description="In dollars. Start with a minus sign to correct an earlier obligation downwards.")
+    reference = StringField("Award reference", validators=[Optional(), Length(max=100)],
+                            description="The award or modification number, recorded once per institute. "
+                                        "A correction gives the reference of the obligation it corrects.")
     note = StringField("Note", validators=[Optional(), Length(max=1000)],
-                       description="For example the award or modification number; required for a correction.")
+                       description="Required for a correction: what it corrects and why.")
 
 
 class LedgerFilterForm(Form):

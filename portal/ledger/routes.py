@@ -1,22 +1,24 @@
 """Pledges, receipts, verification, the organization's ledger, and the federal match.
 (The institute's ledger is among the institute administrators' pages.)"""
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz
-from portal.addresses import page_number
+from portal.addresses import page_number, query_id
 from portal.extensions import db
+from portal.forms import SelectChoice, filled
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import ledger
-from portal.services.ledger import LedgerFilters, PledgeInput
-from portal.views import run_change
 from portal.services.clock import today
+from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.services.memberships import memberships_of
 from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
+from portal.views import run_change
 
 bp = Blueprint("ledger", __name__)
 
@@ -38,11 +40,11 @@ def fiscal_year_choices() -> list[SelectChoice]:
     return [SelectChoice(year, f"FY{year}") for year in reversed(ledger.allowed_fiscal_years())]
 
 
-def filter_form(organizations: list[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
+def filter_form(organizations: Sequence[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
     form = LedgerFilterForm(request.args, meta={"csrf": False})
-    form.fiscal_year.choices = [SelectChoice("", "Any year")] + fiscal_year_choices()
-    form.organization.choices = [SelectChoice("", "Any organization")] + [
-        SelectChoice(o.id, o.name) for o in organizations or []]
+    form.fiscal_year.choices = [SelectChoice("", "Any year"), *fiscal_year_choices()]
+    form.organization.choices = [SelectChoice("", "Any organization"),
+                                 *(SelectChoice(o.id, o.name) for o in organizations or [])]
     if not form.validate():
         return form, LedgerFilters()
     return form, LedgerFilters(fiscal_year=form.fiscal_year.data, kind=form.kind.data or "",
@@ -102,9 +104,8 @@ def organization(org_id: int):
     return render_template(
         "ledger/organization.html", organization=organization, form=form,
         pledges=db.session.scalars(pledges).unique().all(), totals=ledger.totals(pledges),
-        due=ledger.instalments_due(organization=organization),
+        conditional=ledger.conditional_ids(pledges), due=ledger.instalments_due(organization=organization),
         entries=db.paginate(ledger.entries_query(pledges), page=page_number(), per_page=PER_PAGE, error_out=False),
-        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
         can_pledge=authz.can(current_user, "organization.pledge", organization),
     )
 
@@ -140,6 +141,7 @@ def render_pledge(pledge: Pledge, status: int = 200, **forms):
     return render_template(
         "ledger/pledge.html", pledge=pledge, entries=entries, reversed_ids=reversed_ids, verified=verified,
         can_record=authz.can(current_user, "pledge.record", pledge),
+        conditional=pledge.id in ledger.conditional_ids(sa.select(Pledge).where(Pledge.id == pledge.id)),
         actions=authz.pledge_actions(current_user, pledge, entries), **forms,
     ), status
 
@@ -156,7 +158,7 @@ def pledge_change(pledge: Pledge, form, change, success: str, form_name: str | N
     page (for a row's button, or a refusal that names no field)."""
     def render(status: int):
         db.session.refresh(pledge)
-        return render_pledge(pledge, status, **{form_name: form})
+        return render_pledge(pledge, status, **({form_name: form} if form_name else {}))
 
     here = url_for("ledger.pledge", pledge_id=pledge.id)
     return run_change(form, change, success=success, redirect_to=here, back=here,
@@ -171,15 +173,15 @@ def record_receipt(pledge_id: int):
     form = ReceiptForm(prefix="receipt")
     return pledge_change(pledge, form, lambda: ledger.record_receipt(
         current_user, pledge, amount_cents=parse_cents(form.amount.data, "amount"),
-        received_on=form.received_on.data, note=form.note.data or "", key=form.key.data),
+        received_on=filled(form.received_on.data), note=form.note.data or "", key=form.key.data),
         "The receipt has been recorded. Another administrator must verify it.", "receipt_form")
 
 
 @bp.post("/pledges/<int:pledge_id>/cancel")
 @login_required
 def cancel(pledge_id: int):
-    """Institute staff cancel what remains unreceived."""
-    pledge = get_pledge(pledge_id, "pledge.record")
+    """Institute staff, or the pledging organization's admins, cancel what remains unreceived."""
+    pledge = get_pledge(pledge_id, "pledge.cancel")
     form = ReasonForm(prefix="cancel")
     return pledge_change(pledge, form, lambda: ledger.cancel_remainder(
         current_user, pledge, reason=form.reason.data or "", key=form.key.data),
@@ -244,6 +246,21 @@ def record_federal():
     return run_change(
         form, lambda: ledger.record_federal_obligation(
             current_user, db.get_or_404(Institute, form.institute.data), fiscal_year=form.fiscal_year.data,
-            amount_cents=parse_signed_cents(form.amount.data, "amount"), note=form.note.data or "", key=form.key.data),
-        success="The federal obligation has been recorded.", redirect_to=url_for("ledger.match"),
-        render=lambda status: render_match(form, status))
+            amount_cents=parse_signed_cents(form.amount.data, "amount"), reference=form.reference.data or "",
+            note=form.note.data or "", key=form.key.data),
+        success=lambda obligation: (f"The correction of {obligation.reference} has been recorded."
+                                    if obligation.corrects_id else
+                                    f"The federal obligation {obligation.reference} has been recorded."),
+        redirect_to=url_for("ledger.match"), render=lambda status: render_match(form, status))
+
+
+@bp.get("/ledger/federal")
+@login_required
+def federal_list():
+    """Every federal obligation with its corrections: reference, year, amount and who recorded it."""
+    authz.require(current_user, "network.match", None)
+    year_form, filters = filter_form()
+    institute_id = query_id("institute")
+    institute = db.session.get(Institute, institute_id) if institute_id else None
+    return render_template("ledger/federal.html", rows=ledger.obligations(filters.fiscal_year, institute),
+                           year_form=year_form, fiscal_year=filters.fiscal_year, institute=institute)

@@ -9,7 +9,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -22,6 +21,7 @@ from portal.forms import (
     DateWindow,
     Form,
     PressedButton,
+    SelectChoice,
     optional_record_id,
     record_id,
 )
@@ -32,8 +32,8 @@ CALL_DAYS_BACK, CALL_DAYS_AHEAD = 366, 5 * 366
 
 
 def level(label, low, high, required=True):
-    return IntegerField(label, validators=[(InputRequired(f"Enter the {label.split(',')[0]}") if required else Optional()),
-                                           NumberRange(low, high, f"Enter a number from {low} to {high}")])
+    presence = InputRequired(f"Enter the {label.split(',')[0]}") if required else Optional()
+    return IntegerField(label, validators=[presence, NumberRange(low, high, f"Enter a number from {low} to {high}")])
 
 
 class CallForm(Form):
@@ -76,7 +76,8 @@ class DraftForm(Form):
     trl_target = level("Target TRL", 1, 9, required=False)
     mrl_start = level("MRL at the start", 1, 10, required=False)
     mrl_target = level("Target MRL", 1, 10, required=False)
-    duration_months = IntegerField("Duration in months", validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months")])
+    duration_months = IntegerField("Duration in months",
+                                   validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months")])
     federal_request = StringField("Federal funding requested", validators=[Optional()], description=AMOUNT_HINT)
     milestones = TextAreaField(
         "Milestones", validators=[Optional(), Length(max=10000)],
@@ -86,8 +87,8 @@ class DraftForm(Form):
 
 class FinderForm(Form):
     q = StringField("Name or description")
-    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
-    state = SelectField("State", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector"), *SECTOR_CHOICES], default="")
+    state = SelectField("State", choices=[SelectChoice("", "Any state"), *STATE_CHOICES[1:]], default="")
     institute = SelectField("Member of", coerce=optional_record_id, default="")
 
 

@@ -14,6 +14,7 @@ already has, so the first membership or pledge is counted once however many arri
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -22,8 +23,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.extensions import db
 from portal.models import (
     NETWORK,
+    EntryKind,
     FederalObligation,
     Figure,
+    LedgerEntry,
     Membership,
     MembershipStatus,
     Organization,
@@ -36,6 +39,7 @@ from portal.models import (
     StatusChange,
     Summary,
 )
+from portal.services import updated_rows
 
 GROUPS = ("industry (small)", "industry (large)", "academic", "government", "nonprofit")
 PROJECT_STATUSES = (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, ProposalStatus.COMPLETED)
@@ -44,6 +48,27 @@ MONEY_TOTALS = ("pledged", "received", "verified", "cancelled")
 NOT_STATED = "not stated"
 
 Key = tuple[int, str, str]
+
+
+def counted():
+    """SQL condition on Pledge: the pledge counts in every total.
+
+    Cost share committed to a proposal is a conditional commitment: it counts once the proposal is approved
+    (and while it is active or completed), unless it was released before (declined, withdrawn or returned,
+    a release entry). Every other pledge counts from the start.
+    """
+    approved = sa.select(Proposal.id).where(Proposal.id == Pledge.proposal_id,
+                                            Proposal.status.in_(PROJECT_STATUSES)).exists()
+    released = sa.select(LedgerEntry.id).where(LedgerEntry.pledge_id == Pledge.id,
+                                               LedgerEntry.kind == EntryKind.RELEASE).exists()
+    return sa.or_(Pledge.proposal_id.is_(None), sa.and_(approved, ~released))
+
+
+def is_counted(pledge: Pledge) -> bool:
+    """Whether ``pledge`` counts in the totals now (see ``counted``)."""
+    if pledge.proposal_id is None:
+        return True
+    return bool(db.session.scalar(sa.select(counted()).where(Pledge.id == pledge.id)))
 
 
 def group_of(sector: str, size: str | None) -> str:
@@ -75,10 +100,10 @@ def add(changes: Mapping[Key, int]) -> None:
             db.session.execute(statement.on_conflict_do_update(
                 index_elements=["scope", "figure", "key"], set_={"value": Summary.value + value}))
         elif value < 0:
-            result = db.session.execute(sa.update(Summary).where(
+            changed = updated_rows(sa.update(Summary).where(
                 Summary.scope == scope, Summary.figure == str(figure), Summary.key == key)
                 .values(value=Summary.value + value))
-            if result.rowcount != 1:
+            if changed != 1:
                 raise RuntimeError(f"summary {figure} [{key}] for scope {scope} has nothing to take {-value} from")
 
 
@@ -122,6 +147,7 @@ def membership_moved(membership: Membership, before: str, after: str) -> None:
 
 
 def membership_decided(membership: Membership) -> None:
+    assert membership.decided_at is not None  # called once the decision is recorded
     days = str(whole_days(membership.applied_at, membership.decided_at))
     add({(membership.institute_id, Figure.MEMBERSHIP_DAYS, days): 1, (NETWORK, Figure.MEMBERSHIP_DAYS, days): 1})
 
@@ -142,13 +168,32 @@ def organization_moving(organization_id: int, *, sector: str, size: str | None, 
 
 
 def pledge_recorded(pledge: Pledge) -> None:
-    """A new pledge (already flushed): its money, and the organization if this is its first pledge there."""
+    """A new pledge (already flushed): its money, and the organization if this is its first pledge there.
+    Conditional cost share counts nothing yet (``pledges_counted`` counts it at the proposal's approval)."""
+    if is_counted(pledge):
+        _count(pledge, set())
+
+
+def pledges_counted(pledges: list[Pledge]) -> None:
+    """Pledges that count from now on (a proposal's cost share at its approval): all their money so far."""
+    waiting = {pledge.id for pledge in pledges}
+    for pledge in sorted(pledges, key=lambda p: p.id):
+        waiting.discard(pledge.id)
+        _count(pledge, waiting)
+
+
+def _count(pledge: Pledge, not_yet: set[int]) -> None:
+    """Add ``pledge``'s totals, and count its organization where this is its first counted pledge (pledges
+    in ``not_yet`` are about to be counted too, so they are not earlier ones)."""
     _organization_locked(pledge.organization_id)
     earlier = sa.select(Pledge.institute_id, Pledge.fiscal_year).where(
-        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id)
+        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id, counted())
+    if not_yet:
+        earlier = earlier.where(Pledge.id.not_in(not_yet))
     others = {tuple(row) for row in db.session.execute(earlier)}  # (institute, fiscal year) it pledged to
     institute, year = pledge.institute_id, pledge.fiscal_year
-    change: Counter = Counter({(institute, Figure.MONEY, f"{year}:pledged"): pledge.pledged_cents})
+    change: Counter = Counter({(institute, Figure.MONEY, f"{year}:{name}"): getattr(pledge, f"{name}_cents")
+                              for name in MONEY_TOTALS})
     firsts = {
         (institute, str(year)): (institute, year) not in others,
         (institute, "all"): institute not in {i for i, _ in others},
@@ -162,6 +207,8 @@ def pledge_recorded(pledge: Pledge) -> None:
 
 
 def pledge_totals_moved(pledge: Pledge, deltas: Mapping[str, int]) -> None:
+    if not is_counted(pledge):
+        return
     add({(pledge.institute_id, Figure.MONEY, f"{pledge.fiscal_year}:{name}"): delta
          for name, delta in deltas.items()})
 
@@ -193,6 +240,7 @@ def proposal_moved(proposal: Proposal, institute_id: int, before: str | None, af
 
 def project_completed(proposal: Proposal, institute_id: int) -> None:
     """Readiness reached by a completed project: counted with the levels it started from."""
+    assert proposal.trl_reached is not None and proposal.mrl_reached is not None  # completing sets both
     levels = {"completed": 1, "trl_start": proposal.trl_start or 0, "trl_reached": proposal.trl_reached,
               "mrl_start": proposal.mrl_start or 0, "mrl_reached": proposal.mrl_reached}
     add({(scope, Figure.READINESS, key): value for scope in (institute_id, NETWORK) for key, value in levels.items()})
@@ -200,7 +248,7 @@ def project_completed(proposal: Proposal, institute_id: int) -> None:
 
 # From scratch -------------------------------------------------------------------------------
 
-def recount(session: so.Session | None = None) -> dict[Key, int]:
+def recount(session: so.Session | so.scoped_session[Any] | None = None) -> dict[Key, int]:
     """Every summary figure computed from the raw tables (zero figures left out)."""
     session = session or db.session
     figures: Counter = Counter()
@@ -238,10 +286,10 @@ def recount(session: so.Session | None = None) -> dict[Key, int]:
                             ("mrl_reached", sa.func.sum(Proposal.mrl_reached))):
             count(scope, Figure.READINESS, (), value, completed, key=lambda name=name: name)
 
-    pledges = sa.select().select_from(Pledge)
+    pledges = sa.select().select_from(Pledge).where(counted())
     for name in MONEY_TOTALS:
-        count(Pledge.institute_id, Figure.MONEY, (Pledge.fiscal_year,), sa.func.sum(Pledge.__table__.c[f"{name}_cents"]),
-              pledges, key=lambda year, name=name: f"{year}:{name}")
+        count(Pledge.institute_id, Figure.MONEY, (Pledge.fiscal_year,),
+              sa.func.sum(Pledge.__table__.c[f"{name}_cents"]), pledges, key=lambda year, name=name: f"{year}:{name}")
     count(FederalObligation.institute_id, Figure.FEDERAL, (FederalObligation.fiscal_year,),
           sa.func.sum(FederalObligation.amount_cents), sa.select().select_from(FederalObligation))
     pledgers = sa.func.count(sa.distinct(Pledge.organization_id))
@@ -253,6 +301,7 @@ def recount(session: so.Session | None = None) -> dict[Key, int]:
     for institute_id, applied_at, decided_at in session.execute(
             sa.select(Membership.institute_id, Membership.applied_at, Membership.decided_at)
             .where(Membership.decided_at.is_not(None))):
+        assert decided_at is not None  # the query asked for decided ones only
         days = str(whole_days(applied_at, decided_at))
         figures[(institute_id, Figure.MEMBERSHIP_DAYS, days)] += 1
         figures[(NETWORK, Figure.MEMBERSHIP_DAYS, days)] += 1
@@ -285,7 +334,7 @@ def problems() -> list[str]:
             if kept.get((scope, figure, key), 0) != counted.get((scope, figure, key), 0)]
 
 
-def rebuild(session: so.Session | None = None) -> int:
+def rebuild(session: so.Session | so.scoped_session[Any] | None = None) -> int:
     """Replace every summary figure with a recount (after a bulk load, or to repair); returns the rows."""
     session = session or db.session
     figures = recount(session)

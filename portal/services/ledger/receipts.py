@@ -11,10 +11,10 @@ from portal.models import (
     Pledge,
     User,
 )
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, notifications, summary
 from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
-from portal.services.parsing import format_cents
 from portal.services.organizations import admins_of
+from portal.services.parsing import format_cents
 
 # Receipts, verification and reversal -------------------------------------------------------
 
@@ -23,10 +23,14 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
     """Record money (or in-kind value) received against a pledge; never more than remains."""
     _check_key(LedgerEntry, key)
     _lock(pledge)
+    if not summary.is_counted(pledge):
+        raise DomainError(None, "This is cost share of a proposal not yet approved: money is received against it "
+                                "once the proposal is approved.", status=409)
     if received_on > datetime.now(UTC).date():
         raise DomainError("received_on", "The date received cannot be in the future")
     if amount_cents > pledge.remaining_cents:
-        raise DomainError("amount", f"That is more than remains on this pledge ({format_cents(pledge.remaining_cents)} remains)")
+        raise DomainError("amount", "That is more than remains on this pledge "
+                                    f"({format_cents(pledge.remaining_cents)} remains)")
     entry = _entry(actor, pledge, EntryKind.RECEIPT, amount_cents, key, received_on=received_on, reason=note.strip())
     _move_totals(pledge, received=amount_cents)
     audit.record(actor, "ledger.receipt", entry, institute_id=pledge.institute_id,
@@ -90,4 +94,8 @@ def reverse(actor: User, original: LedgerEntry, *, reason: str, key: str | None)
     _move_totals(pledge, **{TOTAL_OF[original.kind]: -original.amount_cents})
     audit.record(actor, "ledger.reversal", entry, institute_id=pledge.institute_id, reason=reason,
                  details={"pledge_id": pledge.id, "reverses_id": original.id, "amount_cents": -original.amount_cents})
+    notifications.notify(admins_of(pledge.organization),
+                         f"{pledge.institute.acronym} reversed the {original.kind} of "
+                         f"{format_cents(original.amount_cents)} on your FY{pledge.fiscal_year} pledge: {reason}",
+                         "ledger.pledge", pledge_id=pledge.id, actor=actor)
     return entry

@@ -18,7 +18,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, ledger, notifications
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move
 from portal.services.proposals.people import _active_org_ids, review_of, team_org_ids
@@ -77,10 +77,10 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
     if review.proposal.status != ProposalStatus.UNDER_REVIEW:
         raise DomainError(None, "The proposal is no longer under review.", status=409)
     criteria = {c.id: c for c in review.proposal.call.criteria}
-    for criterion_id, (score, _) in entries.items():
+    for criterion_id, (value, _) in entries.items():
         if criterion_id not in criteria:
             raise DomainError(None, "That criterion is not in this call's rubric.", status=400)
-        if not 1 <= score <= 5:
+        if not 1 <= value <= 5:
             raise DomainError(f"score_{criterion_id}", "Score each criterion from 1 to 5")
     if final and set(entries) != set(criteria):
         missing = [criteria[c].name for c in criteria if c not in entries]
@@ -141,6 +141,10 @@ def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None
     _move(actor, proposal, ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED,
           [ProposalStatus.UNDER_REVIEW])
     proposal.decision_note = note.strip()
+    if approve:
+        ledger.cost_share_approved(proposal)
+    else:
+        ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was declined")
     notifications.notify(admins_of(proposal.lead_organization) + [
         u for p in proposal.partners if p.status == PartnerStatus.ACCEPTED and not p.is_lead
         for u in admins_of(p.organization)],
