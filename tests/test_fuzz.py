@@ -55,19 +55,19 @@ PEOPLE = {"anonymous": None, "member": f"admin1@{DEMO}", "reviewer": f"admin3@{D
 # Values that broke pages before, or could: control characters, huge and negative numbers, dates at the
 # edges of the calendar, digits of other scripts, addresses that do not parse, formulas, long text.
 NASTY = [
-    "", "\x00", "a\x00b", "\r\n", "\x1b[2J", "-1", "2147483648", "9223372036854775808",
+    "", "\x00", "\x1b[2J", "-1", "2147483648", "9223372036854775808",
     "99999999999999999999999999", "1e309", "1.005", "\u0661\u0662\u0663", "\uff11\uff12\uff13", "9999-12-31",
     "0001-01-01", "2026-02-30", "9999-12-31T23:59", "0001-01-01T00:00", "https://[]", "x" * 65, "x" * 5000, "💥",
 ]
 # More of the same kind, for the generated tests only.
-ODD = [" ", "0", "7", "NaN", "<script>alert(1)</script>", "javascript:x", "=HYPERLINK(\"http://x\")",
+ODD = [" ", "a\x00b", "\r\n", "0", "7", "NaN", "<script>alert(1)</script>", "javascript:x", "=HYPERLINK(\"http://x\")",
        "' OR 1=1 --", "%00", "\ud7ff", "../../etc/passwd"]
 # Values a page or form takes as valid: with them, generated posts get past the first check to the rules.
 PLAIN = ["1", "2", "1999-01-01", "approve", "decline", "accept", "submit", "save", "open", "closed", "cash",
          "in_kind", "industry", "academic", "small", "OH", "true", "on", "fulfilled", "active"]
 # The values tried in each field alone (the others as the page offered them); "" last, as it often passes.
-SHORT = ["\x00", "2147483648", "99999999999999999999999999", "-1", "\u0661\u0662\u0663", "9999-12-31T23:59", "https://[]",
-         "x" * 5000, ""]
+SHORT = ["\x00", "2147483648", "99999999999999999999999999", "-1", "\u0661\u0662\u0663", "9999-12-31T23:59",
+         "https://[]", ""]
 values = st.one_of(st.sampled_from(NASTY + ODD + PLAIN), st.text(max_size=40), st.integers(-2**70, 2**70).map(str))
 
 # Query parameters read outside any form on a page; the names of every GET form's fields are added to these.
