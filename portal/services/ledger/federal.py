@@ -12,7 +12,7 @@ from portal.models import (
     Pledge,
     User,
 )
-from portal.services import DomainError, audit, summary
+from portal.services import DomainError, audit, dates, summary
 from portal.services.ledger.entries import _add_keyed, _check_key, check_fiscal_year
 from portal.services.parsing import format_cents
 
@@ -23,6 +23,7 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
     """Record federal money obligated to an institute; a negative amount corrects an earlier one."""
     _check_key(FederalObligation, key)
     check_fiscal_year(fiscal_year)
+    dates.check_fiscal_year_for_institute(fiscal_year, institute.founded_year)
     if amount_cents == 0:
         raise DomainError("amount", "Enter an amount other than zero")
     if amount_cents < 0:
