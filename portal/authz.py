@@ -1,7 +1,9 @@
 """Who may do what. Every per-object permission check in the portal is answered here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeAlias, TypeGuard
 
 import sqlalchemy as sa
 from flask import abort
@@ -25,10 +27,10 @@ from portal.models import (
 from portal.services import conflicts, proposals
 from portal.services.memberships import access
 
-Actor = User | AnonymousUserMixin | None
+Actor: TypeAlias = User | AnonymousUserMixin | None
 
 
-def _signed_in(user: Actor) -> bool:
+def _signed_in(user: Actor) -> TypeGuard[User]:
     return isinstance(user, User) and user.is_active
 
 
@@ -152,7 +154,7 @@ def can_answer_invitation(user: Actor, partner) -> bool:
     return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
 
 
-POLICIES = {
+POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
     "organization.apply": can_apply_for,
@@ -200,7 +202,7 @@ def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
     Impartiality: an administrator who belongs to the pledging organization records and verifies no receipt.
     A receipt, verification or cancellation that stands may be reversed, a verified receipt only once its
     verification has been reversed."""
-    if not can_record_for_pledge(user, pledge):
+    if not _signed_in(user) or not can_record_for_pledge(user, pledge):
         return PledgeActions()
     impartial = not conflicts.own_organizations(user, {pledge.organization_id})
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
@@ -287,7 +289,8 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
 
 def membership_actions(user: Actor, membership: Membership, today: date) -> frozenset[str]:
     """What ``user`` may do to ``membership`` on ``today``: the institute decides an application, a change of
-    tier (never an administrator who belongs to the organization), and ends a membership in force; the organization renews, asks for another tier, and withdraws."""
+    tier (never an administrator who belongs to the organization), and ends a membership in force; the
+    organization renews, asks for another tier, and withdraws."""
     current = membership.current_status(today)
     names: set[str] = set()
     if can_decide_membership(user, membership):

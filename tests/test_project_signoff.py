@@ -19,7 +19,8 @@ def project(app, ctx, proposal_world):
     w = proposal_world
     call = make_call(app, w.staff, w.institute)
     proposal = make_proposal(app, w.engineer, call, w.lead, trl_start=4, trl_target=6, mrl_start=4, mrl_target=6,
-                             duration_months=18, milestones=[(6, "Alloy trials", "Report"), (18, "Flight part", "Part")])
+                             duration_months=18,
+                             milestones=[(6, "Alloy trials", "Report"), (18, "Flight part", "Part")])
     for before, after in ((ProposalStatus.DRAFT, ProposalStatus.SUBMITTED),
                           (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW),
                           (ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED)):

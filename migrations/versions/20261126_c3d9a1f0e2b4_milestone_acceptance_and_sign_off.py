@@ -14,7 +14,6 @@ import calendar
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'c3d9a1f0e2b4'
 down_revision = 'b7e2c4a9d130'

@@ -5,7 +5,6 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from portal import authz
-
 from portal.extensions import db
 from portal.institutes.forms import InstituteSearchForm
 from portal.models import Institute

@@ -1,21 +1,23 @@
 """Pledges, receipts, verification, the organization's ledger, and the federal match.
 (The institute's ledger is among the institute administrators' pages.)"""
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
+from portal.forms import SelectChoice, filled
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import ledger
-from portal.services.ledger import LedgerFilters, PledgeInput
-from portal.views import run_change
 from portal.services.clock import today
+from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.services.memberships import memberships_of
 from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
+from portal.views import run_change
 
 bp = Blueprint("ledger", __name__)
 
@@ -37,11 +39,11 @@ def fiscal_year_choices() -> list[SelectChoice]:
     return [SelectChoice(year, f"FY{year}") for year in reversed(ledger.allowed_fiscal_years())]
 
 
-def filter_form(organizations: list[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
+def filter_form(organizations: Sequence[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
     form = LedgerFilterForm(request.args, meta={"csrf": False})
-    form.fiscal_year.choices = [SelectChoice("", "Any year")] + fiscal_year_choices()
-    form.organization.choices = [SelectChoice("", "Any organization")] + [
-        SelectChoice(o.id, o.name) for o in organizations or []]
+    form.fiscal_year.choices = [SelectChoice("", "Any year"), *fiscal_year_choices()]
+    form.organization.choices = [SelectChoice("", "Any organization"),
+                                 *(SelectChoice(o.id, o.name) for o in organizations or [])]
     if not form.validate():
         return form, LedgerFilters()
     return form, LedgerFilters(fiscal_year=form.fiscal_year.data, kind=form.kind.data or "",
@@ -155,7 +157,7 @@ def pledge_change(pledge: Pledge, form, change, success: str, form_name: str | N
     page (for a row's button, or a refusal that names no field)."""
     def render(status: int):
         db.session.refresh(pledge)
-        return render_pledge(pledge, status, **{form_name: form})
+        return render_pledge(pledge, status, **({form_name: form} if form_name else {}))
 
     here = url_for("ledger.pledge", pledge_id=pledge.id)
     return run_change(form, change, success=success, redirect_to=here, back=here,
@@ -170,7 +172,7 @@ def record_receipt(pledge_id: int):
     form = ReceiptForm(prefix="receipt")
     return pledge_change(pledge, form, lambda: ledger.record_receipt(
         current_user, pledge, amount_cents=parse_cents(form.amount.data, "amount"),
-        received_on=form.received_on.data, note=form.note.data or "", key=form.key.data),
+        received_on=filled(form.received_on.data), note=form.note.data or "", key=form.key.data),
         "The receipt has been recorded. Another administrator must verify it.", "receipt_form")
 
 

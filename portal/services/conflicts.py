@@ -26,7 +26,6 @@ from portal.models import (
     Organization,
     Partner,
     PartnerStatus,
-    ProjectCall,
     Proposal,
     ProposalStatus,
     Review,
@@ -104,7 +103,7 @@ def recheck_for_organization(organization_id: int, actor: User | None = None, *,
             continue
         reason = review_conflict(review.reviewer, review.proposal)
         proposal = review.proposal
-        institute_id = db.session.scalar(sa.select(ProjectCall.institute_id).where(ProjectCall.id == proposal.call_id))
+        institute_id = proposal.call.institute_id
         audit.record(actor, "proposal.review_blocked", proposal, institute_id=institute_id,
                      details={"review_id": review.id, "reviewer_id": review.reviewer_id, "reason": reason})
         notifications.notify(staff_of_institute(institute_id),

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -40,6 +41,9 @@ from portal.services.ledger import fiscal_year_of
 DOMAIN = "synthetic.example.org"
 CHUNK = 5_000
 
+# Rows for a bulk insert, one dict of column values each.
+Rows = list[dict[str, Any]]
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -68,20 +72,22 @@ def _next_id(model) -> int:
     return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
 
 
-def _insert(model, rows: list[dict], tick: Callable[[int], None]) -> None:
+def _insert(model, rows: Rows, tick: Callable[[int], None]) -> None:
     """Bulk insert: COPY on PostgreSQL, multi-row INSERTs elsewhere, in the session's transaction."""
     if not rows:
         return
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         columns = list(rows[0])
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
-                for start in range(0, len(rows), CHUNK):
-                    for row in rows[start:start + CHUNK]:
-                        copy.write_row([value.value if isinstance(value, StrEnum) else value
-                                        for value in (row[column] for column in columns)])
-                    tick(min(CHUNK, len(rows) - start))
+        driver = connection.connection.driver_connection  # psycopg's own connection, for COPY
+        assert driver is not None  # a connection checked out of the pool always has one
+        with (driver.cursor() as cursor,
+              cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy):
+            for start in range(0, len(rows), CHUNK):
+                for row in rows[start:start + CHUNK]:
+                    copy.write_row([value.value if isinstance(value, StrEnum) else value
+                                    for value in (row[column] for column in columns)])
+                tick(min(CHUNK, len(rows) - start))
         return
     for start in range(0, len(rows), CHUNK):
         batch = rows[start:start + CHUNK]
@@ -114,8 +120,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     # Institutes: the real 18, then synthetic ones up to the scale, each with the default tiers.
     institute_service.seed(institute_service.seed_records())
     db.session.flush()
-    existing = db.session.scalar(sa.select(sa.func.count(Institute.id)))
-    institute_rows = []
+    existing = db.session.scalar(sa.select(sa.func.count(Institute.id))) or 0
+    institute_rows: Rows = []
     next_institute = _next_id(Institute)
     for n in range(existing, scale.institutes):
         institute_rows.append({
@@ -129,8 +135,9 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     _insert(Institute, institute_rows, tick)
     default_tiers = [("Platinum", 150_000_00, True, True), ("Gold", 50_000_00, True, False),
                      ("Silver", 10_000_00, False, False)]
-    have_tiers = {t for t in db.session.scalars(sa.select(Tier.institute_id).distinct())}
-    tier_rows, next_tier = [], _next_id(Tier)
+    have_tiers = set(db.session.scalars(sa.select(Tier.institute_id).distinct()))
+    tier_rows: Rows = []
+    next_tier = _next_id(Tier)
     for institute_id in db.session.scalars(sa.select(Institute.id)):
         if institute_id in have_tiers:
             continue
@@ -149,10 +156,11 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     # Organizations, weighted like the program's reports: about 63% industry, 70% of it small.
     org_start = _next_id(Organization)
     states = list(US_STATES)
-    org_rows = []
+    org_rows: Rows = []
     for n in range(scale.organizations):
         roll = rng.random()
-        sector = "industry" if roll < 0.63 else "academic" if roll < 0.83 else "government" if roll < 0.93 else "nonprofit"
+        sector = ("industry" if roll < 0.63 else "academic" if roll < 0.83
+                  else "government" if roll < 0.93 else "nonprofit")
         name = f"Synthetic {sector.capitalize()} {seed}-{n + 1}"
         org_rows.append({"id": org_start + n, "name": name, "name_key": name.casefold(), "sector": sector,
                          "size": ("small" if rng.random() < 0.7 else "large") if sector == "industry" else None,
@@ -164,7 +172,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     # People: one shared password hash keeps the load fast; each person belongs to one organization.
     password_hash = passwords.hash_password(f"synthetic network {seed}")
     user_start, affiliation_start = _next_id(User), _next_id(Affiliation)
-    user_rows, affiliation_rows = [], []
+    user_rows: Rows = []
+    affiliation_rows: Rows = []
     for n in range(scale.users):
         user_id = user_start + n
         user_rows.append({"id": user_id, "email": f"person{seed}-{n + 1}@{DOMAIN}", "full_name": f"Person {n + 1}",
@@ -181,7 +190,7 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     # Memberships: distinct organization and institute pairs; most active, some pending or lapsed.
     membership_start = _next_id(Membership)
     pairs: set[tuple[int, int]] = set()
-    membership_rows = []
+    membership_rows: Rows = []
     while len(membership_rows) < scale.memberships:
         org_id, institute_id = rng.choice(org_ids), rng.choice(institute_ids)
         if (org_id, institute_id) in pairs:
@@ -206,7 +215,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
 
     # One open call per institute; proposals led by member organizations, at every stage.
     call_start, criterion_start = _next_id(ProjectCall), _next_id(Criterion)
-    call_rows, criterion_rows = [], []
+    call_rows: Rows = []
+    criterion_rows: Rows = []
     for n, institute_id in enumerate(institute_ids):
         call_rows.append({"id": call_start + n, "institute_id": institute_id, "title": f"Open call {fy}",
                           "description": "Synthetic call.", "opens_at": now - timedelta(days=400),
@@ -223,7 +233,9 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     call_of = {row["institute_id"]: row["id"] for row in call_rows}
     members = [row for row in membership_rows if row["status"] == "active"]
     proposal_start, partner_start, change_start = _next_id(Proposal), _next_id(Partner), _next_id(StatusChange)
-    proposal_rows, partner_rows, change_rows = [], [], []
+    proposal_rows: Rows = []
+    partner_rows: Rows = []
+    change_rows: Rows = []
     areas = ["Additive manufacturing", "Composites", "Robotics", "Biomanufacturing", "Semiconductors", "Cybersecurity"]
     for n in range(scale.proposals):
         membership = members[n % len(members)]
@@ -235,8 +247,9 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
         proposal_id = proposal_start + n
         proposal_rows.append({
             "id": proposal_id, "call_id": call_of[membership["institute_id"]],
-            "lead_organization_id": membership["organization_id"], "created_by_id": admin_of[membership["organization_id"]],
-            "status": status, "title": f"Synthetic project {n + 1}", "abstract": "Synthetic.", "technical_plan": "Synthetic.",
+            "lead_organization_id": membership["organization_id"],
+            "created_by_id": admin_of[membership["organization_id"]], "status": status,
+            "title": f"Synthetic project {n + 1}", "abstract": "Synthetic.", "technical_plan": "Synthetic.",
             "technology_area": rng.choice(areas), "trl_start": trl_start, "trl_target": trl_start + 2,
             "mrl_start": trl_start, "mrl_target": trl_start + 2,
             "trl_reached": trl_start + rng.randint(1, 2) if status == "completed" else None,
@@ -250,7 +263,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
                             "to_status": "submitted", "at": submitted})
         if status in ("approved", "declined", "active", "completed"):
             change_rows.append({"id": change_start + 2 * n + 1, "proposal_id": proposal_id,
-                                "from_status": "under_review", "to_status": "approved" if status != "declined" else "declined",
+                                "from_status": "under_review",
+                                "to_status": "approved" if status != "declined" else "declined",
                                 "at": decided})
     _insert(Proposal, proposal_rows, tick)
     _insert(Partner, partner_rows, tick)
@@ -259,7 +273,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     # Money: pledges of about four entries each (pledge, receipt, verification, and a cancellation or a
     # second receipt), totals kept equal to the entries.
     pledge_start, entry_start = _next_id(Pledge), _next_id(LedgerEntry)
-    pledge_rows, entry_rows = [], []
+    pledge_rows: Rows = []
+    entry_rows: Rows = []
     entry_id = entry_start
     n = 0
     while len(entry_rows) < scale.ledger_entries:
@@ -271,7 +286,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
         year = fy - rng.randint(0, 4)
         pledge_rows.append({"id": pledge_id, "organization_id": membership["organization_id"],
                             "institute_id": membership["institute_id"], "kind": "cash", "fiscal_year": year,
-                            "in_kind_description": "", "note": "", "created_by_id": admin_of[membership["organization_id"]],
+                            "in_kind_description": "", "note": "",
+                            "created_by_id": admin_of[membership["organization_id"]],
                             "created_at": now, "pledged_cents": pledged, "received_cents": received,
                             "verified_cents": received, "cancelled_cents": cancelled})
         actor = admin_of[membership["organization_id"]]
@@ -287,7 +303,8 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
         n += 1
     _insert(Pledge, pledge_rows, tick)
     _insert(LedgerEntry, entry_rows, tick)
-    federal_rows, federal_start = [], _next_id(FederalObligation)
+    federal_rows: Rows = []
+    federal_start = _next_id(FederalObligation)
     for institute_id in institute_ids:
         for year in range(fy - 4, fy + 1):
             federal_rows.append({"id": federal_start + len(federal_rows), "institute_id": institute_id,

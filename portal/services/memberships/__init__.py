@@ -49,7 +49,11 @@ from portal.services.memberships.tiers import (
 )
 
 __all__ = [
+    "REMIND_DAYS",
+    "ROSTER_COLUMNS",
     "Access",
+    "PublicRoster",
+    "WaitTimes",
     "access",
     "add_staff",
     "admin_organizations",
@@ -67,14 +71,11 @@ __all__ = [
     "memberships_of",
     "pending_queue",
     "public_roster",
-    "PublicRoster",
     "remind",
-    "REMIND_DAYS",
     "remove_staff",
     "renew",
     "request_tier_change",
     "retire_tier",
-    "ROSTER_COLUMNS",
     "roster_csv",
     "seed_tiers",
     "staff_of",
@@ -82,6 +83,5 @@ __all__ = [
     "tier_change_requests",
     "tiers_of",
     "wait_times",
-    "WaitTimes",
     "withdraw",
 ]

@@ -89,7 +89,7 @@ class PublicRoster:
 
 def public_roster(institute: Institute, on: date | None = None) -> PublicRoster:
     members = members_in_force(institute, on)
-    by_sector = {sector.value: [] for sector in Sector}
+    by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
     counts = {sector.value: 0 for sector in Sector}
     for membership in members:
         organization = membership.organization

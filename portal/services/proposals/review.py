@@ -20,8 +20,8 @@ from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, notifications
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move
-from portal.services.proposals.projects import is_institute_staff
 from portal.services.proposals.people import review_of
+from portal.services.proposals.projects import is_institute_staff
 
 # Reviewers disagree strongly when their weighted totals (1 to 5) are this far apart or more.
 DISAGREEMENT_POINTS = 1.5
@@ -77,10 +77,10 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
         raise DomainError(None, f"Your review is blocked by a conflict of interest ({reason}); declare the "
                                 "conflict so the institute can assign another reviewer.", status=409)
     criteria = {c.id: c for c in review.proposal.call.criteria}
-    for criterion_id, (score, _) in entries.items():
+    for criterion_id, (value, _) in entries.items():
         if criterion_id not in criteria:
             raise DomainError(None, "That criterion is not in this call's rubric.", status=400)
-        if not 1 <= score <= 5:
+        if not 1 <= value <= 5:
             raise DomainError(f"score_{criterion_id}", "Score each criterion from 1 to 5")
     if final and set(entries) != set(criteria):
         missing = [criteria[c].name for c in criteria if c not in entries]
