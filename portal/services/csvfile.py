@@ -8,7 +8,7 @@ they are.
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,10 +40,29 @@ def writer(out, **options) -> SafeWriter:
     return SafeWriter(out, **options)
 
 
-def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:
-    """A header line and the rows, as CSV text."""
+def stream(columns: list[str], rows: Iterable[Iterable[Any]], batch: int = 500) -> Iterator[str]:
+    """A header line, then the rows, as CSV text in pieces of ``batch`` rows: a response can send the
+    header before the first row is read, and holds no more than a piece at a time."""
     out = io.StringIO()
     safe = writer(out)
     safe.writerow(columns)
-    safe.writerows(rows)
-    return out.getvalue()
+    yield out.getvalue()
+    count = 0
+    out.seek(0)
+    out.truncate()
+    for row in rows:
+        safe.writerow(row)
+        count += 1
+        if count == batch:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            count = 0
+    if count:
+        yield out.getvalue()
+
+
+def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A header line and the rows, as CSV text."""
+    return "".join(stream(columns, rows))
+
