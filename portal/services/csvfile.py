@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from portal.extensions import db
+
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 
@@ -60,6 +62,13 @@ def stream(columns: list[str], rows: Iterable[Iterable[Any]], batch: int = 500) 
             count = 0
     if count:
         yield out.getvalue()
+
+
+def rows_of(query, batch: int = 2_000) -> Iterator[Any]:
+    """The rows ``query`` selects, read ``batch`` at a time (a server-side cursor on PostgreSQL). It holds
+    on to the session that reads them: a streamed response is read after the request's own session is gone."""
+    session = db.session()
+    yield from session.execute(query.execution_options(yield_per=batch))
 
 
 def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:

@@ -114,15 +114,14 @@ def entries_csv(entries) -> Iterator[str]:
             .join(Organization, Organization.id == Pledge.organization_id)
             .join(Institute, Institute.id == Pledge.institute_id)
             .outerjoin(actor, actor.id == LedgerEntry.actor_id)
-            .where(entries.whereclause).order_by(LedgerEntry.occurred_at, LedgerEntry.id)
-            .execution_options(yield_per=2_000))
+            .where(entries.whereclause).order_by(LedgerEntry.occurred_at, LedgerEntry.id))
 
     def row(e) -> list:
         whole, cents = divmod(abs(e[3]), 100)
         return [e[0], e[1].isoformat(timespec="seconds"), e[2], f"{'-' if e[3] < 0 else ''}{whole}.{cents:02d}",
                 e[4], e[5], e[6], e[7], e[8], e[9] or "", e[10] or "", e[11] or "", e[12] or "", e[13] or ""]
 
-    return csvfile.stream(CSV_COLUMNS, (row(e) for e in db.session.execute(rows)))
+    return csvfile.stream(CSV_COLUMNS, (row(e) for e in csvfile.rows_of(rows)))
 
 
 def entries_of(pledge: Pledge) -> list[LedgerEntry]:

@@ -108,13 +108,14 @@ def public_roster(institute: Institute, on: date | None = None) -> PublicRoster:
         sa.select(Organization.sector, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
         .where(in_force).group_by(Organization.sector))}
     by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
-    for sector in Sector:
-        if counts[sector.value]:
-            by_sector[sector.value] = list(db.session.scalars(
-                sa.select(Organization).join(Membership, Membership.organization_id == Organization.id)
-                .where(in_force, Organization.sector == sector, Organization.listed)
-                .options(so.load_only(Organization.id, Organization.name, Organization.sector))
-                .order_by(Organization.name).limit(NAMED_PER_SECTOR)))
+    rank = sa.func.row_number().over(partition_by=Organization.sector, order_by=(Organization.name, Organization.id))
+    named = (sa.select(Organization.id, rank.label("rank")).join(Membership, Membership.organization_id == Organization.id)
+             .where(in_force, Organization.listed).subquery())
+    for organization in db.session.scalars(
+            sa.select(Organization).join(named, named.c.id == Organization.id).where(named.c.rank <= NAMED_PER_SECTOR)
+            .options(so.load_only(Organization.id, Organization.name, Organization.sector))
+            .order_by(Organization.name, Organization.id)):
+        by_sector[organization.sector].append(organization)
     return PublicRoster(by_sector=by_sector, counts=counts, total=sum(counts.values()))
 
 
@@ -131,11 +132,11 @@ def roster_csv(institute: Institute, on: date | None = None) -> Iterator[str]:
             .join(Organization, Organization.id == Membership.organization_id)
             .join(Tier, Tier.id == Membership.tier_id)
             .where(Membership.institute_id == institute.id, Membership.in_force(on))
-            .order_by(Organization.name, Membership.id).execution_options(yield_per=2_000))
+            .order_by(Organization.name, Membership.id))
     return csvfile.stream(ROSTER_COLUMNS, (
         [name, sector, size or "", state, tier, f"{fee / 100:.2f}", starts, ends, contact, email,
          "yes" if listed else "no"]
-        for name, sector, size, state, tier, fee, starts, ends, contact, email, listed in db.session.execute(rows)))
+        for name, sector, size, state, tier, fee, starts, ends, contact, email, listed in csvfile.rows_of(rows)))
 
 
 def pending_queue(institute: Institute) -> list[Membership]:

@@ -284,9 +284,9 @@ def _memberships(w: World, scale: Scale, tick: Tick) -> int:
     return len(rows)
 
 
-def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Write the synthetic network; returns how many rows of each kind."""
-    scale = SCALES[scale_name]
+def load(scale_name: str | Scale, seed: int = 2026, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Write the synthetic network (of a named scale, or any ``Scale``); returns how many rows of each kind."""
+    scale = SCALES[scale_name] if isinstance(scale_name, str) else scale_name
     if db.session.scalar(sa.select(User.id).where(User.email == f"person{seed}-1@{DOMAIN}")) is not None:
         return {}  # this seed's network is already here
     rng = random.Random(seed)
@@ -299,7 +299,7 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
     counts["memberships"] = _memberships(w, scale, tick)
     counts |= projects.load(w, scale.proposals)
     counts |= money.load(w, scale.ledger_entries)
-    w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None, details={"scale": scale_name, "seed": seed})
+    w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None, details={"scale": str(scale_name), "seed": seed})
     counts["audit_events"], counts["notifications"] = w.activity.write(tick)
     _fix_sequences()
     summary.rebuild()  # the rows went in without the services, so the snapshot's figures are counted afresh
