@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test test-e2e install install-dev migrate seed clean
+.PHONY: run test test-e2e lint install install-dev migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: install-dev
 
 test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+# The rule set and the type checker's settings are in pyproject.toml.
+lint: install-dev
+	$(BIN)/ruff check portal tests migrations config.py wsgi.py
+	$(BIN)/mypy portal
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -28,7 +29,7 @@ def env_flag(name: str, default: bool = False) -> bool:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = database_url()
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")
     # Keys in the shared cache start with this; give each deployment sharing one Redis its own.
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "portal")
@@ -41,7 +42,8 @@ class Config:
     # not answer, each process counts in its own memory (with a warning in the log) and goes back to
     # Redis when it answers again.
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
-    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+    RATELIMIT_STORAGE_OPTIONS: ClassVar[dict[str, object]] = {"socket_connect_timeout": REDIS_TIMEOUT,
+                                                              "socket_timeout": REDIS_TIMEOUT}
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_HEADERS_ENABLED = True
@@ -88,7 +90,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") and database_url() or "sqlite://"
+    SQLALCHEMY_DATABASE_URI = (os.environ.get("DATABASE_URL") and database_url()) or "sqlite://"
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
     ARGON2_TIME_COST = 1

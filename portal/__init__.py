@@ -22,8 +22,8 @@ from portal.memberships.routes import bp as memberships_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
-from portal.services.parsing import EASTERN, format_cents
 from portal.services.notifications import unread_count
+from portal.services.parsing import EASTERN, format_cents
 from portal.snapshot.routes import bp as snapshot_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,8 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
 
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        # Flask's documented way to put middleware around the app; its stubs declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

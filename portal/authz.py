@@ -1,7 +1,9 @@
 """Who may do what. Every per-object permission check in the portal is answered here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, TypeAlias, TypeGuard
 
 import sqlalchemy as sa
 from flask import abort
@@ -25,10 +27,10 @@ from portal.models import (
 from portal.services import proposals
 from portal.services.memberships import access
 
-Actor = User | AnonymousUserMixin | None
+Actor: TypeAlias = User | AnonymousUserMixin | None
 
 
-def _signed_in(user: Actor) -> bool:
+def _signed_in(user: Actor) -> TypeGuard[User]:
     return isinstance(user, User) and user.is_active
 
 
@@ -152,7 +154,7 @@ def can_answer_invitation(user: Actor, partner) -> bool:
     return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
 
 
-POLICIES = {
+POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
     "organization.apply": can_apply_for,
@@ -199,7 +201,7 @@ def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
     Two-person rule: a receipt is verified by an institute administrator other than the one who recorded it.
     A receipt, verification or cancellation that stands may be reversed, a verified receipt only once its
     verification has been reversed."""
-    if not can_record_for_pledge(user, pledge):
+    if not _signed_in(user) or not can_record_for_pledge(user, pledge):
         return PledgeActions()
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
     verified = {e.verifies_id for e in entries if e.kind == EntryKind.VERIFICATION and e.id not in reversed_ids}

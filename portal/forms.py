@@ -1,8 +1,11 @@
 """Form pieces shared by several blueprints."""
 
+from typing import TypeVar
+
 from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in its stubs yet
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.geography import US_STATES
@@ -18,6 +21,18 @@ SIZE_CHOICES = [
 STATE_CHOICES = [SelectChoice("", "- Select -")] + [
     SelectChoice(code, name) for code, name in sorted(US_STATES.items(), key=lambda item: item[1])
 ]
+
+
+T = TypeVar("T")
+
+
+def filled(data: T | None) -> T:
+    """The data of a field whose validators require it, read once the form has validated.
+
+    WTForms types every field's data as optional, since a form that was never validated may hold nothing."""
+    if data is None:
+        raise ValueError("a required field is empty: validate the form before reading it")
+    return data
 
 
 class Form(FlaskForm):

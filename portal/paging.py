@@ -71,18 +71,22 @@ def _cursor(text: str | None, keys: Sequence[Any]) -> list | None:
         return None
 
 
-def keyset(query: sa.Select, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
+def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
            descending: bool, per_page: int = PER_PAGE, scalars: bool = True,
            count: bool = True, param: str = "after") -> Page:
     """One page of ``query`` ordered by ``keys`` (all ascending or all descending; the last one unique), after
     the cursor in the query string's ``param``. ``row_key`` gives a row's values of ``keys`` (strings or
-    integers, so the cursor survives a URL)."""
+    integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing."""
+    if query is None:  # a filter that can match nothing
+        return Page(items=[], param=param, after=None, first=True, total=Capped(0, COUNT_CAP))
     values = _cursor(request.args.get(param), keys)
     total = capped_count(query) if count else Capped(0, 0)
     if values is not None:
-        row, cursor = sa.tuple_(*keys), sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
+        row = sa.tuple_(*keys)
+        cursor = sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
         query = query.where(row < cursor if descending else row > cursor)
-    ordered = query.order_by(None).order_by(*(key.desc() if descending else key.asc() for key in keys)).limit(per_page + 1)
+    ordered = (query.order_by(None).order_by(*(key.desc() if descending else key.asc() for key in keys))
+               .limit(per_page + 1))
     result = db.session.scalars(ordered) if scalars else db.session.execute(ordered)
     items = list(result.unique() if scalars else result)
     more = len(items) > per_page

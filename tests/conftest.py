@@ -132,8 +132,8 @@ def ledger_world(app):
     make_membership(app, organization, institute, tier)
     recorder = make_staff(app, institute, email="recorder@institute.example")
     checker = make_staff(app, institute, email="checker@institute.example")
-    return type("World", (), dict(institute=institute, admin=admin, organization=organization,
-                                  recorder=recorder, checker=checker))
+    return type("World", (), {"institute": institute, "admin": admin, "organization": organization,
+                              "recorder": recorder, "checker": checker})
 
 
 @pytest.fixture
@@ -143,8 +143,8 @@ def membership_world(app):
     tier = make_tier(app, institute)
     staff = make_staff(app, institute, email="staff@institute.example")
     admin, organization = org_admin(app, email="admin@acme.example")
-    return type("World", (), dict(institute=institute, tier=tier, staff=staff, admin=admin,
-                                  organization=organization))
+    return type("World", (), {"institute": institute, "tier": tier, "staff": staff, "admin": admin,
+                              "organization": organization})
 
 
 @pytest.fixture

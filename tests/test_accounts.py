@@ -50,7 +50,7 @@ def test_register_new_organization_makes_the_user_its_admin(client, app):
 
 
 def test_register_joins_an_existing_organization_matched_without_case_or_spaces(client, app):
-    admin, organization = org_admin(app, email="boss@acme.example")
+    _admin, organization = org_admin(app, email="boss@acme.example")
     response = register(client, email="new@acme.example",
                         organization=f"  {organization.name.upper()}  ", sector="", size="", state="")
     assert response.status_code == 302

@@ -12,9 +12,9 @@ from portal.extensions import db
 from portal.models import CallStatus, PartnerStatus, ProposalStatus
 from portal.models.base import utcnow
 from portal.services import DomainError, ledger, memberships, proposals
+from portal.services.clock import today
 from portal.services.ledger import PledgeInput
 from portal.services.proposals import CallInput
-from portal.services.clock import today
 from tests.factories import (
     affiliate,
     make_institute,
@@ -88,8 +88,8 @@ def money(app, ctx):
         amount_cents=100_000_00, kind="cash", fiscal_year=ledger.fiscal_year_of(today())), key=None)
     receipt = ledger.record_receipt(recorder, pledge, amount_cents=40_000_00, received_on=today(),
                                     key=None)
-    return type("Money", (), dict(admin=admin, recorder=recorder, checker=checker, pledge=pledge,
-                                  receipt=receipt))
+    return type("Money", (), {"admin": admin, "recorder": recorder, "checker": checker, "pledge": pledge,
+                              "receipt": receipt})
 
 
 def actions(user, pledge):

@@ -79,7 +79,7 @@ def test_every_csv_export_is_covered_here(app, exports):
 
 def test_every_csv_export_escapes_cells_that_start_like_a_formula(client, exports):
     login(client, "network@example.com")
-    for endpoint, urls in exports.items():
+    for urls in exports.values():
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, url
@@ -87,7 +87,8 @@ def test_every_csv_export_escapes_cells_that_start_like_a_formula(client, export
             cells = [cell for rows in files.values() for row in rows for cell in row]
             assert ESCAPED in cells, f"{url} does not carry the organization name or project area"
             assert not [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")], url
-            assert not [cell for cell in cells if cell.startswith("-") and not cell.lstrip("-").replace(".", "").isdigit()], url
+            assert not [cell for cell in cells
+                        if cell.startswith("-") and not cell.lstrip("-").replace(".", "").isdigit()], url
 
 
 def test_the_snapshot_writes_the_technology_area_escaped(client, exports):

@@ -10,8 +10,8 @@ from portal import create_app
 from portal.extensions import db
 from portal.models import Institute, Organization, User
 from portal.services import ledger
-from portal.services.ledger import PledgeInput
 from portal.services.clock import today
+from portal.services.ledger import PledgeInput
 from tests.factories import make_institute, make_membership, make_tier, org_admin
 
 
@@ -31,7 +31,8 @@ def with_a_pledge(app):
     with app.app_context():
         ledger.record_pledge(db.session.get(User, admin.id), db.session.get(Organization, organization.id),
                              db.session.get(Institute, institute.id),
-                             PledgeInput(amount_cents=5_000_00, kind="cash", fiscal_year=ledger.fiscal_year_of(today())),
+                             PledgeInput(amount_cents=5_000_00, kind="cash",
+                                         fiscal_year=ledger.fiscal_year_of(today())),
                              key="the-only-pledge")
         db.session.commit()
 

@@ -40,7 +40,7 @@ def test_seed_loads_the_18_institutes_and_running_it_again_changes_nothing(runne
 def test_seed_updates_a_changed_institute(ctx):
     records = institutes.seed_records()
     institutes.seed(records)
-    changed = [dict(records[0], city="Pittsburgh")] + records[1:]
+    changed = [dict(records[0], city="Pittsburgh"), *records[1:]]
     assert institutes.seed(changed) == {"created": 0, "updated": 1, "unchanged": 17}
 
 

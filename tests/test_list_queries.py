@@ -54,8 +54,8 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
         if who != "anonymous":
             assert login(client, who, synthetic.password(SEED)).status_code == 302
         for url in urls:
-            statements = []
-            listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+            statements: list[str] = []
+            listener = lambda conn, cursor, statement, *args, seen=statements: seen.append(statement)  # noqa: E731
             event.listen(engine, "before_cursor_execute", listener)
             try:
                 response = client.get(url)
@@ -64,7 +64,8 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
             assert response.status_code == 200, (who, url, response.status_code)
             label = url.replace(slug, "<slug>").replace(str(org_id), "<org>").replace(str(call_id), "<call>")
             role = "anonymous" if who == "anonymous" else "staff" if who.startswith("staff") else "organization"
-            counts[f"{role} {label.replace(word, '<word>')}"] = len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+            selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+            counts[f"{role} {label.replace(word, '<word>')}"] = len(selects)
     return counts
 
 

@@ -39,8 +39,15 @@ TODAY = today()
 
 
 def apply_form(membership_world, **changes):
-    return {"organization": membership_world.organization.id, "tier": membership_world.tier.id, "statement": "We print titanium.",
-            "contact_name": "Ada Admin", "contact_email": "ada@acme.example", **changes}
+    return {"organization": membership_world.organization.id, "tier": membership_world.tier.id,
+            "statement": "We print titanium.", "contact_name": "Ada Admin", "contact_email": "ada@acme.example",
+            **changes}
+
+
+def application(app, world, organization=None, **values):
+    """A membership of the world's organization (or another) in its institute's tier, pending unless told."""
+    return make_membership(app, organization or world.organization, world.institute, world.tier,
+                           **{"status": "pending", **values})
 
 
 def get(model, id_):
@@ -81,8 +88,9 @@ def test_applying_twice_is_refused_with_a_clear_message(client, app, membership_
 
 
 def test_the_database_refuses_a_second_live_membership(ctx, app, membership_world):
-    make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
-    db.session.add(Membership(organization_id=membership_world.organization.id, institute_id=membership_world.institute.id,
+    application(app, membership_world)
+    db.session.add(Membership(organization_id=membership_world.organization.id,
+                              institute_id=membership_world.institute.id,
                               tier_id=membership_world.tier.id, status="active", statement="x", contact_name="x",
                               contact_email="x@example.com", applied_by_id=membership_world.admin.id))
     with pytest.raises(sa.exc.IntegrityError):
@@ -91,7 +99,7 @@ def test_the_database_refuses_a_second_live_membership(ctx, app, membership_worl
 
 
 def test_an_organization_may_apply_again_after_a_decline(ctx, app, membership_world):
-    make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="declined")
+    application(app, membership_world, status="declined")
     again = memberships.apply(get(User, membership_world.admin.id), get(Organization, membership_world.organization.id),
                               membership_world.institute, membership_world.tier, statement="Please", contact_name="A",
                               contact_email="a@example.com")
@@ -103,14 +111,14 @@ def test_retired_and_other_institutes_tiers_are_refused(client, app, membership_
     other_tier = make_tier(app, make_institute(app, slug="other", acronym="OI"), name="Gold")
     login(client, membership_world.admin.email)
     for tier in (retired, other_tier):
-        response = client.post(f"/institutes/{membership_world.institute.slug}/apply", data=apply_form(membership_world, tier=tier.id))
+        response = client.post(f"/institutes/{membership_world.institute.slug}/apply",
+                               data=apply_form(membership_world, tier=tier.id))
         assert response.status_code == 422
         assert b'id="tier-error"' in response.data
-    with app.app_context():
-        with pytest.raises(DomainError, match="retired"):
-            memberships.apply(get(User, membership_world.admin.id), get(Organization, membership_world.organization.id),
-                              membership_world.institute, get(Tier, retired.id), statement="x", contact_name="x",
-                              contact_email="x@example.com")
+    with app.app_context(), pytest.raises(DomainError, match="retired"):
+        memberships.apply(get(User, membership_world.admin.id), get(Organization, membership_world.organization.id),
+                          membership_world.institute, get(Tier, retired.id), statement="x", contact_name="x",
+                          contact_email="x@example.com")
     assert count_memberships(app) == 0
 
 
@@ -152,7 +160,7 @@ def test_bad_input_on_the_application_is_shown_next_to_the_field(client, app, me
 # Deciding ------------------------------------------------------------------------------------
 
 def test_staff_approve_with_a_start_date_and_term(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.staff.email)
     response = client.post(f"/memberships/{pending.id}/decision",
                            data={"decision": "approve", "starts_on": "2026-12-01", "term_years": "2"})
@@ -165,7 +173,7 @@ def test_staff_approve_with_a_start_date_and_term(client, app, membership_world)
 
 
 def test_declining_needs_a_reason_which_the_applicant_sees(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.staff.email)
     response = client.post(f"/memberships/{pending.id}/decision", data={"decision": "decline", "term_years": "1"})
     assert response.status_code == 422
@@ -181,7 +189,7 @@ def test_declining_needs_a_reason_which_the_applicant_sees(client, app, membersh
 
 
 def test_an_already_decided_application_cannot_be_decided_again(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.staff.email)
     client.post(f"/memberships/{pending.id}/decision", data={"decision": "approve", "term_years": "1"})
     response = client.post(f"/memberships/{pending.id}/decision",
@@ -193,7 +201,7 @@ def test_an_already_decided_application_cannot_be_decided_again(client, app, mem
 
 
 def test_only_that_institutes_admins_may_decide(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     other_staff = make_staff(app, make_institute(app, slug="other", acronym="OI"))
     for user in (other_staff, membership_world.admin):
         login(client, user.email)
@@ -237,7 +245,7 @@ def test_withdraw_and_end(client, app, membership_world):
         ended = get(Membership, active.id)
         assert (ended.status, ended.close_reason) == (MembershipStatus.ENDED, "Fees unpaid")
     client.post("/logout")
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.admin.email)
     assert client.post(f"/memberships/{pending.id}/withdraw", data={"withdraw-reason": ""}).status_code == 302
     with app.app_context():
@@ -351,7 +359,7 @@ def test_public_roster_groups_listed_members_by_sector_and_counts_unlisted_ones(
     university = make_organization(app, name="State University", sector=Sector.ACADEMIC)
     make_membership(app, hidden, membership_world.institute, membership_world.tier)
     make_membership(app, university, membership_world.institute, membership_world.tier)
-    make_membership(app, make_organization(app, name="Applicant Co"), membership_world.institute, membership_world.tier, status="pending")
+    application(app, membership_world, make_organization(app, name="Applicant Co"))
     page = client.get(f"/institutes/{membership_world.institute.slug}").data
     assert b"3 member organizations: 2 industry, 1 academic." in page
     assert b"State University" in page and membership_world.organization.name.encode() in page
@@ -366,7 +374,7 @@ def test_organization_page_lists_its_memberships(client, app, membership_world):
 
 def test_staff_export_the_roster_as_csv(client, app, membership_world):
     make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier)
-    make_membership(app, make_organization(app, name="=HYPERLINK(1)"), membership_world.institute, membership_world.tier)
+    application(app, membership_world, make_organization(app, name="=HYPERLINK(1)"), status="active")
     login(client, membership_world.staff.email)
     response = client.get(f"/institutes/{membership_world.institute.slug}/roster.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
@@ -381,13 +389,11 @@ def test_staff_export_the_roster_as_csv(client, app, membership_world):
 def test_wait_times_median_and_longest_open_wait(ctx, app, membership_world):
     now = utcnow()
     for days in (2, 4, 10):
-        m = make_membership(app, make_organization(app), membership_world.institute, membership_world.tier, status="declined",
-                            applied_at=now - timedelta(days=30))
+        m = application(app, membership_world, make_organization(app), status="declined",
+                        applied_at=now - timedelta(days=30))
         m.decided_at = m.applied_at + timedelta(days=days)
-    make_membership(app, make_organization(app), membership_world.institute, membership_world.tier, status="pending",
-                    applied_at=now - timedelta(days=12))
-    make_membership(app, make_organization(app), membership_world.institute, membership_world.tier, status="pending",
-                    applied_at=now - timedelta(days=3))
+    application(app, membership_world, make_organization(app), applied_at=now - timedelta(days=12))
+    application(app, membership_world, make_organization(app), applied_at=now - timedelta(days=3))
     db.session.flush()
     waits = memberships.wait_times(membership_world.institute, now)
     assert (waits.decided, waits.median_days, waits.longest_open_days) == (3, 4.0, 12)
@@ -395,10 +401,8 @@ def test_wait_times_median_and_longest_open_wait(ctx, app, membership_world):
 
 def test_manage_page_shows_the_queue_oldest_first_with_days_waiting(client, app, membership_world):
     now = utcnow()
-    make_membership(app, make_organization(app, name="Newer Co"), membership_world.institute, membership_world.tier, status="pending",
-                    applied_at=now - timedelta(days=2))
-    make_membership(app, make_organization(app, name="Older Co"), membership_world.institute, membership_world.tier, status="pending",
-                    applied_at=now - timedelta(days=9))
+    application(app, membership_world, make_organization(app, name="Newer Co"), applied_at=now - timedelta(days=2))
+    application(app, membership_world, make_organization(app, name="Older Co"), applied_at=now - timedelta(days=9))
     login(client, membership_world.staff.email)
     page = client.get(f"/institutes/{membership_world.institute.slug}/manage").data.decode()
     assert page.index("Older Co") < page.index("Newer Co")
@@ -414,7 +418,7 @@ def test_manage_page_is_for_that_institutes_admins(client, app, membership_world
 
 
 def test_staff_read_their_institutes_audit_log(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.staff.email)
     client.post(f"/memberships/{pending.id}/decision",
                 data={"decision": "decline", "term_years": "1", "reason": "Not this year"})
@@ -451,17 +455,18 @@ def test_a_tier_in_use_is_retired_and_an_unused_one_deleted(client, app, members
 def test_network_admin_assigns_and_removes_institute_staff(client, app, membership_world):
     network_admin = make_user(app, role=Role.NETWORK_ADMIN)
     newcomer = make_user(app, email="newcomer@example.com")
+    staff_url = f"/institutes/{membership_world.institute.slug}/staff"
     login(client, membership_world.staff.email)  # institute staff cannot appoint staff
-    assert client.post(f"/institutes/{membership_world.institute.slug}/staff", data={"email": newcomer.email}).status_code == 403
+    assert client.post(staff_url, data={"email": newcomer.email}).status_code == 403
     client.post("/logout")
     login(client, network_admin.email)
-    assert client.post(f"/institutes/{membership_world.institute.slug}/staff", data={"email": newcomer.email}).status_code == 302
-    response = client.post(f"/institutes/{membership_world.institute.slug}/staff", data={"email": "nobody@example.com"})
+    assert client.post(staff_url, data={"email": newcomer.email}).status_code == 302
+    response = client.post(staff_url, data={"email": "nobody@example.com"})
     assert response.status_code == 422 and b"No active account" in response.data
     with app.app_context():
         institute = db.session.merge(membership_world.institute)
         assert memberships.is_staff(get(User, newcomer.id), institute)
-        staff_id = [s.id for s in memberships.staff_of(institute) if s.user_id == newcomer.id][0]
+        staff_id = next(s.id for s in memberships.staff_of(institute) if s.user_id == newcomer.id)
     client.post(f"/institutes/{membership_world.institute.slug}/staff/{staff_id}/remove")
     with app.app_context():
         assert not memberships.is_staff(get(User, newcomer.id), db.session.merge(membership_world.institute))
@@ -495,7 +500,8 @@ def test_following_a_notification_marks_it_read_and_stays_on_this_site(client, a
     login(client, membership_world.admin.email)
     client.post(f"/institutes/{membership_world.institute.slug}/apply", data=apply_form(membership_world))
     with app.app_context():
-        notification_id = db.session.scalar(sa.select(Notification.id).where(Notification.user_id == membership_world.admin.id))
+        notification_id = db.session.scalar(sa.select(Notification.id)
+                                            .where(Notification.user_id == membership_world.admin.id))
         db.session.execute(sa.update(Notification).where(Notification.id == notification_id)
                            .values(link="https://evil.example/memberships/1"))
         db.session.commit()
@@ -509,7 +515,7 @@ def test_following_a_notification_marks_it_read_and_stays_on_this_site(client, a
 
 
 def test_the_person_who_decides_is_not_notified_of_their_own_decision(client, app, membership_world):
-    pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier, status="pending")
+    pending = application(app, membership_world)
     login(client, membership_world.staff.email)
     client.post(f"/memberships/{pending.id}/decision", data={"decision": "approve", "term_years": "1"})
     with app.app_context():

@@ -62,7 +62,7 @@ def test_manage_page_is_403_for_another_organizations_admin_and_plain_members(cl
 
 def test_admin_approves_a_request_and_the_requester_is_told(client, app):
     admin, organization = org_admin(app)
-    requester, affiliation = pending_request(app, organization, email="joiner@example.com")
+    _requester, affiliation = pending_request(app, organization, email="joiner@example.com")
     login(client, admin.email)
     page = client.get(f"/organizations/{organization.id}/manage")
     assert b"joiner@example.com" in page.data

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from tests.factories import make_user
 class FakeSMTP:
     """Stands in for smtplib.SMTP and records what would have been sent."""
 
-    sent: list = []
+    sent: ClassVar[list] = []
     fail = False
 
     def __init__(self, host, port, timeout):

@@ -49,7 +49,8 @@ def open_call(client, proposal_world, **changes):
 
 def start_proposal(client, proposal_world, call_id):
     login(client, proposal_world.engineer.email)
-    response = client.post(f"/calls/{call_id}/proposals", data={"organization": proposal_world.lead.id, "title": "Brackets"})
+    response = client.post(f"/calls/{call_id}/proposals",
+                           data={"organization": proposal_world.lead.id, "title": "Brackets"})
     assert response.status_code == 302
     proposal_id = int(response.headers["Location"].split("/proposals/")[1].split("#")[0])
     assert client.post(f"/proposals/{proposal_id}/edit", data=DRAFT).status_code == 302
@@ -65,12 +66,15 @@ def partner_id(app, proposal_id, organization):
 def build_team(client, app, proposal_world, proposal_id, *, cost_share="400,000"):
     """Invite the small business and the university; each accepts; the lead and one partner pledge."""
     for organization in (proposal_world.small, proposal_world.uni):
-        assert client.post(f"/proposals/{proposal_id}/partners", data={"organization": organization.id}).status_code == 302
+        response = client.post(f"/proposals/{proposal_id}/partners", data={"organization": organization.id})
+        assert response.status_code == 302
     client.post("/logout")
-    for admin, organization in ((proposal_world.small_admin, proposal_world.small), (proposal_world.uni_admin, proposal_world.uni)):
+    for admin, organization in ((proposal_world.small_admin, proposal_world.small),
+                                (proposal_world.uni_admin, proposal_world.uni)):
         login(client, admin.email)
         pid = partner_id(app, proposal_id, organization)
-        assert client.post(f"/proposals/{proposal_id}/partners/{pid}/answer", data={"decision": "accept"}).status_code == 302
+        response = client.post(f"/proposals/{proposal_id}/partners/{pid}/answer", data={"decision": "accept"})
+        assert response.status_code == 302
         client.post("/logout")
     login(client, proposal_world.lead_admin.email)
     pid = partner_id(app, proposal_id, proposal_world.lead)
@@ -197,8 +201,10 @@ def test_the_whole_way_from_call_to_completed_project(client, app, proposal_worl
         project = db.session.get(Proposal, proposal_id)
         assert (project.status, project.trl_start, project.trl_reached) == (ProposalStatus.COMPLETED, 4, 6)
         actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_type == "proposals")))
-        assert {"proposal.submitted", "proposal.reviewer_assigned", "proposal.approved", "proposal.completed"} <= actions
-        told = db.session.scalars(sa.select(Notification.message).where(Notification.user_id == proposal_world.lead_admin.id)).all()
+        assert {"proposal.submitted", "proposal.reviewer_assigned", "proposal.approved",
+                "proposal.completed"} <= actions
+        told = db.session.scalars(sa.select(Notification.message)
+                                  .where(Notification.user_id == proposal_world.lead_admin.id)).all()
         assert any("was approved" in m for m in told)
     client.post("/logout")
     public = client.get(f"/proposals/{proposal_id}").data
@@ -221,8 +227,10 @@ def test_bad_call_input_is_shown_next_to_the_field(client, app, proposal_world):
     login(client, proposal_world.staff.email)
     url = f"/institutes/{proposal_world.institute.slug}/calls/new"
     base = {**CALL, "opens_at": eastern(-1), "closes_at": eastern(30)}
-    for changes, field in (({"criteria": "40 Merit\n50 Impact"}, "criteria"), ({"closes_at": eastern(-2)}, "closes_at"),
-                           ({"trl_min": "8", "trl_max": "5"}, "trl_max"), ({"min_cost_share": "half"}, "min_cost_share")):
+    for changes, field in (({"criteria": "40 Merit\n50 Impact"}, "criteria"),
+                           ({"closes_at": eastern(-2)}, "closes_at"),
+                           ({"trl_min": "8", "trl_max": "5"}, "trl_max"),
+                           ({"min_cost_share": "half"}, "min_cost_share")):
         response = client.post(url, data={**base, **changes})
         assert response.status_code == 422, field
         assert f'id="{field}-error"'.encode() in response.data, field
@@ -233,8 +241,8 @@ def test_bad_call_input_is_shown_next_to_the_field(client, app, proposal_world):
 def test_only_members_whose_tier_may_lead_start_proposals(client, app, proposal_world):
     call_id = open_call(client, proposal_world)
     login(client, proposal_world.small_admin.email)  # Silver may not lead
-    response = client.post(f"/calls/{call_id}/proposals", data={"organization": proposal_world.small.id, "title": "Mine"},
-                           follow_redirects=True)
+    response = client.post(f"/calls/{call_id}/proposals",
+                           data={"organization": proposal_world.small.id, "title": "Mine"}, follow_redirects=True)
     assert b"Choose your lead organization" in response.data
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Proposal.id))) == 0

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import json
 import zipfile
 from contextlib import contextmanager
 
@@ -13,8 +12,8 @@ from sqlalchemy import event
 from portal.extensions import db
 from portal.models import OrgSize, Pledge, Sector, User
 from portal.services import ledger, memberships
-from portal.services.ledger import PledgeInput
 from portal.services.clock import today
+from portal.services.ledger import PledgeInput
 from portal.services.parsing import format_cents
 from tests.conftest import login, postgres_url, redis_url
 from tests.factories import make_institute, make_organization, make_staff, make_tier, make_user, org_admin
@@ -86,7 +85,7 @@ def test_page_json_and_csv_give_identical_numbers(client, app, network):
         section = page[page.index(f'id="table-{name}"'):]
         section = section[:section.index("</table>")]
         for row in t["rows"]:
-            for column, value in zip(t["columns"], row):
+            for column, value in zip(t["columns"], row, strict=True):
                 if value is None:
                     continue
                 shown = format_cents(value) if column.endswith("_cents") else str(value)
@@ -111,7 +110,7 @@ def test_etag_makes_a_reload_cost_nothing_and_any_if_none_match_is_handled(clien
 
 
 def test_each_institute_has_its_own_snapshot_and_unknown_ones_are_404(client, app, network):
-    institute, tier = network
+    institute, _tier = network
     other = make_institute(app, slug="other", acronym="OI")
     add_member(app, other, make_tier(app, other), state="CA")
     mine = client.get(f"/institutes/{institute.slug}/snapshot.json").json

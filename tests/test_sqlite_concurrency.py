@@ -6,11 +6,10 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import LedgerEntry, Pledge, User
-from portal.services.ledger import fiscal_year_of
 from portal.services.clock import today
+from portal.services.ledger import fiscal_year_of
 from tests.conftest import login
-from tests.factories import PASSWORD
-from tests.factories import make_institute, make_membership, make_tier, make_user, org_admin
+from tests.factories import PASSWORD, make_institute, make_membership, make_tier, make_user, org_admin
 
 PEOPLE = 16
 
@@ -25,7 +24,7 @@ def all_at_once(requests) -> list:
         barrier.wait(timeout=30)
         try:
             results[index] = request().status_code
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+        except Exception as error:
             results[index] = error
 
     threads = [threading.Thread(target=worker, args=(i, request)) for i, request in enumerate(requests)]

@@ -54,7 +54,7 @@ def scene(app):
                                                 OrgSize.LARGE, state=STATES[n % 4])) for n in range(8)]
     with app.app_context():
         calls = []
-        for institute, person in zip(institutes, staff):
+        for institute, person in zip(institutes, staff, strict=True):
             call = ProjectCall(institute_id=institute.id, title="Call", description="A call.",
                                opens_at=utcnow() - timedelta(days=1), closes_at=utcnow() + timedelta(days=30),
                                max_federal_cents=1_000_000_00, min_cost_share_bp=0, trl_min=1, trl_max=9,
@@ -141,7 +141,7 @@ def step(rng: random.Random, scene: dict) -> None:
     elif action == "verify":
         entry = pick(rng, sa.select(LedgerEntry).where(LedgerEntry.kind == "receipt"))
         if entry is not None:
-            other = [i for i in scene["institutes"] if i != entry.pledge.institute_id][0]
+            other = next(i for i in scene["institutes"] if i != entry.pledge.institute_id)
             checker = make_staff_in_context(scene, entry.pledge.institute_id, other)
             ledger.verify_receipt(checker, entry, key=None)
     elif action == "cancel":
@@ -193,7 +193,7 @@ def members_in_force_by_group(institute_id: int | None) -> dict[str, int]:
         sa.select(Membership.organization_id).where(
             Membership.in_force(today()),
             *([Membership.institute_id == institute_id] if institute_id else []))))
-    counts = {group: 0 for group in summary.GROUPS}
+    counts = dict.fromkeys(summary.GROUPS, 0)
     for sector, size in db.session.execute(query):
         counts[summary.group_of(sector, size)] += 1
     return counts

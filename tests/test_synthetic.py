@@ -62,8 +62,10 @@ def test_the_network_holds_what_the_services_would_have_written(runner, app):
     assert result.exit_code == 0, result.output
     with app.app_context():
         count = lambda query: db.session.scalar(query)  # noqa: E731
-        events = dict(db.session.execute(sa.select(AuditEvent.action, sa.func.count()).group_by(AuditEvent.action)).all())
-        entries = dict(db.session.execute(sa.select(LedgerEntry.kind, sa.func.count()).group_by(LedgerEntry.kind)).all())
+        events = dict(db.session.execute(
+            sa.select(AuditEvent.action, sa.func.count()).group_by(AuditEvent.action)).all())
+        entries = dict(db.session.execute(
+            sa.select(LedgerEntry.kind, sa.func.count()).group_by(LedgerEntry.kind)).all())
         assert events["ledger.pledge"] == count(sa.select(sa.func.count(Pledge.id)))
         for kind in ("receipt", "verification", "cancellation"):
             assert events[f"ledger.{kind}"] == entries[kind]

@@ -8,7 +8,6 @@ Create Date: 2026-11-24 14:45:33.077851
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '14de8d79ca06'
 down_revision = '745c9d870e91'

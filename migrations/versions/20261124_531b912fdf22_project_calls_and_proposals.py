@@ -8,7 +8,6 @@ Create Date: 2026-11-24 15:17:37.803336
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '531b912fdf22'
 down_revision = 'ec51ae2aa159'

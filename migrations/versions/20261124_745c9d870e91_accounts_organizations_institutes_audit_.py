@@ -1,7 +1,7 @@
 """Accounts, organizations, institutes, the audit log and the mail outbox.
 
 Revision ID: 745c9d870e91
-Revises: 
+Revises:
 Create Date: 2026-11-24 14:36:41.830848
 
 """

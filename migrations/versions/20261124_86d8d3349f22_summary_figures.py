@@ -9,7 +9,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '86d8d3349f22'
 down_revision = '531b912fdf22'

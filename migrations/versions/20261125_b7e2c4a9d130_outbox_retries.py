@@ -8,7 +8,6 @@ Create Date: 2026-11-25 09:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = 'b7e2c4a9d130'
 down_revision = '86d8d3349f22'

@@ -6,9 +6,7 @@ Revises: b7e2c4a9d130
 Create Date: 2026-11-29 09:00:00.000000
 
 """
-import sqlalchemy as sa
 from alembic import op
-
 
 # revision identifiers, used by Alembic.
 revision = 'c3f1a7d2e845'

@@ -3,7 +3,6 @@
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -17,7 +16,7 @@ from portal.auth.forms import (
     ResetPasswordForm,
 )
 from portal.extensions import db, form_email_key, limiter, login_manager
-from portal.forms import ConfirmForm
+from portal.forms import ConfirmForm, filled
 from portal.models import User
 from portal.services import accounts, memberships, organizations, proposals
 from portal.views import refusal, run_change
@@ -82,8 +81,8 @@ def register():
     if request.method == "GET":
         return render_template("auth/register.html", form=form)
     return run_change(
-        form, lambda: accounts.register(email=form.email.data, full_name=form.full_name.data,
-                                        password=form.password.data, organization=form.organization_choice()),
+        form, lambda: accounts.register(email=filled(form.email.data), full_name=filled(form.full_name.data),
+                                        password=filled(form.password.data), organization=form.organization_choice()),
         success=None, redirect_to=url_for("auth.check_email"),
         render=lambda _status: (render_template("auth/register.html", form=form), 422))
 
@@ -114,7 +113,7 @@ def login():
         return redirect(next_url or url_for("auth.account"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(filled(form.email.data), filled(form.password.data))
         if user is None:
             form.form_errors.append(GENERIC_LOGIN_ERROR)
         elif not user.is_verified:
@@ -149,7 +148,7 @@ def forgot_password():
     """Ask for a password reset link (the answer is the same whether or not the account exists)."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
+        accounts.request_password_reset(filled(form.email.data))
         db.session.commit()
         flash("If that address has an account, we have sent it a link to choose a new password. "
               "The link works once, for one hour.", "info")
@@ -168,7 +167,7 @@ def reset_password(token: str):
     if request.method == "GET":
         return render_template("auth/reset_password.html", form=form)
     return run_change(
-        form, lambda: accounts.reset_password(token, form.password.data),
+        form, lambda: accounts.reset_password(token, filled(form.password.data)),
         success="Your password has been changed. Sign in with it now.", redirect_to=url_for("auth.login"),
         render=lambda _status: (render_template("auth/reset_password.html", form=form), 422),
         then=lambda _: sign_out())
@@ -203,7 +202,7 @@ def account():
 def update_profile():
     """Change the user's name."""
     form = ProfileForm()
-    return run_change(form, lambda: accounts.update_profile(current_user, full_name=form.full_name.data),
+    return run_change(form, lambda: accounts.update_profile(current_user, full_name=filled(form.full_name.data)),
                       success="Your profile has been saved.", redirect_to=url_for("auth.account"),
                       render=lambda _status: render_account(422, profile_form=form))
 
@@ -215,8 +214,8 @@ def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
     return run_change(
-        form, lambda: accounts.change_password(user, current_password=form.current_password.data,
-                                               new_password=form.new_password.data),
+        form, lambda: accounts.change_password(user, current_password=filled(form.current_password.data),
+                                               new_password=filled(form.new_password.data)),
         success="Your password has been changed and your other sessions have been signed out.",
         redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, password_form=form),
         then=lambda _: start_session(user))

@@ -3,9 +3,11 @@
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal.forms import filled
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import CallStatusForm
 from portal.institute_admin.manage import get_institute
+from portal.models import CallStatus
 from portal.proposals.blueprint import get_call
 from portal.proposals.forms import CallForm
 from portal.services import proposals
@@ -19,13 +21,12 @@ from portal.services.parsing import (
 )
 from portal.services.proposals import CallInput
 from portal.views import run_change
-from portal.models import CallStatus
 
 
 def call_input(form: CallForm) -> CallInput:
     return CallInput(
-        title=form.title.data, description=form.description.data,
-        opens_at=eastern_to_utc(form.opens_at.data), closes_at=eastern_to_utc(form.closes_at.data),
+        title=filled(form.title.data), description=filled(form.description.data),
+        opens_at=eastern_to_utc(filled(form.opens_at.data)), closes_at=eastern_to_utc(filled(form.closes_at.data)),
         max_federal_cents=parse_cents(form.max_federal.data, "max_federal"),
         min_cost_share_bp=parse_ratio_bp(form.min_cost_share.data), trl_min=form.trl_min.data,
         trl_max=form.trl_max.data, mrl_min=form.mrl_min.data, mrl_max=form.mrl_max.data,
@@ -66,7 +67,8 @@ def edit_call(call_id: int):
                                call=call), status
 
     if request.method == "GET":
-        form.opens_at.data, form.closes_at.data = utc_to_eastern_input(call.opens_at), utc_to_eastern_input(call.closes_at)
+        form.opens_at.data = utc_to_eastern_input(call.opens_at)
+        form.closes_at.data = utc_to_eastern_input(call.closes_at)
         form.max_federal.data = format_cents(call.max_federal_cents).lstrip("$")
         form.min_cost_share.data = f"{call.min_cost_share_bp / 10_000:g}"
         form.criteria.data = "\n".join(f"{c.weight} {c.name}" for c in call.criteria)

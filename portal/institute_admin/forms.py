@@ -3,7 +3,7 @@
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from portal.forms import Form
+from portal.forms import Form, SelectChoice
 
 
 class TierForm(Form):
@@ -25,4 +25,4 @@ class StaffForm(Form):
 class CallStatusForm(Form):
     """Open or close a call: the button pressed names the status it moves to."""
 
-    status = SelectField(choices=["open", "closed"])
+    status = SelectField(choices=[SelectChoice("open"), SelectChoice("closed")])

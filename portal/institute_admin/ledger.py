@@ -11,7 +11,6 @@ from portal.ledger.routes import PER_PAGE, csv_response, filter_form
 from portal.models import Pledge
 from portal.services import ledger
 
-
 # the columns the list of pledges shows
 LISTED = (Pledge.id, Pledge.organization_id, Pledge.institute_id, Pledge.fiscal_year, Pledge.kind,
           Pledge.pledged_cents, Pledge.received_cents, Pledge.verified_cents, Pledge.cancelled_cents)

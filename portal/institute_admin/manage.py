@@ -7,15 +7,15 @@ from flask_login import current_user, login_required
 
 from portal import authz, paging
 from portal.extensions import db
-from portal.forms import confirmed
+from portal.forms import confirmed, filled
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import StaffForm, TierForm
 from portal.institutes.routes import roster_page
 from portal.models import AuditEvent, Institute, InstituteStaff, Tier, User
 from portal.services import memberships
+from portal.services.clock import today
 from portal.services.parsing import parse_cents
 from portal.views import csv_download, run_change
-from portal.services.clock import today
 
 
 def get_institute(slug: str, action: str = "institute.manage") -> Institute:
@@ -52,10 +52,10 @@ def create_tier(slug: str):
     form = TierForm()
     return run_change(
         form, lambda: memberships.create_tier(
-            current_user, institute, name=form.name.data,
+            current_user, institute, name=filled(form.name.data),
             annual_fee_cents=parse_cents(form.annual_fee.data, "annual_fee", allow_zero=True),
             may_lead_projects=form.may_lead_projects.data, may_join_projects=form.may_join_projects.data,
-            governance_vote=form.governance_vote.data, named_seats=form.named_seats.data),
+            governance_vote=form.governance_vote.data, named_seats=filled(form.named_seats.data)),
         success=lambda tier: f"The {tier.name} tier has been added.",
         redirect_to=url_for("institute_admin.manage", slug=slug) + "#tiers",
         render=lambda status: render_manage(institute, status, tier_form=form))
@@ -102,7 +102,7 @@ def add_staff(slug: str):
     institute = get_institute(slug, "institute.assign_staff")
     form = StaffForm()
     return run_change(
-        form, lambda: memberships.add_staff(current_user, institute, form.email.data),
+        form, lambda: memberships.add_staff(current_user, institute, filled(form.email.data)),
         success=lambda staff: f"{staff.user.full_name} now administers {institute.acronym}.",
         redirect_to=url_for("institute_admin.manage", slug=slug) + "#staff",
         render=lambda status: render_manage(institute, status, staff_form=form))

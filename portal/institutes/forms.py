@@ -1,9 +1,8 @@
 """The institute directory's search form (GET, so no CSRF token)."""
 
-from wtforms import SearchField, SelectChoice, SelectField
+from wtforms import SearchField, SelectField
 
-from portal.forms import Form
-
+from portal.forms import Form, SelectChoice
 from portal.geography import state_name
 from portal.models.institute import AGENCY_NAMES, Agency
 

@@ -1,21 +1,22 @@
 """Pledges, receipts, verification, the organization's ledger, and the federal match.
 (The institute's ledger is among the institute administrators' pages.)"""
 
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
+from portal.forms import SelectChoice, filled
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
 from portal.models import EntryKind, Institute, LedgerEntry, Organization, Pledge
 from portal.services import ledger
-from portal.services.ledger import LedgerFilters, PledgeInput
-from portal.views import csv_download, run_change
 from portal.services.clock import today
+from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.services.memberships import memberships_of
 from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
+from portal.views import csv_download, run_change
 
 bp = Blueprint("ledger", __name__)
 
@@ -41,7 +42,7 @@ def filter_form(organization_filter: bool = False) -> tuple[LedgerFilterForm, Le
     """The ledger's filters from the query string; with ``organization_filter``, a text box for the
     organization's name (with suggestions), never a list of every organization."""
     form = LedgerFilterForm(request.args, meta={"csrf": False})
-    form.fiscal_year.choices = [SelectChoice("", "Any year")] + fiscal_year_choices()
+    form.fiscal_year.choices = [SelectChoice("", "Any year"), *fiscal_year_choices()]
     if organization_filter:
         form.organization.render_kw = {"list": "organization-names", "autocomplete": "off",
                                        "data-suggest": url_for("organizations.suggest")}
@@ -160,7 +161,7 @@ def pledge_change(pledge: Pledge, form, change, success: str, form_name: str | N
     page (for a row's button, or a refusal that names no field)."""
     def render(status: int):
         db.session.refresh(pledge)
-        return render_pledge(pledge, status, **{form_name: form})
+        return render_pledge(pledge, status, **({form_name: form} if form_name else {}))
 
     here = url_for("ledger.pledge", pledge_id=pledge.id)
     return run_change(form, change, success=success, redirect_to=here, back=here,
@@ -175,7 +176,7 @@ def record_receipt(pledge_id: int):
     form = ReceiptForm(prefix="receipt")
     return pledge_change(pledge, form, lambda: ledger.record_receipt(
         current_user, pledge, amount_cents=parse_cents(form.amount.data, "amount"),
-        received_on=form.received_on.data, note=form.note.data or "", key=form.key.data),
+        received_on=filled(form.received_on.data), note=form.note.data or "", key=form.key.data),
         "The receipt has been recorded. Another administrator must verify it.", "receipt_form")
 
 

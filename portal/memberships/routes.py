@@ -5,17 +5,15 @@ from datetime import date
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
-from portal.forms import confirmed
+from portal.forms import SelectChoice, confirmed, filled
 from portal.memberships.forms import ApplyForm, DecideForm, ReasonForm, RenewForm, TierChangeForm
 from portal.models import Institute, Membership, Organization, Tier
-from portal.services import memberships
+from portal.services import clock, memberships
 from portal.services.parsing import format_cents
 from portal.views import run_change
-from portal.services import clock
 
 bp = Blueprint("memberships", __name__)
 
@@ -55,16 +53,17 @@ def apply(slug: str):
         return render_template("memberships/apply.html", institute=institute, form=form, tiers=tiers)
 
     def apply_for():
-        organization = db.session.get(Organization, form.organization.data)
+        organization = db.get_or_404(Organization, form.organization.data)
         authz.require(current_user, "organization.apply", organization)
         return memberships.apply(
-            current_user, organization, institute, db.session.get(Tier, form.tier.data),
-            statement=form.statement.data, contact_name=form.contact_name.data,
-            contact_email=form.contact_email.data)
+            current_user, organization, institute, db.get_or_404(Tier, form.tier.data),
+            statement=filled(form.statement.data), contact_name=filled(form.contact_name.data),
+            contact_email=filled(form.contact_email.data))
 
     return run_change(
         form, apply_for,
-        success=lambda membership: f"{membership.organization.name}'s application to {institute.acronym} has been filed.",
+        success=lambda membership: (f"{membership.organization.name}'s application to {institute.acronym} "
+                                    "has been filed."),
         redirect_to=lambda membership: url_for("memberships.detail", membership_id=membership.id),
         render=lambda status: (render_template("memberships/apply.html", institute=institute, form=form,
                                                tiers=tiers), status))
@@ -108,7 +107,7 @@ def decide(membership_id: int):
     form = DecideForm()
     if form.pressed("approve", "decline") == "approve":
         return change(membership, form, "decide_form", lambda: memberships.approve(
-            current_user, membership, starts_on=form.starts_on.data, term_years=form.term_years.data),
+            current_user, membership, starts_on=form.starts_on.data, term_years=filled(form.term_years.data)),
             "The application has been approved.")
     return change(membership, form, "decide_form", lambda: memberships.decline(
         current_user, membership, reason=form.reason.data or ""), "The application has been declined.")
@@ -156,7 +155,7 @@ def request_tier_change(membership_id: int):
     form = TierChangeForm()
     form.tier.choices = [SelectChoice(t.id, t.name) for t in memberships.tiers_of(membership.institute)]
     return change(membership, form, "tier_form", lambda: memberships.request_tier_change(
-        current_user, membership, db.session.get(Tier, form.tier.data)),
+        current_user, membership, db.get_or_404(Tier, form.tier.data)),
         "Your request to change tier has been sent to the institute.")
 
 

@@ -13,6 +13,16 @@ from portal.models.ledger import (
 )
 from portal.models.membership import LIVE_STATUSES, InstituteStaff, Membership, MembershipStatus, Tier
 from portal.models.notification import Notification
+from portal.models.organization import (
+    Affiliation,
+    AffiliationRole,
+    AffiliationStatus,
+    Organization,
+    OrgSize,
+    Sector,
+    name_key,
+)
+from portal.models.outbox import OutboxMessage
 from portal.models.proposal import (
     PUBLIC_STATUSES,
     CallStatus,
@@ -28,25 +38,50 @@ from portal.models.proposal import (
     Score,
     StatusChange,
 )
-from portal.models.organization import (
-    Affiliation,
-    AffiliationRole,
-    AffiliationStatus,
-    Organization,
-    OrgSize,
-    Sector,
-    name_key,
-)
-from portal.models.outbox import OutboxMessage
 from portal.models.summary import NETWORK, Figure, Summary
 from portal.models.user import Role, User
 
 __all__ = [
-    "Affiliation", "AffiliationRole", "AffiliationStatus", "Agency", "AuditEvent", "Institute",
-    "Organization", "OrgSize", "OutboxMessage", "Role", "Sector", "User", "name_key",
-    "EntryKind", "FederalObligation", "Instalment", "LedgerEntry", "Pledge", "PledgeKind", "PledgeStatus",
-    "CallStatus", "Criterion", "Milestone", "PUBLIC_STATUSES", "Partner", "PartnerStatus", "ProjectCall",
-    "ProjectUpdate", "Proposal", "ProposalStatus", "Review", "Score", "StatusChange",
-    "InstituteStaff", "LIVE_STATUSES", "Membership", "MembershipStatus", "Notification", "Tier",
-    "NETWORK", "Figure", "Summary",
+    "LIVE_STATUSES",
+    "NETWORK",
+    "PUBLIC_STATUSES",
+    "Affiliation",
+    "AffiliationRole",
+    "AffiliationStatus",
+    "Agency",
+    "AuditEvent",
+    "CallStatus",
+    "Criterion",
+    "EntryKind",
+    "FederalObligation",
+    "Figure",
+    "Instalment",
+    "Institute",
+    "InstituteStaff",
+    "LedgerEntry",
+    "Membership",
+    "MembershipStatus",
+    "Milestone",
+    "Notification",
+    "OrgSize",
+    "Organization",
+    "OutboxMessage",
+    "Partner",
+    "PartnerStatus",
+    "Pledge",
+    "PledgeKind",
+    "PledgeStatus",
+    "ProjectCall",
+    "ProjectUpdate",
+    "Proposal",
+    "ProposalStatus",
+    "Review",
+    "Role",
+    "Score",
+    "Sector",
+    "StatusChange",
+    "Summary",
+    "Tier",
+    "User",
+    "name_key",
 ]

@@ -5,8 +5,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.forms import ConfirmForm
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.services import notifications
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")

@@ -1,9 +1,11 @@
 """Forms for an organization's admins."""
 
-from wtforms import BooleanField, RadioField, SearchField, SelectChoice, SelectField, StringField, TextAreaField
+from collections.abc import Iterable, Sequence
+
+from wtforms import BooleanField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import Form, SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES
+from portal.forms import SECTOR_CHOICES, SIZE_CHOICES, STATE_CHOICES, Form, SelectChoice
 
 
 class OrganizationProfileForm(Form):
@@ -27,15 +29,15 @@ class DirectoryForm(Form):
     """The organization directory's filters (GET)."""
 
     q = SearchField("Search", description="Matches name, city and state.")
-    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
-    size = SelectField("Size", choices=[SelectChoice("", "Any size")] + SIZE_CHOICES, default="",
+    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector"), *SECTOR_CHOICES], default="")
+    size = SelectField("Size", choices=[SelectChoice("", "Any size"), *SIZE_CHOICES], default="",
                        description="Industry only.")
-    state = SelectField("State or territory", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    state = SelectField("State or territory", choices=[SelectChoice("", "Any state"), *STATE_CHOICES[1:]], default="")
     institute = SelectField("Member of", choices=[SelectChoice("", "Any institute, or none")], default="",
                             description="Only organizations with a membership in force at this institute.")
     members = BooleanField("Only members of an institute")
 
-    def set_institutes(self, institutes: list[tuple[str, str]]) -> None:
+    def set_institutes(self, institutes: Iterable[Sequence[str]]) -> None:
         """The institutes to choose from, as (slug, acronym) pairs: any other value is an error."""
         self.institute.choices = [SelectChoice("", "Any institute, or none")] + [
             SelectChoice(slug, acronym) for slug, acronym in institutes]

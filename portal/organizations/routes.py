@@ -10,8 +10,8 @@ from portal.forms import ConfirmForm, confirmed
 from portal.models import Affiliation, AffiliationStatus, Institute, MembershipStatus, Organization
 from portal.organizations.forms import DirectoryForm, OrganizationProfileForm
 from portal.services import memberships, organizations
-from portal.views import run_change
 from portal.services.clock import today
+from portal.views import run_change
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 

@@ -3,16 +3,16 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz, paging
 from portal.extensions import db
+from portal.forms import SelectChoice, filled
 from portal.models import Institute, Organization, ProjectCall, Proposal, ProposalStatus
+from portal.models.base import utcnow
 from portal.proposals.blueprint import bp, get_call, get_institute, page_of
 from portal.proposals.forms import StartForm
 from portal.services import proposals
 from portal.views import run_change
-from portal.models.base import utcnow
 
 
 @bp.get("/projects")
@@ -90,5 +90,5 @@ def start(call_id: int):
         return redirect(here), 303
     return run_change(
         None, lambda: proposals.start(current_user, call, db.get_or_404(Organization, form.organization.data),
-                                      form.title.data),
+                                      filled(form.title.data)),
         success="Your draft proposal has been started.", redirect_to=page_of, back=here)

@@ -3,11 +3,10 @@
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_required
-from wtforms import SelectChoice
 
 from portal import authz
 from portal.extensions import db
-from portal.forms import confirmed
+from portal.forms import SelectChoice, confirmed, filled
 from portal.models import Institute, PartnerStatus, Proposal, ProposalStatus
 from portal.proposals.blueprint import bp, get_proposal, page_of
 from portal.proposals.forms import (
@@ -81,14 +80,17 @@ def edit(proposal_id: int):
         return render_template("proposals/edit.html", proposal=proposal, form=form), status
 
     if request.method == "GET":
-        form.federal_request.data = format_cents(proposal.federal_request_cents).lstrip("$") if proposal.federal_request_cents else ""
+        requested = proposal.federal_request_cents
+        form.federal_request.data = format_cents(requested).lstrip("$") if requested else ""
         form.milestones.data = "\n".join(f"{m.month} | {m.title} | {m.deliverable}" for m in proposal.milestones)
         return render()
 
     def save():
-        request_cents = parse_cents(form.federal_request.data, "federal_request") if (form.federal_request.data or "").strip() else None
+        requested = form.federal_request.data or ""
+        request_cents = parse_cents(requested, "federal_request") if requested.strip() else None
         proposals.save_draft(current_user, proposal, DraftInput(
-            title=form.title.data, abstract=form.abstract.data or "", technical_plan=form.technical_plan.data or "",
+            title=filled(form.title.data), abstract=form.abstract.data or "",
+            technical_plan=form.technical_plan.data or "",
             technology_area=form.technology_area.data or "", trl_start=form.trl_start.data,
             trl_target=form.trl_target.data, mrl_start=form.mrl_start.data, mrl_target=form.mrl_target.data,
             duration_months=form.duration_months.data, federal_request_cents=request_cents,

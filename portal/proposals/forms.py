@@ -9,21 +9,19 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton
+from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton, SelectChoice
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
 
 
-
 def level(label, low, high, required=True):
-    return IntegerField(label, validators=[(InputRequired(f"Enter the {label.split(',')[0]}") if required else Optional()),
-                                           NumberRange(low, high, f"Enter a number from {low} to {high}")])
+    presence = InputRequired(f"Enter the {label.split(',')[0]}") if required else Optional()
+    return IntegerField(label, validators=[presence, NumberRange(low, high, f"Enter a number from {low} to {high}")])
 
 
 class CallForm(Form):
@@ -64,7 +62,8 @@ class DraftForm(Form):
     trl_target = level("Target TRL", 1, 9, required=False)
     mrl_start = level("MRL at the start", 1, 10, required=False)
     mrl_target = level("Target MRL", 1, 10, required=False)
-    duration_months = IntegerField("Duration in months", validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months")])
+    duration_months = IntegerField("Duration in months",
+                                   validators=[Optional(), NumberRange(1, 120, "From 1 to 120 months")])
     federal_request = StringField("Federal funding requested", validators=[Optional()], description=AMOUNT_HINT)
     milestones = TextAreaField(
         "Milestones", validators=[Optional(), Length(max=10000)],
@@ -74,8 +73,8 @@ class DraftForm(Form):
 
 class FinderForm(Form):
     q = StringField("Name or description")
-    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector")] + SECTOR_CHOICES, default="")
-    state = SelectField("State", choices=[SelectChoice("", "Any state")] + STATE_CHOICES[1:], default="")
+    sector = SelectField("Sector", choices=[SelectChoice("", "Any sector"), *SECTOR_CHOICES], default="")
+    state = SelectField("State", choices=[SelectChoice("", "Any state"), *STATE_CHOICES[1:]], default="")
     institute = SelectField("Member of", coerce=lambda v: int(v) if v else None, default="")
 
 

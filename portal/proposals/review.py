@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from portal import authz
 from portal.extensions import db
+from portal.forms import filled
 from portal.models import Proposal
 from portal.proposals.blueprint import bp, get_proposal, page_of
 from portal.proposals.detail import render_detail
@@ -47,7 +48,7 @@ def assign(proposal_id: int):
     form = ReviewerForm()
 
     def assign_reviewer():
-        reviewer = accounts.find_by_email(form.email.data)
+        reviewer = accounts.find_by_email(filled(form.email.data))
         if reviewer is None:
             raise DomainError("email", "No active account has that email address")
         return proposals.assign_reviewer(current_user, proposal, reviewer)

@@ -20,7 +20,8 @@ def invite(proposal_id: int):
     """Invite a partner organization found with the finder."""
     proposal = get_proposal(proposal_id, "proposal.edit")
     form = InviteForm()
-    organization = db.session.get(Organization, int(form.organization.data)) if (form.organization.data or "").isdigit() else None
+    chosen = form.organization.data or ""
+    organization = db.session.get(Organization, int(chosen)) if chosen.isdigit() else None
     if not form.validate_on_submit() or organization is None:
         abort(400)
     return run_change(None, lambda: proposals.invite(current_user, proposal, organization),

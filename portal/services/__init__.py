@@ -1,5 +1,19 @@
 """Domain rules. Services take the acting user explicitly, flush but never commit."""
 
+from typing import cast
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+
+
+def updated_rows(statement: sa.Update) -> int:
+    """Run ``statement`` in the session and return how many rows it matched.
+
+    Session.execute is typed as returning a Result, but for an UPDATE it is a CursorResult, which has the
+    row count."""
+    return cast(sa.CursorResult, db.session.execute(statement)).rowcount
+
 
 class DomainError(Exception):
     """A rule was broken; ``field`` names the form field the message belongs to (or None)."""

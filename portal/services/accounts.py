@@ -83,7 +83,7 @@ def authenticate(email: str, password: str) -> User | None:
     user = find_by_email(email)
     if not passwords.verify_password(user.password_hash if user else None, password):
         return None
-    if not user.active:
+    if user is None or not user.active:  # (None never gets here: without a hash nothing verifies)
         return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)

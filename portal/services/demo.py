@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Institute, LedgerEntry, Organization, User
+from portal.models import Institute, LedgerEntry, User
 from portal.services import accounts, ledger, memberships, organizations
 from portal.services.clock import today
 from portal.services.ledger import PledgeInput
@@ -46,7 +46,7 @@ def load(password: str) -> dict[str, int]:
     for number, (name, sector, size, state, tier_name) in enumerate(ORGANIZATIONS, start=1):
         admin = _user(f"admin{number}@{DEMO_DOMAIN}", f"Admin {number}", password)
         affiliation = organizations.join_or_create(admin, OrganizationChoice(name, sector, size, state))
-        organization = db.session.get(Organization, affiliation.organization_id)
+        organization = affiliation.organization
         created["organizations"] += 1
         membership = memberships.apply(admin, organization, institute, tiers[tier_name],
                                        statement="We want to qualify printed parts faster.",
@@ -70,6 +70,6 @@ def load(password: str) -> dict[str, int]:
             ledger.cancel_remainder(checker, pledge, reason="Grant period ended", key=None)
     ledger.record_federal_obligation(network, institute, fiscal_year=fy, amount_cents=500_000_00,
                                      note="Cooperative agreement, demo figure", key=None)
-    created["entries"] = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)))
+    created["entries"] = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) or 0
     created["created"] = 1
     return created

@@ -55,7 +55,7 @@ def network_counts() -> dict[str, int]:
         sa.func.count(sa.distinct(Institute.state)),
         sa.func.coalesce(sa.func.sum(Institute.federal_base_award_cents), 0),
     )).one()
-    organizations = db.session.scalar(sa.select(sa.func.count(Organization.id)))
+    organizations = db.session.scalar(sa.select(sa.func.count(Organization.id))) or 0
     return {
         "institutes": institutes[0],
         "agencies": institutes[1],

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Notification, User
 from portal.models.base import utcnow
-from portal.services import outbox
+from portal.services import outbox, updated_rows
 
 
 def notify(users: Iterable[User], message: str, endpoint: str, *, actor: User | None = None, **values) -> None:
@@ -46,7 +46,6 @@ def open_for(user: User, notification_id: int) -> Notification | None:
 
 
 def mark_all_read(user: User) -> int:
-    result = db.session.execute(sa.update(Notification)
-                                .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                                .values(read_at=utcnow()))
-    return result.rowcount
+    return updated_rows(sa.update(Notification)
+                        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                        .values(read_at=utcnow()))

@@ -22,7 +22,7 @@ from portal.models import (
     name_key,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, search, summary
+from portal.services import DomainError, audit, outbox, search, summary, updated_rows
 from portal.services.clock import today
 
 
@@ -69,7 +69,10 @@ def join_or_create(user: User, choice: OrganizationChoice) -> Affiliation:
             with db.session.begin_nested():
                 db.session.add(organization)
         except IntegrityError:  # someone created the same name a moment ago: join theirs
-            organization = find_by_name(choice.name)
+            theirs = find_by_name(choice.name)
+            if theirs is None:  # the clash was not the name, so there is nothing to join
+                raise
+            organization = theirs
         else:
             created = True
             audit.record(user, "organization.created", organization)
@@ -119,13 +122,13 @@ def _tell_admins_of_request(affiliation: Affiliation) -> None:
 def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) -> None:
     """Approve or decline a pending request; exactly one decision stands if two arrive at once."""
     new_status = AffiliationStatus.ACTIVE if approve else AffiliationStatus.DECLINED
-    result = db.session.execute(
+    changed = updated_rows(
         sa.update(Affiliation)
         .where(Affiliation.id == affiliation.id, Affiliation.status == AffiliationStatus.PENDING)
         .values(status=new_status, decided_at=utcnow(), decided_by_id=actor.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         raise DomainError(None, "This request has already been decided.", status=409)
     db.session.refresh(affiliation)
     audit.record(actor, "affiliation.approved" if approve else "affiliation.declined", affiliation,

@@ -11,15 +11,15 @@ import logging
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
-
-import sqlalchemy as sa
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template, url_for
 
 from portal.extensions import db
 from portal.models import OutboxMessage
 from portal.models.base import utcnow
+from portal.services import updated_rows
 
 log = logging.getLogger("portal.mail")
 
@@ -75,10 +75,10 @@ def claim_next() -> OutboxMessage | None:
     if message_id is None:
         db.session.rollback()
         return None
-    claimed = db.session.execute(
+    claimed = updated_rows(
         sa.update(OutboxMessage).where(OutboxMessage.id == message_id, _due(now))
         .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + SENDING)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))
     db.session.commit()
     if not claimed:  # another worker took it first: look again
         return claim_next()

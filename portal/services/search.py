@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Institute, Organization, Proposal, name_key
 
-SPACE = sa.literal_column("' '")
+SPACE: sa.ColumnElement[str] = sa.literal_column("' '")
 
 
 def text_of(*columns) -> sa.ColumnElement[str]:

@@ -11,9 +11,10 @@ import hashlib
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -46,7 +47,8 @@ DICTIONARY = {
         "organizations": "Member organizations in the group.",
         "share": "The group's share of all member organizations, from 0 to 1."}),
     "members_by_state": ("Member organizations by US state or territory.", {
-        "state": "Two-letter USPS code.", "name": "State or territory.", "organizations": "Member organizations there."}),
+        "state": "Two-letter USPS code.", "name": "State or territory.",
+        "organizations": "Member organizations there."}),
     "projects_by_status": ("Proposals past the draft stage, by status.", {
         "status": "submitted, under review, approved, declined, active, completed or withdrawn.",
         "proposals": "How many."}),
@@ -62,7 +64,8 @@ DICTIONARY = {
         "received_cents": "Received, in cents; suppressed likewise.",
         "verified_cents": "Received and verified, in cents; suppressed likewise.",
         "match_ratio": "Verified non-federal over federal; the program expects at least 1."}),
-    "match_by_fiscal_year": ("Co-investment against federal obligations, per federal fiscal year (October to September).", {
+    "match_by_fiscal_year": (
+        "Co-investment against federal obligations, per federal fiscal year (October to September).", {
         "fiscal_year": "Named by the year it ends.", "federal_cents": "Federal obligations, in cents.",
         "organizations": "Organizations with pledges.",
         "pledged_cents": "Non-federal pledged less cancelled, in cents; empty when fewer than 3 organizations.",
@@ -108,7 +111,7 @@ def _median(counts: dict[int, int]) -> float | None:
     return round(sum(values) / 2, 1)
 
 
-def _lapsed_unrecorded(on, institute: Institute | None) -> list[sa.Row]:
+def _lapsed_unrecorded(on, institute: Institute | None) -> Sequence[sa.Row]:
     """Members the summary still counts whose term ran out before ``on`` but whose lapse is not yet
     recorded (``flask memberships expire`` records them daily): organizations by sector, size and state.
 
@@ -190,7 +193,7 @@ def compute(institute: Institute | None = None) -> dict:
         return sum((Counter(year) for year in years), Counter())
 
     each = {i.id: money(i.id) for i in institutes}
-    coinvestment = []
+    coinvestment: list[list[Any]] = []
     all_verified = 0  # unsuppressed, for the network's ratio
     for i in institutes:
         cents = total(*each[i.id].values())
@@ -201,7 +204,7 @@ def compute(institute: Institute | None = None) -> dict:
         coinvestment.append([i.acronym, cents["federal"], orgs, pledged, received, verified,
                              _ratio(verified, cents["federal"])])
 
-    match = []
+    match: list[list[Any]] = []
     pledgers = figure(Figure.PLEDGERS)
     for year in sorted({y for years in each.values() for y in years}):
         cents = total(*(years[year] for years in each.values() if year in years))
@@ -216,13 +219,14 @@ def compute(institute: Institute | None = None) -> dict:
     total_federal = sum(r[1] for r in coinvestment)
     network_orgs = pledgers.get("all", 0)
     network_verified = _suppressed(network_orgs, all_verified)[0]
-    overview = [
+    overview: list[list[Any]] = [
         ["institutes", len(institutes)],
         ["member organizations", total_members],
         ["states and territories with members", len(by_state)],
         ["projects (approved, active or completed)", sum(by_area.values())],
         ["percent of members in industry", round(100 * industry / total_members, 1) if total_members else None],
-        ["percent of industry members that are small", round(100 * groups["industry (small)"] / industry, 1) if industry else None],
+        ["percent of industry members that are small",
+         round(100 * groups["industry (small)"] / industry, 1) if industry else None],
         ["network match ratio (verified non-federal over federal)", _ratio(network_verified, total_federal)],
     ]
     return {
@@ -304,7 +308,8 @@ def _latest_changes() -> tuple[int | None, int]:
     around the query. SQLite is in this process, where a query costs microseconds anyway.
     """
     if db.engine.dialect.name != "postgresql":
-        return tuple(db.session.execute(_LATEST).one())
+        newest, recent = db.session.execute(_LATEST).one()
+        return newest, recent
     state = current_app.extensions.setdefault("snapshot_latest", {"lock": threading.Lock(), "connection": None})
     with state["lock"]:
         try:
@@ -319,7 +324,8 @@ def _latest_changes() -> tuple[int | None, int]:
 def _read_latest(state: dict) -> tuple[int | None, int]:
     if state["connection"] is None:
         state["connection"] = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return tuple(state["connection"].execute(_LATEST).one())
+    newest, recent = state["connection"].execute(_LATEST).one()
+    return newest, recent
 
 
 def _redis():

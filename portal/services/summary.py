@@ -14,6 +14,7 @@ already has, so the first membership or pledge is counted once however many arri
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -36,6 +37,7 @@ from portal.models import (
     StatusChange,
     Summary,
 )
+from portal.services import updated_rows
 
 GROUPS = ("industry (small)", "industry (large)", "academic", "government", "nonprofit")
 PROJECT_STATUSES = (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, ProposalStatus.COMPLETED)
@@ -75,10 +77,10 @@ def add(changes: Mapping[Key, int]) -> None:
             db.session.execute(statement.on_conflict_do_update(
                 index_elements=["scope", "figure", "key"], set_={"value": Summary.value + value}))
         elif value < 0:
-            result = db.session.execute(sa.update(Summary).where(
+            changed = updated_rows(sa.update(Summary).where(
                 Summary.scope == scope, Summary.figure == str(figure), Summary.key == key)
                 .values(value=Summary.value + value))
-            if result.rowcount != 1:
+            if changed != 1:
                 raise RuntimeError(f"summary {figure} [{key}] for scope {scope} has nothing to take {-value} from")
 
 
@@ -122,6 +124,7 @@ def membership_moved(membership: Membership, before: str, after: str) -> None:
 
 
 def membership_decided(membership: Membership) -> None:
+    assert membership.decided_at is not None  # called once the decision is recorded
     days = str(whole_days(membership.applied_at, membership.decided_at))
     add({(membership.institute_id, Figure.MEMBERSHIP_DAYS, days): 1, (NETWORK, Figure.MEMBERSHIP_DAYS, days): 1})
 
@@ -193,6 +196,7 @@ def proposal_moved(proposal: Proposal, institute_id: int, before: str | None, af
 
 def project_completed(proposal: Proposal, institute_id: int) -> None:
     """Readiness reached by a completed project: counted with the levels it started from."""
+    assert proposal.trl_reached is not None and proposal.mrl_reached is not None  # completing sets both
     levels = {"completed": 1, "trl_start": proposal.trl_start or 0, "trl_reached": proposal.trl_reached,
               "mrl_start": proposal.mrl_start or 0, "mrl_reached": proposal.mrl_reached}
     add({(scope, Figure.READINESS, key): value for scope in (institute_id, NETWORK) for key, value in levels.items()})
@@ -200,7 +204,7 @@ def project_completed(proposal: Proposal, institute_id: int) -> None:
 
 # From scratch -------------------------------------------------------------------------------
 
-def recount(session: so.Session | None = None) -> dict[Key, int]:
+def recount(session: so.Session | so.scoped_session[Any] | None = None) -> dict[Key, int]:
     """Every summary figure computed from the raw tables (zero figures left out)."""
     session = session or db.session
     figures: Counter = Counter()
@@ -240,8 +244,8 @@ def recount(session: so.Session | None = None) -> dict[Key, int]:
 
     pledges = sa.select().select_from(Pledge)
     for name in MONEY_TOTALS:
-        count(Pledge.institute_id, Figure.MONEY, (Pledge.fiscal_year,), sa.func.sum(Pledge.__table__.c[f"{name}_cents"]),
-              pledges, key=lambda year, name=name: f"{year}:{name}")
+        count(Pledge.institute_id, Figure.MONEY, (Pledge.fiscal_year,),
+              sa.func.sum(Pledge.__table__.c[f"{name}_cents"]), pledges, key=lambda year, name=name: f"{year}:{name}")
     count(FederalObligation.institute_id, Figure.FEDERAL, (FederalObligation.fiscal_year,),
           sa.func.sum(FederalObligation.amount_cents), sa.select().select_from(FederalObligation))
     pledgers = sa.func.count(sa.distinct(Pledge.organization_id))
@@ -253,6 +257,7 @@ def recount(session: so.Session | None = None) -> dict[Key, int]:
     for institute_id, applied_at, decided_at in session.execute(
             sa.select(Membership.institute_id, Membership.applied_at, Membership.decided_at)
             .where(Membership.decided_at.is_not(None))):
+        assert decided_at is not None  # the query asked for decided ones only
         days = str(whole_days(applied_at, decided_at))
         figures[(institute_id, Figure.MEMBERSHIP_DAYS, days)] += 1
         figures[(NETWORK, Figure.MEMBERSHIP_DAYS, days)] += 1
@@ -285,7 +290,7 @@ def problems() -> list[str]:
             if kept.get((scope, figure, key), 0) != counted.get((scope, figure, key), 0)]
 
 
-def rebuild(session: so.Session | None = None) -> int:
+def rebuild(session: so.Session | so.scoped_session[Any] | None = None) -> int:
     """Replace every summary figure with a recount (after a bulk load, or to repair); returns the rows."""
     session = session or db.session
     figures = recount(session)

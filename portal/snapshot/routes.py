@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, session, url_for
@@ -72,7 +73,7 @@ def row_links(tables: dict, institute: Institute | None) -> dict[str, list[tuple
 
     Member counts link to the organization directory, which names only organizations listed publicly;
     on an institute's snapshot every list is kept to that institute, like the figures."""
-    scope = {"institute": institute.slug} if institute is not None else {}
+    scope: dict[str, Any] = {"institute": institute.slug} if institute is not None else {}
     sectors = {sector.value for sector in Sector}
     public = {status.value for status in PUBLIC_STATUSES}
     links: dict[str, list] = {}
@@ -81,7 +82,7 @@ def row_links(tables: dict, institute: Institute | None) -> dict[str, list[tuple
         sector, _, size = group.partition(" (")  # "industry (small)" is sector industry, size small
         if not count or sector not in sectors:
             return None
-        filters = {"sector": sector, "size": size.rstrip(")")} if size else {"sector": sector}
+        filters: dict[str, Any] = {"sector": sector, "size": size.rstrip(")")} if size else {"sector": sector}
         return (1, url_for("organizations.index", members="y", **filters, **scope),
                 _words(count, "member organization", group, listed_only=True))
 

@@ -44,7 +44,8 @@ def heaviest(seed: int) -> dict:
     institute = one(sa.select(Membership.institute_id).group_by(Membership.institute_id)
                     .order_by(sa.func.count().desc()).limit(1))
     slug = one(sa.select(Institute.slug).where(Institute.id == institute))
-    org = one(sa.select(Pledge.organization_id).group_by(Pledge.organization_id).order_by(sa.func.count().desc()).limit(1))
+    org = one(sa.select(Pledge.organization_id).group_by(Pledge.organization_id)
+              .order_by(sa.func.count().desc()).limit(1))
     pledge = one(sa.select(LedgerEntry.pledge_id).join(Pledge, Pledge.id == LedgerEntry.pledge_id)
                  .where(Pledge.institute_id == institute).group_by(LedgerEntry.pledge_id)
                  .order_by(sa.func.count().desc()).limit(1))
@@ -56,7 +57,8 @@ def heaviest(seed: int) -> dict:
     notification = one(sa.select(Notification.id).where(Notification.user_id == notified).limit(1))
     admin = one(sa.select(User.email).join(Affiliation, Affiliation.user_id == User.id)
                 .where(Affiliation.organization_id == org, Affiliation.role == "admin"))
-    reviewer = one(sa.select(User.email).join(Review, Review.reviewer_id == User.id).where(Review.proposal_id == proposal))
+    reviewer = one(sa.select(User.email).join(Review, Review.reviewer_id == User.id)
+                   .where(Review.proposal_id == proposal).limit(1))
     staff = one(sa.select(User.email).where(User.email == f"staff{seed}-{institute}-1@{synthetic.DOMAIN}"))
     return {"slug": slug, "org_id": org, "pledge_id": pledge, "call_id": call, "proposal_id": proposal,
             "membership_id": membership, "notification_id": notification, "staff": staff, "admin": admin,
@@ -104,7 +106,8 @@ def main() -> None:
         if role not in clients:
             client = app.test_client()
             if role:
-                response = client.post("/login", data={"email": objects[role], "password": synthetic.password(args.seed)})
+                response = client.post("/login", data={"email": objects[role],
+                                                       "password": synthetic.password(args.seed)})
                 assert response.status_code == 302, (role, objects[role], response.status_code)
             clients[role] = client
         return clients[role]
@@ -146,8 +149,9 @@ def main() -> None:
         csv = response.mimetype == "text/csv"
         rows.append((rule.rule, url, status, statistics.median(timings), p95, queries, size,
                      statistics.median(first_bytes) if csv else None, peak if csv else None))
-    print(f"{'route':52} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'bytes':>10}  first byte ms, peak MB")
-    for rule, url, status, median, p95, queries, size, first_byte, peak in rows:
+    print(f"{'route':52} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'bytes':>10}"
+          "  first byte ms, peak MB")
+    for rule, _url, status, median, p95, queries, size, first_byte, peak in rows:
         extra = f"  {first_byte:.1f}, {peak / 2**20:.1f}" if first_byte is not None else ""
         print(f"{rule:52} {status:>6} {median:>10.1f} {p95:>8.1f} {queries:>8} {size:>10,}{extra}")
     slow = [row[0] for row in rows if row[3] >= 100]

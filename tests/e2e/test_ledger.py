@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from portal.services.ledger import fiscal_year_of
 from portal.services.clock import today
+from portal.services.ledger import fiscal_year_of
 from tests import factories
 from tests.e2e.test_journeys import PASSWORD, choose, expect, heading, sign_in
 from tests.e2e.test_memberships import sign_out

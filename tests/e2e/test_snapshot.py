@@ -18,7 +18,8 @@ def test_snapshot_pages_are_accessible_and_need_no_javascript(new_page, live_ser
     page.goto("/")
     page.get_by_role("link", name="Snapshot").click()
     expect(heading(page, "The network at a glance")).to_be_visible()
-    expect(page.get_by_role("img", name="Member organizations by state (the table below gives every figure)")).to_be_visible()
+    state_map = page.get_by_role("img", name="Member organizations by state (the table below gives every figure)")
+    expect(state_map).to_be_visible()
     expect(page.locator("#table-overview")).to_have_count(1)  # inside a closed <details>
     audit(page, "the network snapshot")
     page.goto("/organizations/?members=y")

@@ -15,7 +15,7 @@ from portal.models import (
     Pledge,
     User,
 )
-from portal.services import DomainError, Repeat, summary
+from portal.services import DomainError, Repeat, summary, updated_rows
 from portal.services.parsing import format_cents
 
 FIRST_FISCAL_YEAR = 2013  # the network's first institute was funded in fiscal year 2013
@@ -34,7 +34,7 @@ def allowed_fiscal_years(today: date | None = None) -> range:
 
 def check_fiscal_year(fiscal_year: int | None, field_name: str = "fiscal_year") -> int:
     years = allowed_fiscal_years()
-    if fiscal_year not in years:
+    if fiscal_year is None or fiscal_year not in years:
         raise DomainError(field_name, f"Choose a fiscal year from FY{years.start} to FY{years.stop - 1}")
     return fiscal_year
 
@@ -72,12 +72,12 @@ def _move_totals(pledge: Pledge, **deltas: int) -> None:
     values = {f"{name}_cents": table.c[f"{name}_cents"] + delta for name, delta in deltas.items()}
     try:
         with db.session.begin_nested():
-            result = db.session.execute(sa.update(table).where(table.c.id == pledge.id).values(**values))
+            changed = updated_rows(sa.update(table).where(table.c.id == pledge.id).values(**values))
     except IntegrityError as error:  # CHECK not_overdrawn / verified_within_received
         db.session.refresh(pledge)
         raise DomainError("amount", "That is more than remains on this pledge "
                                     f"({format_cents(pledge.remaining_cents)} remains)", status=409) from error
-    assert result.rowcount == 1
+    assert changed == 1
     summary.pledge_totals_moved(pledge, deltas)
     db.session.refresh(pledge)
 

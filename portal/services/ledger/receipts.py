@@ -13,8 +13,8 @@ from portal.models import (
 )
 from portal.services import DomainError, audit, notifications
 from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
-from portal.services.parsing import format_cents
 from portal.services.organizations import admins_of
+from portal.services.parsing import format_cents
 
 # Receipts, verification and reversal -------------------------------------------------------
 
@@ -26,7 +26,8 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
     if received_on > datetime.now(UTC).date():
         raise DomainError("received_on", "The date received cannot be in the future")
     if amount_cents > pledge.remaining_cents:
-        raise DomainError("amount", f"That is more than remains on this pledge ({format_cents(pledge.remaining_cents)} remains)")
+        raise DomainError("amount", "That is more than remains on this pledge "
+                                    f"({format_cents(pledge.remaining_cents)} remains)")
     entry = _entry(actor, pledge, EntryKind.RECEIPT, amount_cents, key, received_on=received_on, reason=note.strip())
     _move_totals(pledge, received=amount_cents)
     audit.record(actor, "ledger.receipt", entry, institute_id=pledge.institute_id,

@@ -22,8 +22,8 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import csvfile, notifications
 from portal.services.ledger.entries import TOTAL_OF
-from portal.services.parsing import format_cents
 from portal.services.organizations import admins_of
+from portal.services.parsing import format_cents
 
 DUE_SOON_DAYS = 90
 

@@ -50,7 +50,11 @@ from portal.services.memberships.tiers import (
 )
 
 __all__ = [
+    "REMIND_DAYS",
+    "ROSTER_COLUMNS",
     "Access",
+    "PublicRoster",
+    "WaitTimes",
     "access",
     "add_staff",
     "admin_organizations",
@@ -69,14 +73,11 @@ __all__ = [
     "memberships_of",
     "pending_queue",
     "public_roster",
-    "PublicRoster",
     "remind",
-    "REMIND_DAYS",
     "remove_staff",
     "renew",
     "request_tier_change",
     "retire_tier",
-    "ROSTER_COLUMNS",
     "roster_csv",
     "seed_tiers",
     "staff_of",
@@ -84,6 +85,5 @@ __all__ = [
     "tier_change_requests",
     "tiers_of",
     "wait_times",
-    "WaitTimes",
     "withdraw",
 ]

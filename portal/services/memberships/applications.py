@@ -17,7 +17,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications, summary
+from portal.services import DomainError, audit, notifications, summary, updated_rows
 from portal.services.clock import add_years, today
 from portal.services.memberships.staff import staff_users
 from portal.services.organizations import admins_of
@@ -41,7 +41,7 @@ def _record_lapse(membership: Membership, actor: User | None = None) -> bool:
         return False
     audit.record(actor, "membership.lapsed", membership, institute_id=membership.institute_id,
                  from_state=MembershipStatus.ACTIVE, to_state=MembershipStatus.LAPSED,
-                 details={"ends_on": membership.ends_on.isoformat()})
+                 details={"ends_on": _term_end(membership).isoformat()})
     return True
 
 
@@ -89,6 +89,13 @@ def apply(actor: User, organization: Organization, institute: Institute, tier: T
     return membership
 
 
+def _term_end(membership: Membership) -> date:
+    """The end of the term of a membership that was approved (every approval sets one)."""
+    if membership.ends_on is None:
+        raise ValueError(f"{membership!r} was never approved, so it has no term")
+    return membership.ends_on
+
+
 def _transition(membership: Membership, from_statuses, **values) -> None:
     """Change a membership only if it is still in one of ``from_statuses``; else 409.
 
@@ -96,13 +103,13 @@ def _transition(membership: Membership, from_statuses, **values) -> None:
     tried once per status it may start from, so the status it left is known exactly for the summary.
     """
     for before in from_statuses:
-        result = db.session.execute(
+        changed = updated_rows(
             sa.update(Membership)
             .where(Membership.id == membership.id, Membership.status == before)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if changed == 1:
             break
     else:
         db.session.refresh(membership)
@@ -119,12 +126,12 @@ def approve(actor: User, membership: Membership, *, starts_on: date | None = Non
     starts_on = starts_on or today()
     if term_years < 1 or term_years > 10:
         raise DomainError("term_years", "The term must be between 1 and 10 years")
+    ends_on = add_years(starts_on, term_years)
     _transition(membership, [MembershipStatus.PENDING], status=MembershipStatus.ACTIVE,
-                decided_by_id=actor.id, decided_at=utcnow(), starts_on=starts_on,
-                ends_on=add_years(starts_on, term_years))
+                decided_by_id=actor.id, decided_at=utcnow(), starts_on=starts_on, ends_on=ends_on)
     audit.record(actor, "membership.approved", membership, institute_id=membership.institute_id,
                  from_state=MembershipStatus.PENDING, to_state=MembershipStatus.ACTIVE,
-                 details={"starts_on": starts_on.isoformat(), "ends_on": membership.ends_on.isoformat()})
+                 details={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
     notifications.notify(
         _people_to_tell(membership),
         f"{membership.organization.name}'s application to {membership.institute.acronym} was approved.",
@@ -156,15 +163,15 @@ def _require_in_force(membership: Membership) -> None:
 def renew(actor: User, membership: Membership, *, expected_ends_on: date) -> None:
     """Extend by a year. ``expected_ends_on`` is the end date the person saw, so a repeat does nothing."""
     _require_in_force(membership)
-    new_end = add_years(membership.ends_on, 1)
-    result = db.session.execute(
+    new_end = add_years(_term_end(membership), 1)
+    changed = updated_rows(
         sa.update(Membership)
         .where(Membership.id == membership.id, Membership.ends_on == expected_ends_on,
                Membership.status == MembershipStatus.ACTIVE)
         .values(ends_on=new_end, reminded_for=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         db.session.refresh(membership)
         raise DomainError(None, f"This membership was already renewed; it now ends on "
                                 f"{membership.ends_on:%-d %B %Y}.", status=409)
@@ -222,13 +229,13 @@ def decide_tier_change(actor: User, membership: Membership, *, approve_change: b
     if requested is None:
         raise DomainError(None, "There is no tier change waiting; it may already have been decided.",
                           status=409)
-    values = {"requested_tier_id": None}
+    values: dict[str, int | None] = {"requested_tier_id": None}
     if approve_change:
         values["tier_id"] = requested
-    result = db.session.execute(
+    changed = updated_rows(
         sa.update(Membership).where(Membership.id == membership.id, Membership.requested_tier_id == requested)
         .values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    if changed != 1:
         raise DomainError(None, "That tier change was already decided.", status=409)
     old_tier = membership.tier.name
     db.session.refresh(membership)
@@ -266,5 +273,5 @@ def remind(on: date | None = None) -> int:
             f"{membership.ends_on:%-d %B %Y}; renew it to keep member access.",
             "memberships.detail", membership_id=membership.id)
         audit.record(None, "membership.reminded", membership, institute_id=membership.institute_id,
-                     details={"ends_on": membership.ends_on.isoformat()})
+                     details={"ends_on": _term_end(membership).isoformat()})
     return len(due)

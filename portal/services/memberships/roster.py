@@ -109,7 +109,8 @@ def public_roster(institute: Institute, on: date | None = None) -> PublicRoster:
         .where(in_force).group_by(Organization.sector))}
     by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
     rank = sa.func.row_number().over(partition_by=Organization.sector, order_by=(Organization.name, Organization.id))
-    named = (sa.select(Organization.id, rank.label("rank")).join(Membership, Membership.organization_id == Organization.id)
+    named = (sa.select(Organization.id, rank.label("rank"))
+             .join(Membership, Membership.organization_id == Organization.id)
              .where(in_force, Organization.listed).subquery())
     for organization in db.session.scalars(
             sa.select(Organization).join(named, named.c.id == Organization.id).where(named.c.rank <= NAMED_PER_SECTOR)
@@ -163,7 +164,7 @@ class WaitTimes:
     longest_open_days: int | None
 
 
-def _days(start, end) -> sa.ColumnElement[float]:
+def _days(start, end) -> sa.ColumnElement:
     """Days (with their fraction) from ``start`` to ``end``, in SQL."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.extract("epoch", end - start) / 86400.0

@@ -31,7 +31,8 @@ def staff_users(institute: Institute) -> list[User]:
 
 
 def institutes_administered(user: User) -> list[Institute]:
-    return list(db.session.scalars(sa.select(Institute).join(InstituteStaff, InstituteStaff.institute_id == Institute.id)
+    return list(db.session.scalars(sa.select(Institute)
+                                   .join(InstituteStaff, InstituteStaff.institute_id == Institute.id)
                                    .where(InstituteStaff.user_id == user.id).order_by(Institute.acronym)))
 
 

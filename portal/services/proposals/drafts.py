@@ -18,7 +18,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, summary
+from portal.services import DomainError, audit, summary, updated_rows
 from portal.services.proposals.calls import accepting
 from portal.services.proposals.people import lead_organizations
 
@@ -34,10 +34,10 @@ def _move(actor: User | None, proposal: Proposal, to: ProposalStatus, from_statu
     """
     now = utcnow()
     for before in from_statuses:
-        result = db.session.execute(
+        changed = updated_rows(
             sa.update(Proposal).where(Proposal.id == proposal.id, Proposal.status == before)
             .values(status=to, status_changed_at=now).execution_options(synchronize_session=False))
-        if result.rowcount == 1:
+        if changed == 1:
             break
     else:
         db.session.refresh(proposal)
@@ -101,7 +101,8 @@ def save_draft(actor: User, proposal: Proposal, data: DraftInput) -> None:
     if not data.title.strip():
         raise DomainError("title", "Enter a title")
     if words(data.abstract) > ABSTRACT_MAX_WORDS:
-        raise DomainError("abstract", f"The abstract has {words(data.abstract)} words; the limit is {ABSTRACT_MAX_WORDS}")
+        raise DomainError("abstract",
+                          f"The abstract has {words(data.abstract)} words; the limit is {ABSTRACT_MAX_WORDS}")
     for start_name, target_name, label in (("trl_start", "trl_target", "TRL"), ("mrl_start", "mrl_target", "MRL")):
         start_value, target_value = getattr(data, start_name), getattr(data, target_name)
         if start_value is not None and target_value is not None and target_value <= start_value:

@@ -79,7 +79,7 @@ def time_in_states(proposal: Proposal, now: datetime | None = None) -> list[tupl
     changes = list(db.session.scalars(sa.select(StatusChange).where(StatusChange.proposal_id == proposal.id)
                                       .order_by(StatusChange.at, StatusChange.id)))
     spans = []
-    for change, following in zip(changes, changes[1:] + [None]):
+    for change, following in zip(changes, [*changes[1:], None], strict=True):
         end = following.at if following else now
         spans.append((change.to_status, round((end - change.at).total_seconds() / 86400, 1)))
     return spans
@@ -141,4 +141,5 @@ def proposals_of_user(user: User) -> list[Proposal]:
 
 
 def is_institute_staff(user, proposal: Proposal) -> bool:
-    return getattr(user, "is_authenticated", False) and (user.is_network_admin or is_staff(user, proposal.call.institute))
+    return getattr(user, "is_authenticated", False) and (
+        user.is_network_admin or is_staff(user, proposal.call.institute))

@@ -77,10 +77,10 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
     if review.proposal.status != ProposalStatus.UNDER_REVIEW:
         raise DomainError(None, "The proposal is no longer under review.", status=409)
     criteria = {c.id: c for c in review.proposal.call.criteria}
-    for criterion_id, (score, _) in entries.items():
+    for criterion_id, (value, _) in entries.items():
         if criterion_id not in criteria:
             raise DomainError(None, "That criterion is not in this call's rubric.", status=400)
-        if not 1 <= score <= 5:
+        if not 1 <= value <= 5:
             raise DomainError(f"score_{criterion_id}", "Score each criterion from 1 to 5")
     if final and set(entries) != set(criteria):
         missing = [criteria[c].name for c in criteria if c not in entries]

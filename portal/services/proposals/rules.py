@@ -79,12 +79,14 @@ def check_rules(proposal: Proposal, now: datetime | None = None) -> list[Rule]:
         rules.append(Rule("Federal request", False, "Enter the federal funding requested"))
     else:
         rules.append(Rule("Federal request", request <= call.max_federal_cents,
-                          f"{format_cents(request)} requested; the call allows up to {format_cents(call.max_federal_cents)}"))
+                          f"{format_cents(request)} requested; "
+                          f"the call allows up to {format_cents(call.max_federal_cents)}"))
         share = cost_share_cents(proposal)
         needed_bp = call.min_cost_share_bp * request  # compare share * 10000 >= ratio_bp * request, exactly
         rules.append(Rule("Cost share", share * 10_000 >= needed_bp,
                           f"{format_cents(share)} committed by the team; at least "
-                          f"{format_cents(-(-needed_bp // 10_000))} needed ({call.min_cost_share_bp / 10_000:g} of the request)"))
+                          f"{format_cents(-(-needed_bp // 10_000))} needed "
+                          f"({call.min_cost_share_bp / 10_000:g} of the request)"))
 
     readiness = []
     for label, start_value, target_value, low, high in (

@@ -1,5 +1,6 @@
 """Who is on a proposal's team: the lead, invited partners and the cost share they commit."""
 
+from collections.abc import Collection
 
 import sqlalchemy as sa
 
@@ -23,7 +24,7 @@ from portal.services.proposals.drafts import _require_draft
 # Teams and cost share ------------------------------------------------------------------------
 
 def find_partners(call: ProjectCall, *, q: str = "", sector: str = "", state: str = "",
-                  institute_id: int | None = None, exclude: set[int] = frozenset()) -> list[Organization]:
+                  institute_id: int | None = None, exclude: Collection[int] = frozenset()) -> list[Organization]:
     """Member organizations (of any institute, or of ``institute_id``) matching the finder's filters."""
     members = sa.select(Membership.organization_id).where(Membership.in_force(today()))
     if institute_id:
@@ -85,7 +86,7 @@ def commit_cost_share(actor: User, partner: Partner, *, amount_cents: int, kind:
     _require_draft(proposal)
     if partner.status != PartnerStatus.ACCEPTED:
         raise DomainError(None, "Accept the invitation before committing cost share.", status=409)
-    if partner.pledge_id is not None and partner.pledge.remaining_cents + partner.pledge.received_cents > 0:
+    if partner.pledge is not None and partner.pledge.remaining_cents + partner.pledge.received_cents > 0:
         raise DomainError("amount", f"{partner.organization.name} has already committed its cost share", status=409)
     pledge = ledger.record_pledge(
         actor, partner.organization, proposal.call.institute,
@@ -101,4 +102,4 @@ def cost_share_cents(proposal: Proposal) -> int:
     return int(db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Pledge.pledged_cents - Pledge.cancelled_cents), 0))
         .join(Partner, Partner.pledge_id == Pledge.id)
-        .where(Partner.proposal_id == proposal.id, Partner.status == PartnerStatus.ACCEPTED)))
+        .where(Partner.proposal_id == proposal.id, Partner.status == PartnerStatus.ACCEPTED)) or 0)

@@ -40,7 +40,7 @@ from portal.models import (
 from portal.services import institutes as institute_service
 from portal.services import passwords, summary
 from portal.services.synthetic import money, projects
-from portal.services.synthetic.bulk import Activity, Tick, insert, next_id
+from portal.services.synthetic.bulk import Activity, Rows, Tick, insert, next_id
 from portal.services.synthetic.names import organization_name, place
 
 DOMAIN = "synthetic.example.org"
@@ -121,8 +121,9 @@ def _institutes(rng: random.Random, scale: Scale, now: datetime, tick: Tick) -> 
     institute_service.seed(institute_service.seed_records())
     db.session.flush()
     existing = db.session.scalar(sa.select(sa.func.count(Institute.id)))
-    rows, start = [], next_id(Institute)
-    for n in range(existing, scale.institutes):
+    rows: Rows = []
+    start = next_id(Institute)
+    for n in range(existing or 0, scale.institutes):
         city, state = place(rng)
         rows.append({
             "id": start + len(rows), "slug": f"synthetic-{n + 1}", "acronym": f"SYN{n + 1}",
@@ -157,10 +158,11 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
     """Organizations; their administrators and members; institute staff, reviewers and network administrators."""
     rng, seed, now, activity = w.rng, w.seed, w.now, w.activity
     org_start = next_id(Organization)
-    org_rows = []
+    org_rows: Rows = []
     for n in range(scale.organizations):
         roll = rng.random()
-        sector = "industry" if roll < 0.63 else "academic" if roll < 0.83 else "government" if roll < 0.93 else "nonprofit"
+        sector = ("industry" if roll < 0.63 else "academic" if roll < 0.83
+                  else "government" if roll < 0.93 else "nonprofit")
         name = organization_name(rng, sector, n + 1)
         city, state = place(rng)
         org_rows.append({"id": org_start + n, "name": name, "name_key": name.casefold(), "sector": sector,
@@ -170,7 +172,7 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
     w.org_ids = [row["id"] for row in org_rows]
 
     hashed = passwords.hash_password(password(seed))
-    user_rows: list[dict] = []
+    user_rows: Rows = []
 
     def person(email: str, name: str, role: str = "member") -> int:
         user_id = user_start + len(user_rows)
@@ -184,7 +186,7 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
         return user_id
 
     user_start, affiliation_start = next_id(User), next_id(Affiliation)
-    affiliation_rows = []
+    affiliation_rows: Rows = []
     for n in range(scale.users):
         user_id = person(f"person{seed}-{n + 1}@{DOMAIN}", f"Person {n + 1}")
         organization = w.org_ids[n % len(w.org_ids)]
@@ -205,10 +207,11 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
                            affiliation_id, from_state="pending", to_state="active")
     admins = [person(f"network{seed}-{k + 1}@{DOMAIN}", f"Network Administrator {k + 1}", "network_admin")
               for k in range(NETWORK_ADMINS)]
-    for admin in admins:
-        activity.event(user_rows[admin - user_start]["created_at"] + timedelta(minutes=10), None,
-                       "user.role_changed", "users", admin, from_state="member", to_state="network_admin")
-    staff_rows, staff_start = [], next_id(InstituteStaff)
+    for network_admin in admins:
+        activity.event(user_rows[network_admin - user_start]["created_at"] + timedelta(minutes=10), None,
+                       "user.role_changed", "users", network_admin, from_state="member", to_state="network_admin")
+    staff_rows: Rows = []
+    staff_start = next_id(InstituteStaff)
     for institute_id in w.institute_ids:
         for k in range(STAFF_PER_INSTITUTE):
             user_id = person(f"staff{seed}-{institute_id}-{k + 1}@{DOMAIN}", f"Institute Staff {institute_id}.{k + 1}")
@@ -237,7 +240,8 @@ def _memberships(w: World, scale: Scale, tick: Tick) -> int:
     rng, now, activity = w.rng, w.now, w.activity
     on = now.date()
     weights = [1 / (rank + 1) ** 0.6 for rank in range(len(w.institute_ids))]
-    start, rows, pairs = next_id(Membership), [], set()
+    rows: Rows = []
+    start, pairs = next_id(Membership), set()
     while len(rows) < scale.memberships:
         org_id, institute_id = rng.choice(w.org_ids), rng.choices(w.institute_ids, weights)[0]
         if (org_id, institute_id) in pairs:
@@ -254,7 +258,7 @@ def _memberships(w: World, scale: Scale, tick: Tick) -> int:
         if starts and ends and ends <= starts:
             starts = ends - timedelta(days=365)
         closed = (applied + timedelta(days=3) if status == "withdrawn"
-                  else datetime.combine(ends, applied.timetz()) if status in ("lapsed", "ended") else None)
+                  else datetime.combine(ends, applied.timetz()) if ends and status in ("lapsed", "ended") else None)
         rows.append({
             "id": membership_id, "organization_id": org_id, "institute_id": institute_id,
             "tier_id": rng.choice(w.tiers[institute_id]), "status": status, "statement": "Synthetic.",
@@ -272,8 +276,8 @@ def _memberships(w: World, scale: Scale, tick: Tick) -> int:
             to = "declined" if status == "declined" else "active"
             activity.event(decided, decider, f"membership.{'declined' if to == 'declined' else 'approved'}",
                            "memberships", membership_id, institute=institute_id, from_state="pending", to_state=to)
-            activity.notify(decided, applicant, f"Your membership application was {'declined' if to == 'declined' else 'approved'}.",
-                            link, w.read(decided))
+            verdict = "declined" if to == "declined" else "approved"
+            activity.notify(decided, applicant, f"Your membership application was {verdict}.", link, w.read(decided))
         if closed:
             action = {"withdrawn": "withdrawn", "lapsed": "lapsed", "ended": "ended"}[status]
             activity.event(closed, None if status == "lapsed" else applicant, f"membership.{action}", "memberships",
@@ -299,7 +303,8 @@ def load(scale_name: str | Scale, seed: int = 2026, progress: Callable[[int], No
     counts["memberships"] = _memberships(w, scale, tick)
     counts |= projects.load(w, scale.proposals)
     counts |= money.load(w, scale.ledger_entries)
-    w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None, details={"scale": str(scale_name), "seed": seed})
+    w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None,
+                     details={"scale": str(scale_name), "seed": seed})
     counts["audit_events"], counts["notifications"] = w.activity.write(tick)
     _fix_sequences()
     summary.rebuild()  # the rows went in without the services, so the snapshot's figures are counted afresh
@@ -308,7 +313,7 @@ def load(scale_name: str | Scale, seed: int = 2026, progress: Callable[[int], No
         key: value for key, value in counts.items() if key not in order}
 
 
-def sign_in_accounts(seed: int = 2026) -> list[tuple[str, str]]:
+def sign_in_accounts(seed: int = 2026) -> list[tuple[str, str | None]]:
     """One account for each role, on the busiest objects: (what it is, email)."""
     staff_email = f"staff{seed}-%@{DOMAIN}"
     busiest = db.session.scalar(sa.select(Membership.institute_id).group_by(Membership.institute_id)

@@ -5,8 +5,10 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from operator import itemgetter
+from typing import Any
 
 import sqlalchemy as sa
+
 from portal.extensions import db
 from portal.models import AuditEvent, Notification
 from portal.services import outbox
@@ -14,6 +16,7 @@ from portal.services import outbox
 CHUNK = 5_000
 
 Tick = Callable[[int], None]
+Rows = list[dict[str, Any]]  # rows for a bulk insert, one dict of column values each
 
 
 def next_id(model) -> int:
@@ -28,7 +31,7 @@ def _copy_value(value):
     return value
 
 
-def insert(model, rows: list[dict], tick: Tick) -> None:
+def insert(model, rows: Rows, tick: Tick) -> None:
     """Bulk insert: COPY on PostgreSQL, multi-row INSERTs elsewhere, in the session's transaction."""
     if rows:
         insert_tuples(model, list(rows[0]), [tuple(row.values()) for row in rows], tick)
@@ -40,12 +43,14 @@ def insert_tuples(model, columns: list[str], rows: list[tuple], tick: Tick) -> N
         return
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
-                for start in range(0, len(rows), CHUNK):
-                    for row in rows[start:start + CHUNK]:
-                        copy.write_row([_copy_value(value) for value in row])
-                    tick(min(CHUNK, len(rows) - start))
+        driver = connection.connection.driver_connection  # psycopg's own connection, for COPY
+        assert driver is not None  # a connection checked out of the pool always has one
+        with (driver.cursor() as cursor,
+              cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy):
+            for start in range(0, len(rows), CHUNK):
+                for row in rows[start:start + CHUNK]:
+                    copy.write_row([_copy_value(value) for value in row])
+                tick(min(CHUNK, len(rows) - start))
         return
     for start in range(0, len(rows), CHUNK):
         batch = rows[start:start + CHUNK]

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from portal.models import FederalObligation, LedgerEntry, Pledge
 from portal.services.ledger import fiscal_year_of
-from portal.services.synthetic.bulk import insert, insert_tuples, next_id
+from portal.services.synthetic.bulk import Rows, insert, insert_tuples, next_id
 
 if TYPE_CHECKING:  # the package imports this module; the type is only for checkers
     from portal.services.synthetic import World
@@ -20,7 +20,7 @@ def load(w: "World", how_many_entries: int) -> dict[str, int]:
     rng, activity = w.rng, w.activity
     fy = fiscal_year_of(w.now.date())
     pledge_start, entry_start = next_id(Pledge), next_id(LedgerEntry)
-    pledge_rows: list[dict] = []
+    pledge_rows: Rows = []
     entry_rows: list[tuple] = []
     entry_id = entry_start
     n = 0
@@ -61,7 +61,7 @@ def load(w: "World", how_many_entries: int) -> dict[str, int]:
         n += 1
     insert(Pledge, pledge_rows, w.tick)
     insert_tuples(LedgerEntry, ENTRY_COLUMNS, entry_rows, w.tick)
-    federal_rows = []
+    federal_rows: Rows = []
     federal_start = next_id(FederalObligation)
     network_admin = None
     for institute_id in w.institute_ids:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from portal.models import CallStatus, Criterion, Partner, ProjectCall, Proposal, Review, Score, StatusChange
 from portal.services.ledger import fiscal_year_of
-from portal.services.synthetic.bulk import insert, next_id
+from portal.services.synthetic.bulk import Rows, insert, next_id
 from portal.services.synthetic.names import AREAS, project_title
 
 if TYPE_CHECKING:  # the package imports this module; the type is only for checkers
@@ -36,12 +36,17 @@ def _calls(w: "World") -> tuple[dict[int, int], dict[int, list[int]], dict[int, 
     """Per institute: an open call, two closed ones and a draft, each with a two-line rubric."""
     fy = fiscal_year_of(w.now.date())
     call_start, criterion_start = next_id(ProjectCall), next_id(Criterion)
-    call_rows, criterion_rows = [], []
-    open_call, closed_calls, criteria = {}, {}, {}
+    call_rows: Rows = []
+    criterion_rows: Rows = []
+    open_call: dict[int, int] = {}
+    closed_calls: dict[int, list[int]] = {}
+    criteria: dict[int, list[int]] = {}
     for institute_id in w.institute_ids:
         staff = w.staff[institute_id][0]
-        for title, status, opened in ((f"Open call {fy}", CallStatus.OPEN, 400), (f"Call {fy - 2}", CallStatus.CLOSED, 1100),
-                                      (f"Call {fy - 1}", CallStatus.CLOSED, 750), (f"Call {fy + 1}", CallStatus.DRAFT, -30)):
+        for title, status, opened in ((f"Open call {fy}", CallStatus.OPEN, 400),
+                                      (f"Call {fy - 2}", CallStatus.CLOSED, 1100),
+                                      (f"Call {fy - 1}", CallStatus.CLOSED, 750),
+                                      (f"Call {fy + 1}", CallStatus.DRAFT, -30)):
             call_id = call_start + len(call_rows)
             opens = w.now - timedelta(days=opened)
             closes = w.now + timedelta(days=60) if status != CallStatus.CLOSED else opens + timedelta(days=300)
@@ -63,7 +68,8 @@ def _calls(w: "World") -> tuple[dict[int, int], dict[int, list[int]], dict[int, 
             elif status == CallStatus.OPEN:
                 open_call[institute_id] = call_id
             ids = [criterion_start + len(criterion_rows), criterion_start + len(criterion_rows) + 1]
-            criterion_rows += [{"id": ids[0], "call_id": call_id, "position": 0, "name": "Technical merit", "weight": 50},
+            criterion_rows += [{"id": ids[0], "call_id": call_id, "position": 0, "name": "Technical merit",
+                                "weight": 50},
                                {"id": ids[1], "call_id": call_id, "position": 1, "name": "Impact", "weight": 50}]
             criteria[call_id] = ids
     insert(ProjectCall, call_rows, w.tick)
@@ -76,7 +82,11 @@ def load(w: "World", how_many: int) -> dict[str, int]:
     open_call, closed_calls, criteria = _calls(w)
     proposal_start, partner_start, change_start = next_id(Proposal), next_id(Partner), next_id(StatusChange)
     review_start, score_start = next_id(Review), next_id(Score)
-    proposal_rows, partner_rows, change_rows, review_rows, score_rows = [], [], [], [], []
+    proposal_rows: Rows = []
+    partner_rows: Rows = []
+    change_rows: Rows = []
+    review_rows: Rows = []
+    score_rows: Rows = []
     states = list(PATHS)
     for n in range(how_many):
         membership = w.members[n % len(w.members)]
