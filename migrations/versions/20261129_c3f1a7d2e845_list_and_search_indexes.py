@@ -28,9 +28,9 @@ def upgrade():
     op.create_index("ix_audit_events_institute_time", "audit_events", ["institute_id", "occurred_at", "id"])
     op.create_index("ix_pledges_institute_year", "pledges", ["institute_id", "fiscal_year", "id"])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
         for name, table, expression in TRIGRAM:
-            op.execute(f"CREATE INDEX {name} ON {table} USING gin (({expression}) gin_trgm_ops)")
+            op.execute(f"CREATE INDEX {name} ON {table} USING gin (({expression}) public.gin_trgm_ops)")
 
 
 def downgrade():

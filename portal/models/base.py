@@ -50,7 +50,7 @@ def trigram_index(table: sa.Table, name: str, expression: str) -> None:
     compare expression indexes on SQLite), so the migrations' check leaves names ending in ``_trgm`` out."""
     assert name.endswith(TRIGRAM_SUFFIX)
     sa.event.listen(table, "after_create", sa.DDL(
-        f"CREATE INDEX {name} ON {table.name} USING gin (({expression}) gin_trgm_ops)").execute_if(
+        f"CREATE INDEX {name} ON {table.name} USING gin (({expression}) public.gin_trgm_ops)").execute_if(
         dialect="postgresql"))
 
 
@@ -80,4 +80,4 @@ class Base(so.DeclarativeBase):
 
 # Trigram indexes need the pg_trgm extension, made before the tables (migrations make it too).
 sa.event.listen(Base.metadata, "before_create",
-                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public").execute_if(dialect="postgresql"))
