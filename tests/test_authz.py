@@ -152,10 +152,12 @@ def proposal_world(app, ctx):
 
 EXPECTED = {  # status: (what the lead team is offered, what the institute is offered)
     ProposalStatus.DRAFT: ({"edit", "submit", "invite", "withdraw"}, {"see_reviews"}),
-    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft"}),
-    ProposalStatus.UNDER_REVIEW: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "decide"}),
+    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer"}),
+    ProposalStatus.UNDER_REVIEW: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer",
+                                                "decide"}),
     ProposalStatus.APPROVED: ({"start"}, {"see_reviews"}),
-    ProposalStatus.ACTIVE: ({"post_update", "mark_milestone", "complete"}, {"see_reviews"}),
+    # no milestones, so none waits: the lead may ask for sign-off and the institute sign off
+    ProposalStatus.ACTIVE: ({"post_update", "request_completion"}, {"see_reviews", "sign_off"}),
     ProposalStatus.COMPLETED: (set(), {"see_reviews"}),
     ProposalStatus.DECLINED: (set(), {"see_reviews"}),
 }

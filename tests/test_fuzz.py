@@ -58,26 +58,28 @@ NASTY = [
     "", "\x00", "\x1b[2J", "-1", "2147483648", "9223372036854775808",
     "99999999999999999999999999", "1e309", "1.005", "\u0661\u0662\u0663", "\uff11\uff12\uff13", "9999-12-31",
     "0001-01-01", "2026-02-30", "9999-12-31T23:59", "0001-01-01T00:00", "https://[]", "x" * 65, "x" * 5000, "💥",
+    "[99999999999999999999,1]", '["\\u0000",2147483648]',  # a list's cursor, beyond what its columns hold
 ]
 # More of the same kind, for the generated tests only.
 ODD = [" ", "a\x00b", "\r\n", "0", "7", "NaN", "<script>alert(1)</script>", "javascript:x", "=HYPERLINK(\"http://x\")",
        "' OR 1=1 --", "%00", "\ud7ff", "../../etc/passwd"]
 # Values a page or form takes as valid: with them, generated posts get past the first check to the rules.
-PLAIN = ["1", "2", "1999-01-01", "approve", "decline", "accept", "submit", "save", "open", "closed", "cash",
-         "in_kind", "industry", "academic", "small", "OH", "true", "on", "fulfilled", "active"]
+PLAIN = ["1", "2", "[2026,1]", '["A",1]', '["2026-01-01T00:00:00+00:00",1]', "1999-01-01", "approve", "decline",
+         "accept", "submit", "save", "open", "closed", "cash", "in_kind", "industry", "academic", "small", "OH", "true",
+         "on", "fulfilled", "active"]
 # The values tried in each field alone (the others as the page offered them); "" last, as it often passes.
 SHORT = ["\x00", "2147483648", "99999999999999999999999999", "-1", "\u0661\u0662\u0663", "9999-12-31T23:59",
          "https://[]", ""]
 values = st.one_of(st.sampled_from(NASTY + ODD + PLAIN), st.text(max_size=40), st.integers(-2**70, 2**70).map(str))
 
 # Query parameters read outside any form on a page; the names of every GET form's fields are added to these.
-QUERY_NAMES = ["q", "page", "per_page", "next", "find", "institute", "status", "area", "organization",
-               "fiscal_year", "kind", "sort"]
+QUERY_NAMES = ["q", "page", "per_page", "after", "projects_after", "next", "find", "institute", "status", "area",
+               "organization", "fiscal_year", "kind", "sort"]
 
 # Buttons that end something (a decision, a withdrawal, a status): posted after the rest, so that the forms
 # before them still meet the network as it was built.
-FINAL = re.compile(r"/(decision|withdraw|end|cancel|retire|remove|submit|complete|status|return|start|answer|"
-                   r"verify|reverse|done|sessions|requests/\d+)$")
+FINAL = re.compile(r"/(decision|withdraw|end|cancel|retire|remove|submit|complete|completion|status|return|start|"
+                   r"answer|verify|reverse|report|accept|send-back|sessions|requests/\d+)$")
 
 FUZZ = settings(max_examples=100, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -363,13 +365,13 @@ def test_the_network_shows_the_forms_to_fuzz(network):
         f"/memberships/{ids['membership_id'][1]}/decision", f"/memberships/{ids['membership_id'][0]}/tier/decision",
         f"/calls/{ids['call_id'][0]}/edit", f"/calls/{ids['call_id'][0]}/proposals",
         f"/proposals/{project}/review", f"/proposals/{project}/edit", f"/proposals/{project}/updates",
-        f"/proposals/{project}/complete", f"/proposals/{under_review}/review", f"/proposals/{under_review}/decision",
+f"/proposals/{under_review}/review", f"/proposals/{under_review}/decision",
         f"/proposals/{under_review}/return", f"/proposals/{under_review}/reviewers", f"/proposals/{draft}/edit",
         f"/proposals/{draft}/partners", f"/proposals/{draft}/submit", "/institutes/america-makes/tiers",
         "/institutes/america-makes/staff",
     }
     assert expected <= actions, sorted(expected - actions)
-    patterns = [r"/pledges/\d+/entries/\d+/verify", r"/proposals/\d+/milestones/\d+/done",
+    patterns = [r"/pledges/\d+/entries/\d+/verify", r"/proposals/\d+/milestones/\d+/report",
                 r"/proposals/\d+/partners/\d+/answer", r"/proposals/\d+/partners/\d+/cost-share",
                 r"/organizations/\d+/requests/\d+"]
     for pattern in patterns:

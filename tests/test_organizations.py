@@ -160,13 +160,14 @@ def test_profile_bad_input_is_shown_next_to_the_field_and_saves_nothing(client, 
         assert db.session.get(Organization, taken.id).name == "Taken Name Inc"
 
 
-def test_the_directory_reads_an_unreadable_page_number_as_the_first_page(client, app):
+def test_the_directory_reads_a_cursor_no_column_can_hold_as_the_first_page(client, app):
     make_organization(app, name="Listed Labs")
-    for page in ("99999999999999999999999999", "9223372036854775808", "0", "-3", "\uff11\uff12", "x"):
-        response = client.get("/organizations/", query_string={"page": page})
-        assert response.status_code == 200, page
-        assert b"Listed Labs" in response.data, page
-    assert b"Listed Labs" not in client.get("/organizations/?page=2").data  # a real page number still counts
+    for cursor in ('["Listed Labs",99999999999999999999]', '["Listed Labs",2147483648]', '["Listed\u0000",1]',
+                   "[1,1]", '["A"]', "{}", "x"):
+        response = client.get("/organizations/", query_string={"after": cursor})
+        assert response.status_code == 200, cursor
+        assert b"Listed Labs" in response.data, cursor
+    assert b"Listed Labs" not in client.get('/organizations/?after=["Listed Labs",999]').data  # a real cursor counts
 
 
 def test_a_control_character_in_a_directory_search_is_a_message_and_no_filter(client, app):

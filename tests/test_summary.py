@@ -101,7 +101,7 @@ def step(rng: random.Random, scene: dict) -> None:
             return
         staff = staff_of(scene, membership.institute_id)
         if action == "approve":
-            memberships.approve(staff, membership, starts_on=today() - timedelta(days=rng.randrange(400)))
+            memberships.approve(staff, membership, starts_on=today() - timedelta(days=rng.randrange(300)))
         else:
             memberships.decline(staff, membership, reason="Not now")
     elif action == "withdraw":

@@ -5,7 +5,7 @@ import secrets
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import DateWindow, Form, SelectChoice, optional_record_id, record_id
+from portal.forms import DateWindow, Form, SelectChoice, record_id
 from portal.models import PledgeKind, PledgeStatus
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
@@ -81,4 +81,5 @@ class LedgerFilterForm(Form):
                                                      SelectChoice("in_kind", "In kind")])
     status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")] + [
         SelectChoice(s.value, s.label) for s in PledgeStatus])
-    organization = SelectField("Organization", coerce=optional_record_id, default="")
+    organization = StringField("Organization", validators=[Optional(), Length(max=200)],
+                               description="All or part of its name.")

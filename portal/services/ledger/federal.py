@@ -13,7 +13,7 @@ from portal.models import (
     Pledge,
     User,
 )
-from portal.services import DomainError, audit, summary
+from portal.services import DomainError, audit, dates, summary
 from portal.services.ledger.entries import _add_keyed, _check_key, check_fiscal_year
 from portal.services.parsing import format_cents
 
@@ -45,6 +45,7 @@ def record_federal_obligation(actor: User, institute: Institute, *, fiscal_year:
         raise DomainError("reference", "Enter the award reference (the award or modification number)")
     if len(reference) > REFERENCE_MAX:
         raise DomainError("reference", f"An award reference has at most {REFERENCE_MAX} characters")
+    dates.check_fiscal_year_for_institute(fiscal_year, institute.founded_year)
     if amount_cents == 0:
         raise DomainError("amount", "Enter an amount other than zero")
     original = _original(institute, reference)

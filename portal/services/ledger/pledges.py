@@ -18,7 +18,7 @@ from portal.models import (
     Proposal,
     User,
 )
-from portal.services import DomainError, audit, notifications, summary
+from portal.services import DomainError, audit, dates, notifications, summary
 from portal.services.ledger.entries import (
     _check_key,
     _entry,
@@ -57,6 +57,8 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     if data.kind == PledgeKind.IN_KIND and not description:
         raise DomainError("in_kind_description", "Describe what is given in kind and how it was valued")
     check_fiscal_year(data.fiscal_year)
+    dates.check_fiscal_year_for_institute(data.fiscal_year, institute.founded_year)
+    dates.check_instalments([due for due, _ in data.schedule], data.fiscal_year)
     if data.schedule:
         total = sum(amount for _, amount in data.schedule)
         if total != data.amount_cents:

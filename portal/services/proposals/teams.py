@@ -16,7 +16,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, ledger, notifications
+from portal.services import DomainError, audit, conflicts, ledger, notifications
 from portal.services.clock import today
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _require_draft
@@ -77,6 +77,8 @@ def respond(actor: User, partner: Partner, *, accept: bool) -> None:
     notifications.notify(admins_of(proposal.lead_organization),
                          f"{partner.organization.name} {partner.status} the invitation to “{proposal.title}”.",
                          "proposals.detail", proposal_id=proposal.id, actor=actor)
+    if accept:  # its people reviewing another proposal of the call now review a competitor
+        conflicts.recheck_for_organization(partner.organization_id, actor)
 
 
 def commit_cost_share(actor: User, partner: Partner, *, amount_cents: int, kind: str, in_kind_description: str,
