@@ -120,8 +120,9 @@ def optional_record_id(value) -> int | None:
 
 class DateWindow:
     """A typed date (or date and time) no more than ``days_back`` days before today and ``days_ahead`` days
-    after it: every everyday date has a window that makes sense, and years such as 9999 or 0001 never reach the
-    services' date arithmetic (nor a time zone conversion)."""
+    after it. Each date's own window is a rule of the services (services/dates.py), with a message that names
+    it; a form only refuses, with ``TYPED_DATE``, dates no window could hold, so that years such as 9999 or 0001
+    never reach the services' date arithmetic (a term's end, ten years on) nor a time zone conversion."""
 
     def __init__(self, days_back: int, days_ahead: int, message: str | None = None):
         self.days_back, self.days_ahead, self.message = days_back, days_ahead, message
@@ -196,3 +197,7 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+# Every date typed into a form: a century back and fifty years ahead, far wider than any rule's window.
+TYPED_DATE = DateWindow(days_back=100 * 366, days_ahead=50 * 366)

@@ -172,7 +172,7 @@ def test_staff_approve_with_a_start_date_and_term(client, app, membership_world)
         assert membership.decided_by_id == membership_world.staff.id
 
 
-@pytest.mark.parametrize("starts_on", ["9999-12-31", "0001-01-01", "2000-01-01"])
+@pytest.mark.parametrize("starts_on", ["9999-12-31", "0001-01-01"])  # beyond a term's arithmetic: the form's
 def test_a_start_date_far_from_today_gets_a_message_and_decides_nothing(client, app, membership_world, starts_on):
     pending = make_membership(app, membership_world.organization, membership_world.institute, membership_world.tier,
                               status="pending")

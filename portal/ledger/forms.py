@@ -5,7 +5,7 @@ import secrets
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import DateWindow, Form, SelectChoice, record_id
+from portal.forms import TYPED_DATE, Form, SelectChoice, record_id
 from portal.models import PledgeKind, PledgeStatus
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
@@ -47,10 +47,7 @@ class PledgeForm(KeyedForm):
 
 class ReceiptForm(KeyedForm):
     amount = StringField("Amount received", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
-    received_on = DateField("Date received", validators=[
-        InputRequired("Enter the date it was received"),
-        DateWindow(days_back=10 * 366, days_ahead=0,
-                   message="The date received cannot be in the future, nor more than ten years ago")])
+    received_on = DateField("Date received", validators=[InputRequired("Enter the date it was received"), TYPED_DATE])
     note = StringField("Note (optional)", validators=[Optional(), Length(max=1000)],
                        description="For example a check or transfer number.")
 

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from portal.forms import DateWindow, Form, PressedButton, record_id
+from portal.forms import TYPED_DATE, Form, PressedButton, record_id
 
 
 class ApplyForm(Form):
@@ -30,7 +30,7 @@ class ApplyForm(Form):
 
 
 class DecideForm(PressedButton, Form):
-    starts_on = DateField("Start date", validators=[Optional(), DateWindow(days_back=366, days_ahead=366)],
+    starts_on = DateField("Start date", validators=[Optional(), TYPED_DATE],
                           description="Leave empty to start today.")
     term_years = IntegerField("Term in years", default=1, validators=[
         InputRequired("Enter the term in years"), NumberRange(1, 10, "The term must be between 1 and 10 years")])

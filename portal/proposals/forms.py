@@ -18,7 +18,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 from portal.forms import (
     SECTOR_CHOICES,
     STATE_CHOICES,
-    DateWindow,
+    TYPED_DATE,
     Form,
     PressedButton,
     SelectChoice,
@@ -26,9 +26,6 @@ from portal.forms import (
     record_id,
 )
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
-
-# A call is written to open and close within a year before today and five years after it.
-CALL_DAYS_BACK, CALL_DAYS_AHEAD = 366, 5 * 366
 
 
 def level(label, low, high, required=True):
@@ -40,9 +37,9 @@ class CallForm(Form):
     title = StringField("Title", validators=[InputRequired("Enter the call's title"), Length(max=200)])
     description = TextAreaField("Description", validators=[InputRequired("Describe the call"), Length(max=20000)])
     opens_at = DateTimeLocalField("Opens (US Eastern time)", validators=[InputRequired("Enter when the call opens"),
-                                                                       DateWindow(CALL_DAYS_BACK, CALL_DAYS_AHEAD)])
+                                                                       TYPED_DATE])
     closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes"),
-                                                                         DateWindow(CALL_DAYS_BACK, CALL_DAYS_AHEAD)])
+                                                                         TYPED_DATE])
     max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT)
     min_cost_share = StringField("Minimum cost share, as a ratio of the federal request",
                                  description="For example 0.5 (half) or 1.0 (one to one).", default="1.0")
