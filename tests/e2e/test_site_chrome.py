@@ -1,6 +1,8 @@
 """The USWDS pieces in a browser: the mobile menu at 320 px with and without JavaScript, the official
 banner, and the accessibility statement and privacy page passing axe."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -57,3 +59,26 @@ def test_an_official_deployment_shows_the_banner(new_page, live_server, audit):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= NARROW["width"]
     finally:
         live_server.app.config["OFFICIAL_SITE"] = False
+
+
+def test_after_a_failed_submit_focus_is_on_the_error_summary(new_page, live_server, audit):
+    page = new_page()
+    page.goto("/register")
+    page.get_by_role("button", name="Register", exact=True).click()
+    expect(page).to_have_title(re.compile(r"^Error: Register"))
+    summary = page.locator(".portal-error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("There is a problem")
+    audit(page, "the registration form with errors")
+
+
+def test_without_javascript_a_skip_link_leads_to_the_error_summary(new_page, live_server):
+    page = new_page(java_script_enabled=False)
+    page.goto("/register")
+    page.get_by_role("button", name="Register", exact=True).click()
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the errors in the form")
+    expect(skip).to_be_focused()
+    skip.press("Enter")
+    expect(page.locator(".portal-error-summary")).to_be_focused()
