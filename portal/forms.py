@@ -16,6 +16,7 @@ from portal.models.base import MAX_ID
 from portal.services import DomainError
 from portal.services.clock import today
 from portal.services.organizations import OrganizationChoice
+from portal.services.parsing import parse_cents, parse_signed_cents
 
 SECTOR_CHOICES = [SelectChoice(sector.value, sector.value.capitalize()) for sector in Sector]
 SIZE_CHOICES = [
@@ -75,6 +76,25 @@ def filled(data: T | None) -> T:
     if data is None:
         raise ValueError("a required field is empty: validate the form before reading it")
     return data
+
+
+class Cents:
+    """A money field's validator: what ``parse_cents`` (or, ``signed``, ``parse_signed_cents``) would refuse
+    is refused while the form validates, so it is reported with the form's other errors in one round.
+    The view still reads the amount with the same function, which then cannot fail."""
+
+    def __init__(self, *, allow_zero: bool = False, signed: bool = False) -> None:
+        self.allow_zero = allow_zero
+        self.signed = signed
+
+    def __call__(self, form, field) -> None:
+        try:
+            if self.signed:
+                parse_signed_cents(field.data, field.name)
+            else:
+                parse_cents(field.data, field.name, allow_zero=self.allow_zero)
+        except DomainError as error:
+            raise ValidationError(error.message) from error
 
 
 class Form(FlaskForm):

@@ -19,6 +19,7 @@ from portal.forms import (
     SECTOR_CHOICES,
     STATE_CHOICES,
     TYPED_DATE,
+    Cents,
     Form,
     PressedButton,
     SelectChoice,
@@ -40,7 +41,8 @@ class CallForm(Form):
                                                                        TYPED_DATE])
     closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes"),
                                                                          TYPED_DATE])
-    max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT)
+    max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT,
+                              validators=[Cents()])
     min_cost_share = StringField("Minimum cost share, as a ratio of the federal request",
                                  description="For example 0.5 (half) or 1.0 (one to one).", default="1.0")
     trl_min = level("Lowest TRL at the start", 1, 9)
@@ -94,7 +96,8 @@ class InviteForm(Form):
 
 
 class CostShareForm(KeyedForm):
-    amount = StringField("Cost share committed", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    amount = StringField("Cost share committed", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"},
+                         validators=[Cents()])
     kind = RadioField("Kind", choices=[SelectChoice("cash", "Cash"), SelectChoice("in_kind", "In kind")],
                       default="cash", validators=[InputRequired("Choose cash or in kind")])
     in_kind_description = TextAreaField("What is given in kind, and how it was valued",
