@@ -38,6 +38,8 @@ class User(UserMixin, Base):
     session_token: so.Mapped[str] = so.mapped_column(
         sa.String(64), unique=True, default=new_session_token
     )
+    # Changed each time a reset link is asked for: only the newest link works.
+    password_reset_nonce: so.Mapped[str | None] = so.mapped_column(sa.String(32))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(

@@ -1,6 +1,7 @@
 """Accounts: registration, email verification, sign-in checks, passwords and sessions."""
 
 import hashlib
+import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -10,7 +11,7 @@ from portal.extensions import db
 from portal.models import Role, User
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, outbox, passwords, tokens
-from portal.services.organizations import OrganizationChoice, join_or_create
+from portal.services.organizations import OrganizationChoice, affiliations_of, join_or_create
 
 VERIFY = "verify-email"
 RESET = "reset-password"
@@ -42,7 +43,7 @@ def register(
     so the page a visitor sees never reveals whether an account exists. Returns the new user.
     """
     normalized = normalize_email(email)
-    passwords.check_new_password(password, email=normalized)
+    passwords.check_new_password(password, email=normalized, names=(full_name, organization.name))
     password_hash = passwords.hash_password(password)  # hashed on both paths: timing stays even
     existing = db.session.scalar(sa.select(User).where(User.email == normalized))
     if existing is not None:
@@ -100,24 +101,40 @@ def end_sessions(user: User, *, action: str) -> None:
     audit.record(user, action, user)
 
 
+def check_password_for(user: User, password: str, field: str = "password") -> None:
+    """The password rules with the words tied to ``user``: name, email and organizations."""
+    names = [user.full_name, *(a.organization.name for a in affiliations_of(user))]
+    passwords.check_new_password(password, email=user.email, names=names, field=field)
+
+
+def _set_password(user: User, password: str, *, action: str, template: str) -> None:
+    user.password_hash = passwords.hash_password(password)
+    user.password_reset_nonce = None  # any reset link still in a mailbox stops working
+    end_sessions(user, action=action)
+    outbox.queue(user.email, template, user=user, reset_url=outbox.link("auth.forgot_password"))
+
+
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """Change the password, end every session of the account and tell its owner by mail."""
     if not passwords.verify_password(user.password_hash, current_password):
         raise DomainError("current_password", "Your current password is not right")
-    passwords.check_new_password(new_password, email=user.email, field="new_password")
-    user.password_hash = passwords.hash_password(new_password)
-    end_sessions(user, action="user.password_changed")
+    check_password_for(user, new_password, field="new_password")
+    _set_password(user, new_password, action="user.password_changed", template="password_changed")
 
 
 def _reset_fingerprint(user: User) -> str:
-    """Changes whenever the password does, so a reset link works only once."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+    """Changes whenever the password does, and whenever a new link is asked for, so a reset link works
+    once and only the newest one works."""
+    material = f"{user.password_hash}|{user.password_reset_nonce or ''}"
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
 def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists; say nothing either way."""
+    """Mail a reset link if the account exists (voiding any earlier link); say nothing either way."""
     user = find_by_email(email)
     if user is None or not user.active:
         return
+    user.password_reset_nonce = secrets.token_hex(8)
     token = tokens.make(RESET, {"uid": user.id, "fp": _reset_fingerprint(user)})
     outbox.queue(user.email, "reset_password", user=user,
                  url=outbox.link("auth.reset_password", token=token))
@@ -134,11 +151,10 @@ def user_for_reset(token: str) -> User:
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset link; this also proves the address, so it verifies it."""
     user = user_for_reset(token)
-    passwords.check_new_password(new_password, email=user.email)
-    user.password_hash = passwords.hash_password(new_password)
+    check_password_for(user, new_password)
     if not user.is_verified:
         user.email_verified_at = utcnow()
-    end_sessions(user, action="user.password_reset")
+    _set_password(user, new_password, action="user.password_reset", template="password_reset")
     return user
 
 
@@ -154,7 +170,7 @@ def update_profile(user: User, *, full_name: str) -> None:
 def create_verified_user(email: str, password: str, full_name: str) -> User:
     """An account whose address an operator vouches for (commands and the demo, not the web)."""
     normalized = normalize_email(email)
-    passwords.check_new_password(password, email=normalized)
+    passwords.check_new_password(password, email=normalized, names=(full_name,))
     user = User(email=normalized, full_name=full_name, password_hash=passwords.hash_password(password),
                 email_verified_at=utcnow())
     db.session.add(user)
