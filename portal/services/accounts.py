@@ -8,9 +8,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import Role, User
+from portal.models import Role, User, UserSession
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, passwords, tokens
+from portal.services import DomainError, audit, outbox, passwords, sessions, tokens
 from portal.services.organizations import OrganizationChoice, affiliations_of, join_or_create
 
 VERIFY = "verify-email"
@@ -95,10 +95,29 @@ def record_login(user: User) -> None:
     audit.record(user, "user.logged_in", user)
 
 
-def end_sessions(user: User, *, action: str) -> None:
-    """Invalidate every session of ``user`` by changing the token their cookies carry."""
-    user.rotate_session_token()
+def end_sessions(user: User, *, action: str, keep: UserSession | None = None) -> None:
+    """End every session of ``user`` (but ``keep``): their records go, and without ``keep`` the token
+    every cookie of the account carries changes too."""
+    sessions.end_all(user, keep=keep)
+    if keep is None:
+        user.rotate_session_token()
     audit.record(user, action, user)
+
+
+def log_out(user: User, record: UserSession) -> None:
+    """End this one session."""
+    db.session.delete(record)
+    audit.record(user, "user.logged_out", user)
+
+
+def disable(actor: User, user: User, *, reason: str) -> None:
+    """Disable an account (a network administrator's decision): every session of it ends at once."""
+    if not actor.is_network_admin:
+        raise DomainError(None, "Only a network administrator may disable an account.", status=403)
+    if user.active:
+        user.active = False
+        end_sessions(user, action="user.sessions_ended")
+        audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason)
 
 
 def check_password_for(user: User, password: str, field: str = "password") -> None:
