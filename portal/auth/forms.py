@@ -82,3 +82,10 @@ class LockedLoginForm(Form):
     code = StringField("Code from your authenticator app", validators=[InputRequired("Enter the code"),
                                                                        Length(max=20)],
                        render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
+
+
+class ChangeEmailForm(Form):
+    new_email = email_field("New email address")
+    current_password = PasswordField("Current password",
+                                     validators=[InputRequired("Enter your current password")],
+                                     render_kw={"autocomplete": "current-password"})

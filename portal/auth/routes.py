@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
+    ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     JoinOrganizationForm,
@@ -234,6 +235,7 @@ def sign_out() -> None:
 def render_account(status: int = 200, **forms):
     forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
     record = current_session()
@@ -276,6 +278,30 @@ def change_password():
         success="Your password has been changed and your other sessions have been signed out.",
         redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, password_form=form),
         then=lambda _: start_session(user, second_factor=proved))
+
+
+@bp.post("/account/email")
+@login_required
+def change_email():
+    """Ask to move the account to another address: a link goes there, a notice to the current one."""
+    form = ChangeEmailForm()
+    return run_change(
+        form, lambda: accounts.request_email_change(current_user, new_email=filled(form.new_email.data),
+                                                    current_password=filled(form.current_password.data)),
+        success="We have sent a link to the new address: follow it to finish the change. "
+                "Until then, your account keeps its current address.",
+        redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, email_form=form))
+
+
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str):
+    """Finish an address change from the link mailed to the new address (the button confirms)."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("auth/confirm_email_change.html", form=form)
+    return run_change(form, lambda: accounts.confirm_email_change(token),
+                      success=lambda user: f"Your account's address is now {user.email}.",
+                      redirect_to=url_for("auth.account"))
 
 
 @bp.post("/account/sessions")

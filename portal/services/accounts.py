@@ -15,6 +15,7 @@ from portal.services.organizations import OrganizationChoice, affiliations_of, j
 
 VERIFY = "verify-email"
 RESET = "reset-password"
+CHANGE_EMAIL = "change-email"
 
 
 def normalize_email(email: str) -> str:
@@ -206,4 +207,43 @@ def create_network_admin(email: str, password: str, full_name: str = "Network ad
     if user.role != Role.NETWORK_ADMIN:
         audit.record(None, "user.role_changed", user, from_state=user.role, to_state=Role.NETWORK_ADMIN)
         user.role = Role.NETWORK_ADMIN
+    return user
+
+
+def request_email_change(user: User, *, new_email: str, current_password: str) -> None:
+    """Mail a confirmation link to the new address and a notice to the current one. Nothing changes until
+    the link is followed. An address that has an account already gets no link, and the page says the same."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError("current_password", "Your current password is not right")
+    try:
+        normalized = normalize_email(new_email)
+    except DomainError as error:
+        raise DomainError("new_email", error.message) from error
+    if normalized == user.email:
+        raise DomainError("new_email", "That is the address your account has now")
+    audit.record(user, "user.email_change_requested", user)
+    outbox.queue(user.email, "email_change_requested", user=user, new_email=normalized,
+                 reset_url=outbox.link("auth.forgot_password"))
+    if find_by_email(normalized) is not None:
+        return
+    token = tokens.make(CHANGE_EMAIL, {"uid": user.id, "from": user.email, "to": normalized})
+    outbox.queue(normalized, "confirm_new_email", user=user, url=outbox.link("auth.confirm_email_change", token=token))
+
+
+def confirm_email_change(token: str) -> User:
+    """Move the account to the new address in ``token``; the old address is told."""
+    payload = tokens.load(CHANGE_EMAIL, token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    new_email = payload.get("to")
+    if user is None or not user.active or user.email != payload.get("from") or not isinstance(new_email, str):
+        raise DomainError(None, "This link has already been used or is no longer valid.")
+    if find_by_email(new_email) is not None:
+        raise DomainError(None, "That address has an account already, so this one cannot move to it.")
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    user.password_reset_nonce = None  # a reset link sent to the old address stops working
+    audit.record(user, "user.email_changed", user, details={"email": [old_email, new_email]})
+    outbox.queue(old_email, "email_changed", user=user, old_email=old_email,
+                 reset_url=outbox.link("auth.forgot_password"))
     return user
