@@ -81,6 +81,13 @@ def make_user(app, *, email: str | None = None, full_name: str = "Test Person", 
     ))
 
 
+def give_second_factor(user: User) -> User:
+    """Enrol ``user`` (made by the services, in an app context) in the authenticator app with TOTP_SECRET."""
+    user.totp_secret = TOTP_SECRET
+    user.totp_enrolled_at = utcnow()
+    return user
+
+
 def make_organization(app, *, name: str | None = None, sector: Sector = Sector.INDUSTRY,
                       size: OrgSize | None = OrgSize.SMALL, state: str = "OH", listed: bool = True) -> Organization:
     name = name or f"Organization {next(_numbers)}"
