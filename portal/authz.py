@@ -24,7 +24,7 @@ from portal.models import (
     ProposalStatus,
     User,
 )
-from portal.services import proposals
+from portal.services import conflicts, proposals, summary
 from portal.services.memberships import access
 
 Actor: TypeAlias = User | AnonymousUserMixin | None
@@ -118,6 +118,12 @@ def can_record_for_pledge(user: Actor, pledge: Pledge) -> bool:
     return can_manage_institute(user, pledge.institute)
 
 
+def can_cancel_pledge(user: Actor, pledge: Pledge) -> bool:
+    """Cancelling what remains: the institute's administrators, and the pledging organization's own admins."""
+    return can_record_for_pledge(user, pledge) or (
+        _signed_in(user) and _active_affiliation(user, pledge.organization, admin=True))
+
+
 def can_view_network_match(user: Actor, _obj=None) -> bool:
     return _signed_in(user) and user.is_network_admin
 
@@ -168,6 +174,7 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "organization.pledge": can_apply_for,
     "pledge.view": can_view_pledge,
     "pledge.record": can_record_for_pledge,
+    "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
@@ -199,18 +206,21 @@ def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
     """What ``user`` may do to ``pledge`` and its ``entries`` (all of them, oldest first).
 
     Two-person rule: a receipt is verified by an institute administrator other than the one who recorded it.
+    Impartiality: an administrator who belongs to the pledging organization records and verifies no receipt.
     A receipt, verification or cancellation that stands may be reversed, a verified receipt only once its
-    verification has been reversed."""
+    verification has been reversed. Money is received against a proposal's cost share once the proposal is
+    approved. The pledging organization's admins may cancel what remains of their own pledge."""
+    open_balance = pledge.remaining_cents > 0
     if not _signed_in(user) or not can_record_for_pledge(user, pledge):
-        return PledgeActions()
+        return PledgeActions(cancel=open_balance and can_cancel_pledge(user, pledge))
+    impartial = not conflicts.own_organizations(user, {pledge.organization_id})
     reversed_ids = {e.reverses_id for e in entries if e.reverses_id}
     verified = {e.verifies_id for e in entries if e.kind == EntryKind.VERIFICATION and e.id not in reversed_ids}
     standing = [e for e in entries if e.id not in reversed_ids]
-    open_balance = pledge.remaining_cents > 0
     return PledgeActions(
-        record_receipt=open_balance, cancel=open_balance,
-        verify=frozenset(e.id for e in standing
-                         if e.kind == EntryKind.RECEIPT and e.id not in verified and e.actor_id != user.id),
+        record_receipt=open_balance and impartial and summary.is_counted(pledge), cancel=open_balance,
+        verify=frozenset(e.id for e in standing if impartial
+                         and e.kind == EntryKind.RECEIPT and e.id not in verified and e.actor_id != user.id),
         reverse=frozenset(e.id for e in standing if e.kind in REVERSIBLE_KINDS
                           and not (e.kind == EntryKind.RECEIPT and e.id in verified)),
     )
@@ -218,23 +228,30 @@ def pledge_actions(user: Actor, pledge: Pledge, entries) -> PledgeActions:
 
 @dataclass(frozen=True)
 class ProposalActions:
-    """Names of what may be done to the proposal (``"submit" in actions``), and per partner id."""
+    """Names of what may be done to the proposal (``"submit" in actions``), per partner id and per milestone id
+    (``"report"``, ``"accept"``, ``"send_back"``)."""
 
     names: frozenset[str] = frozenset()
     partners: dict[int, frozenset[str]] = field(default_factory=dict)
+    milestones: dict[int, frozenset[str]] = field(default_factory=dict)
 
     def __contains__(self, name: str) -> bool:
         return name in self.names
 
 
 def proposal_actions(user: Actor, proposal) -> ProposalActions:
-    """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws and runs the project; the
-    institute assigns reviewers, returns to draft and decides; a reviewer reviews; a partner's admins answer
-    the invitation and commit cost share while the proposal is a draft."""
+    """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws, runs the project, reports
+    milestones and asks for completion; the institute assigns and removes reviewers, returns to draft, decides,
+    accepts milestones and signs the project off (never an administrator belonging to an organization on the
+    team); a reviewer reviews unless a conflict of interest blocks it, and may declare a conflict; a partner's
+    admins answer the invitation and commit cost share while the proposal is a draft."""
     if not _signed_in(user) or not can_view_proposal_in_full(user, proposal):
         return ProposalActions()
     status = proposal.status
     names: set[str] = set()
+    milestones: dict[int, set[str]] = {m.id: set() for m in proposal.milestones}
+    all_accepted = all(m.accepted_at is not None for m in proposal.milestones)
+    in_review = status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW)
     if can_edit_proposal(user, proposal):
         if status == ProposalStatus.DRAFT:
             names |= {"edit", "submit", "invite"}
@@ -243,38 +260,55 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
         if status == ProposalStatus.APPROVED:
             names.add("start")
         if status == ProposalStatus.ACTIVE:
-            names |= {"post_update", "mark_milestone", "complete"}
+            names.add("post_update")
+            if all_accepted:
+                names.add("request_completion")
+            for m in proposal.milestones:
+                if m.reported_at is None:
+                    milestones[m.id].add("report")
     if can_decide_proposal(user, proposal):
         names.add("see_reviews")
-        if status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
-            names |= {"assign_reviewer", "return_to_draft"}
-        if status == ProposalStatus.UNDER_REVIEW:
+        impartial = not conflicts.own_organizations(user, conflicts.team_ids(proposal, include_invited=False))
+        if in_review:
+            names |= {"assign_reviewer", "return_to_draft", "remove_reviewer"}
+        if status == ProposalStatus.UNDER_REVIEW and impartial:
             names.add("decide")
+        if status == ProposalStatus.ACTIVE and impartial:
+            if all_accepted:
+                names.add("sign_off")
+            for m in proposal.milestones:
+                if m.reported_at is not None and m.accepted_at is None:
+                    milestones[m.id] |= {"accept", "send_back"}
     if proposals.review_of(user, proposal) is not None:
-        names.add("review")
+        if in_review:
+            names.add("declare_conflict")
+        names.add("review_blocked" if in_review and proposals.conflict(user, proposal) else "review")
     partners = {}
     for partner in proposal.partners:
         allowed: set[str] = set()
         if status == ProposalStatus.DRAFT and can_answer_invitation(user, partner):
             if partner.status == "invited":
                 allowed.add("answer")
-            elif partner.status == "accepted" and partner.pledge is None:
+            elif partner.status == "accepted" and (
+                    partner.pledge is None or partner.pledge.remaining_cents + partner.pledge.received_cents == 0):
                 allowed.add("cost_share")
         partners[partner.id] = frozenset(allowed)
-    return ProposalActions(frozenset(names), partners)
+    return ProposalActions(frozenset(names), partners, {k: frozenset(v) for k, v in milestones.items()})
 
 
 def membership_actions(user: Actor, membership: Membership, today: date) -> frozenset[str]:
     """What ``user`` may do to ``membership`` on ``today``: the institute decides an application, a change of
-    tier, and ends a membership in force; the organization renews, asks for another tier, and withdraws."""
+    tier (never an administrator who belongs to the organization), and ends a membership in force; the
+    organization renews, asks for another tier, and withdraws."""
     current = membership.current_status(today)
     names: set[str] = set()
     if can_decide_membership(user, membership):
-        if membership.status == "pending":
+        impartial = not conflicts.own_organizations(user, {membership.organization_id})
+        if membership.status == "pending" and impartial:
             names.add("decide")
         if current == "active":
             names.add("end")
-            if membership.requested_tier_id is not None:
+            if membership.requested_tier_id is not None and impartial:
                 names.add("decide_tier_change")
     if can_act_for_membership(user, membership):
         if current == "active":

@@ -118,11 +118,12 @@ def test_a_verified_receipt_offers_only_the_reversal_of_its_verification(money):
     assert money.receipt.id in actions(money.checker, money.pledge).verify
 
 
-def test_the_organization_and_a_fully_settled_pledge_are_offered_nothing(money):
-    assert actions(money.admin, money.pledge) == authz.PledgeActions()
+def test_the_organization_may_only_cancel_and_a_fully_settled_pledge_offers_nothing(money):
+    assert actions(money.admin, money.pledge) == authz.PledgeActions(cancel=True)
     ledger.cancel_remainder(money.checker, money.pledge, reason="plans changed", key=None)
     offered = actions(money.checker, money.pledge)
     assert not offered.record_receipt and not offered.cancel
+    assert actions(money.admin, money.pledge) == authz.PledgeActions()
 
 
 # A proposal's statuses -----------------------------------------------------------------------
@@ -151,10 +152,12 @@ def proposal_world(app, ctx):
 
 EXPECTED = {  # status: (what the lead team is offered, what the institute is offered)
     ProposalStatus.DRAFT: ({"edit", "submit", "invite", "withdraw"}, {"see_reviews"}),
-    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft"}),
-    ProposalStatus.UNDER_REVIEW: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "decide"}),
+    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer"}),
+    ProposalStatus.UNDER_REVIEW: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer",
+                                                "decide"}),
     ProposalStatus.APPROVED: ({"start"}, {"see_reviews"}),
-    ProposalStatus.ACTIVE: ({"post_update", "mark_milestone", "complete"}, {"see_reviews"}),
+    # no milestones, so none waits: the lead may ask for sign-off and the institute sign off
+    ProposalStatus.ACTIVE: ({"post_update", "request_completion"}, {"see_reviews", "sign_off"}),
     ProposalStatus.COMPLETED: (set(), {"see_reviews"}),
     ProposalStatus.DECLINED: (set(), {"see_reviews"}),
 }

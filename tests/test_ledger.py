@@ -200,8 +200,7 @@ def test_the_whole_lifecycle_shows_the_right_balances_everywhere(client, app, le
     rows = list(csv.DictReader(io.StringIO(client.get(
         f"/institutes/{ledger_world.institute.slug}/ledger.csv", query_string={"fiscal_year": FY}).data.decode())))
     assert [r["kind"] for r in rows] == ["pledge", "receipt", "receipt", "verification", "reversal", "cancellation"]
-    net = sum(parse_cents(r["amount"].lstrip("-"), "a") * (-1 if r["amount"].startswith("-") else 1) for r in rows)
-    assert f"Net of the ledger entries of these pledges: ${net / 100:,.0f}".encode() in page
+    assert b"Net of" not in page and b"net of" not in page  # a sum of unlike entries means nothing
     client.post("/logout")
     # organization view
     login(client, ledger_world.admin.email)
@@ -309,14 +308,14 @@ def test_match_table_flags_institutes_below_one_to_one(client, app, ledger_world
         db.session.commit()
     login(client, network_admin.email)
     data = {"federal-institute": ledger_world.institute.id, "federal-fiscal_year": FY, "federal-amount": "250",
-            "federal-note": "Award 1", "federal-key": "f1"}
+            "federal-reference": "Award 1", "federal-key": "f1"}
     assert client.post("/ledger/federal", data=data).status_code == 302
     assert client.post("/ledger/federal", data=data).status_code == 302  # a repeat records nothing
     assert count(app, FederalObligation) == 1
     page = client.get("/ledger/match", query_string={"fiscal_year": FY}).data
     assert b"0.80 : 1" in page and b"1.20 : 1" in page and b"Below match" in page
     response = client.post("/ledger/federal", data={**data, "federal-amount": "-300", "federal-note": "correction",
-                                                     "federal-key": "f2"})
+                                                     "federal-key": "f2"})  # a correction of Award 1
     assert response.status_code == 422 and b"below zero" in response.data
     with app.app_context():
         rows, total = ledger.match_table(FY)

@@ -19,6 +19,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import DomainError
+from portal.services.clock import add_months, today
 from tests.conftest import login
 
 CALL = {"title": "Qualifying printed titanium", "description": "Faster qualification of printed parts.",
@@ -188,21 +189,40 @@ def test_the_whole_way_from_call_to_completed_project(client, app, proposal_worl
     client.post(f"/proposals/{proposal_id}/start")
     assert status(app, proposal_id) == ProposalStatus.ACTIVE
     client.post(f"/proposals/{proposal_id}/updates", data={"body": "Trials started."})
-    response = client.post(f"/proposals/{proposal_id}/complete", data={"trl_reached": "6", "mrl_reached": "5"},
+    response = client.post(f"/proposals/{proposal_id}/completion", data={"trl_reached": "6", "mrl_reached": "5"},
                            follow_redirects=True)
-    assert b"Mark every milestone done first" in response.data
+    assert b"The institute accepts every milestone first" in response.data
+    assert client.post(f"/proposals/{proposal_id}/complete",
+                       data={"trl_reached": "6", "mrl_reached": "5"}).status_code == 403  # the institute signs off
     with app.app_context():
         milestones = [m.id for m in db.session.get(Proposal, proposal_id).milestones]
+        due = [m.due_on for m in db.session.get(Proposal, proposal_id).milestones]
+    assert due == [add_months(today(), 6), add_months(today(), 18)]  # due dates from the day it started
     for milestone_id in milestones:
-        client.post(f"/proposals/{proposal_id}/milestones/{milestone_id}/done")
+        client.post(f"/proposals/{proposal_id}/milestones/{milestone_id}/report")
+    assert b"waiting for the institute" in client.get(f"/proposals/{proposal_id}").data
+    client.post("/logout")
+    login(client, proposal_world.staff.email)
+    for milestone_id in milestones:
+        client.post(f"/proposals/{proposal_id}/milestones/{milestone_id}/accept")
+    client.post("/logout")
+    login(client, proposal_world.engineer.email)
+    assert client.post(f"/proposals/{proposal_id}/completion",
+                       data={"trl_reached": "6", "mrl_reached": "5"}).status_code == 302
+    assert status(app, proposal_id) == ProposalStatus.ACTIVE  # asked for, not yet signed off
+    client.post("/logout")
+    login(client, proposal_world.staff.email)
+    page = client.get(f"/proposals/{proposal_id}").data
+    assert b"waiting for the institute's sign-off" in page and b'value="6"' in page
     assert client.post(f"/proposals/{proposal_id}/complete",
                        data={"trl_reached": "6", "mrl_reached": "5"}).status_code == 302
     with app.app_context():
         project = db.session.get(Proposal, proposal_id)
         assert (project.status, project.trl_start, project.trl_reached) == (ProposalStatus.COMPLETED, 4, 6)
         actions = set(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.subject_type == "proposals")))
-        assert {"proposal.submitted", "proposal.reviewer_assigned", "proposal.approved",
-                "proposal.completed"} <= actions
+        assert {"proposal.submitted", "proposal.reviewer_assigned", "proposal.approved", "project.milestone_reported",
+                "project.milestone_accepted", "project.completion_requested", "proposal.completed"} <= actions
+        assert project.signed_off_by_id == proposal_world.staff.id
         told = db.session.scalars(sa.select(Notification.message)
                                   .where(Notification.user_id == proposal_world.lead_admin.id)).all()
         assert any("was approved" in m for m in told)

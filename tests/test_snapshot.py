@@ -129,7 +129,8 @@ def test_charts_and_map_are_server_rendered_with_captions_and_tables(client, app
     recorder, checker = make_staff(app, institute), make_staff(app, institute)
     with app.app_context():
         ledger.record_federal_obligation(db.session.get(User, recorder.id), db.session.merge(institute),
-                                         fiscal_year=ledger.fiscal_year_of(today()), amount_cents=1_000_00, key=None)
+                                         fiscal_year=ledger.fiscal_year_of(today()), amount_cents=1_000_00,
+                                         reference="AWD-1", key=None)
         pledge = db.session.scalar(sa.select(Pledge).order_by(Pledge.id))
         receipt = ledger.record_receipt(db.session.get(User, recorder.id), pledge, amount_cents=50_00,
                                         received_on=today(), key=None)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import (
     NETWORK,
+    FederalObligation,
     Figure,
     Institute,
     LedgerEntry,
@@ -100,7 +101,7 @@ def step(rng: random.Random, scene: dict) -> None:
             return
         staff = staff_of(scene, membership.institute_id)
         if action == "approve":
-            memberships.approve(staff, membership, starts_on=today() - timedelta(days=rng.randrange(400)))
+            memberships.approve(staff, membership, starts_on=today() - timedelta(days=rng.randrange(300)))
         else:
             memberships.decline(staff, membership, reason="Not now")
     elif action == "withdraw":
@@ -155,9 +156,14 @@ def step(rng: random.Random, scene: dict) -> None:
             ledger.reverse(staff_of(scene, entry.pledge.institute_id), entry, reason="Mistake", key=None)
     elif action == "federal":
         institute = db.session.get(Institute, rng.choice(scene["institutes"]))
-        ledger.record_federal_obligation(staff_of(scene, institute.id), institute,
-                                         fiscal_year=ledger.fiscal_year_of(today()),
-                                         amount_cents=rng.choice([1, 1, -1]) * rng.randint(1, 9) * 1_000_000_00,
+        year = ledger.fiscal_year_of(today())
+        original = pick(rng, sa.select(FederalObligation).where(
+            FederalObligation.institute_id == institute.id, FederalObligation.corrects_id.is_(None)))
+        correct = original is not None and rng.random() < 0.3
+        ledger.record_federal_obligation(staff_of(scene, institute.id), institute, fiscal_year=year,
+                                         amount_cents=-rng.randint(1, 9) * 1_000_000_00 if correct
+                                         else rng.randint(1, 9) * 1_000_000_00,
+                                         reference=original.reference if correct else f"AWD-{rng.randrange(10**9)}",
                                          note="Correction", key=None)
     elif action == "propose":
         call_id = rng.choice(scene["calls"])

@@ -25,7 +25,7 @@ def ledger_page(slug: str):
     return render_template(
         "institute_admin/ledger.html", institute=institute, form=form,
         pledges=db.paginate(pledges, per_page=PER_PAGE, error_out=False), totals=ledger.totals(pledges),
-        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
+        conditional=ledger.conditional_ids(pledges),
         federal=ledger.federal_total(institute, filters.fiscal_year) if filters.fiscal_year else None,
     )
 

@@ -54,9 +54,12 @@ class FederalForm(KeyedForm):
     institute = SelectField("Institute", coerce=int)
     fiscal_year = SelectField("Federal fiscal year", coerce=int)
     amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"},
-                         description="In dollars. Start with a minus sign to correct an earlier figure downwards.")
+                         description="In dollars. Start with a minus sign to correct an earlier obligation downwards.")
+    reference = StringField("Award reference", validators=[Optional(), Length(max=100)],
+                            description="The award or modification number, recorded once per institute. "
+                                        "A correction gives the reference of the obligation it corrects.")
     note = StringField("Note", validators=[Optional(), Length(max=1000)],
-                       description="For example the award or modification number; required for a correction.")
+                       description="Required for a correction: what it corrects and why.")
 
 
 class LedgerFilterForm(Form):

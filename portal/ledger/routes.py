@@ -104,9 +104,8 @@ def organization(org_id: int):
     return render_template(
         "ledger/organization.html", organization=organization, form=form,
         pledges=db.session.scalars(pledges).unique().all(), totals=ledger.totals(pledges),
-        due=ledger.instalments_due(organization=organization),
+        conditional=ledger.conditional_ids(pledges), due=ledger.instalments_due(organization=organization),
         entries=db.paginate(ledger.entries_query(pledges), per_page=PER_PAGE, error_out=False),
-        entries_net=ledger.entries_net(ledger.entries_query(pledges)),
         can_pledge=authz.can(current_user, "organization.pledge", organization),
     )
 
@@ -142,6 +141,7 @@ def render_pledge(pledge: Pledge, status: int = 200, **forms):
     return render_template(
         "ledger/pledge.html", pledge=pledge, entries=entries, reversed_ids=reversed_ids, verified=verified,
         can_record=authz.can(current_user, "pledge.record", pledge),
+        conditional=pledge.id in ledger.conditional_ids(sa.select(Pledge).where(Pledge.id == pledge.id)),
         actions=authz.pledge_actions(current_user, pledge, entries), **forms,
     ), status
 
@@ -180,8 +180,8 @@ def record_receipt(pledge_id: int):
 @bp.post("/pledges/<int:pledge_id>/cancel")
 @login_required
 def cancel(pledge_id: int):
-    """Institute staff cancel what remains unreceived."""
-    pledge = get_pledge(pledge_id, "pledge.record")
+    """Institute staff, or the pledging organization's admins, cancel what remains unreceived."""
+    pledge = get_pledge(pledge_id, "pledge.cancel")
     form = ReasonForm(prefix="cancel")
     return pledge_change(pledge, form, lambda: ledger.cancel_remainder(
         current_user, pledge, reason=form.reason.data or "", key=form.key.data),
@@ -250,6 +250,21 @@ def record_federal():
     return run_change(
         form, lambda: ledger.record_federal_obligation(
             current_user, db.get_or_404(Institute, form.institute.data), fiscal_year=form.fiscal_year.data,
-            amount_cents=parse_signed_cents(form.amount.data, "amount"), note=form.note.data or "", key=form.key.data),
-        success="The federal obligation has been recorded.", redirect_to=url_for("ledger.match"),
-        render=lambda status: render_match(form, status))
+            amount_cents=parse_signed_cents(form.amount.data, "amount"), reference=form.reference.data or "",
+            note=form.note.data or "", key=form.key.data),
+        success=lambda obligation: (f"The correction of {obligation.reference} has been recorded."
+                                    if obligation.corrects_id else
+                                    f"The federal obligation {obligation.reference} has been recorded."),
+        redirect_to=url_for("ledger.match"), render=lambda status: render_match(form, status))
+
+
+@bp.get("/ledger/federal")
+@login_required
+def federal_list():
+    """Every federal obligation with its corrections: reference, year, amount and who recorded it."""
+    authz.require(current_user, "network.match", None)
+    year_form, filters = filter_form()
+    institute_id = request.args.get("institute", type=int)
+    institute = db.session.get(Institute, institute_id) if institute_id else None
+    return render_template("ledger/federal.html", rows=ledger.obligations(filters.fiscal_year, institute),
+                           year_form=year_form, fiscal_year=filters.fiscal_year, institute=institute)

@@ -27,6 +27,8 @@ class EntryKind(StrEnum):
     VERIFICATION = "verification"
     CANCELLATION = "cancellation"
     REVERSAL = "reversal"
+    # cost share of a proposal that was declined, withdrawn or returned: what remained is let go, for good
+    RELEASE = "release"
 
 
 class PledgeStatus(StrEnum):
@@ -162,24 +164,36 @@ class LedgerEntry(Base):
 
 
 class FederalObligation(Base):
-    """Federal money obligated to an institute for a fiscal year; corrections are negative entries."""
+    """Federal money obligated to an institute for a fiscal year under an award reference.
+
+    An original obligation is positive and its reference is the institute's only original of that name;
+    a correction is negative and points at the obligation it corrects (carrying the same reference).
+    """
 
     __tablename__ = "federal_obligations"
     __table_args__ = (
         sa.CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
         sa.CheckConstraint("fiscal_year BETWEEN 2012 AND 2100", name="fiscal_year_range"),
+        sa.CheckConstraint("(corrects_id IS NULL) = (amount_cents > 0)", name="corrections_point_back"),
+        sa.CheckConstraint("length(reference) > 0", name="reference_given"),
+        sa.Index("uq_federal_obligations_original_reference", "institute_id", "reference", unique=True,
+                 sqlite_where=sa.text("corrects_id IS NULL"), postgresql_where=sa.text("corrects_id IS NULL")),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institute_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
     fiscal_year: so.Mapped[int]
     amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(100))
+    corrects_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("federal_obligations.id"), index=True)
     note: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
 
     institute: so.Mapped["Institute"] = so.relationship()
+    actor: so.Mapped["User | None"] = so.relationship()
+    corrects: so.Mapped["FederalObligation | None"] = so.relationship(remote_side=[id])
 
     def __repr__(self) -> str:
         return f"<FederalObligation {self.institute_id} FY{self.fiscal_year} {self.amount_cents}>"

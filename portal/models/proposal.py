@@ -1,6 +1,6 @@
 """Project calls, proposals, their teams and milestones, reviews, and the projects they become."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -131,6 +131,13 @@ class Proposal(Base):
     trl_reached: so.Mapped[int | None]
     mrl_reached: so.Mapped[int | None]
     duration_months: so.Mapped[int | None]
+    # the lead asks the institute to sign the project off as complete, with the levels it says were reached
+    completion_requested_at: so.Mapped[datetime | None]
+    completion_requested_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    trl_requested: so.Mapped[int | None]  # levels below the start are refused by the services
+    mrl_requested: so.Mapped[int | None]
+    # the institute administrator who signed the completed project off
+    signed_off_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     federal_request_cents: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     decision_note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     return_note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -139,6 +146,8 @@ class Proposal(Base):
 
     call: so.Mapped[ProjectCall] = so.relationship()
     lead_organization: so.Mapped["Organization"] = so.relationship()
+    completion_requested_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[completion_requested_by_id])
+    signed_off_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[signed_off_by_id])
     milestones: so.Mapped[list["Milestone"]] = so.relationship(
         back_populates="proposal", order_by="Milestone.month", cascade="all, delete-orphan")
     # the team is shown and checked on every proposal page: load it, with its organizations, in one go
@@ -150,17 +159,29 @@ class Proposal(Base):
 
 
 class Milestone(Base):
+    """A step of the plan, due ``month`` months into the project (``due_on`` once it has started). The team
+    reports it done; the institute accepts it (or sends it back)."""
+
     __tablename__ = "proposal_milestones"
-    __table_args__ = (sa.CheckConstraint("month BETWEEN 1 AND 120", name="month_range"),)
+    __table_args__ = (
+        sa.CheckConstraint("month BETWEEN 1 AND 120", name="month_range"),
+        sa.CheckConstraint("accepted_at IS NULL OR reported_at IS NOT NULL", name="accepted_after_report"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     proposal_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("proposals.id"), index=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     month: so.Mapped[int]
     deliverable: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
-    done_at: so.Mapped[datetime | None]
+    due_on: so.Mapped[date | None]
+    reported_at: so.Mapped[datetime | None]
+    reported_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    accepted_at: so.Mapped[datetime | None]
+    accepted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
 
     proposal: so.Mapped[Proposal] = so.relationship(back_populates="milestones")
+    reported_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[reported_by_id])
+    accepted_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[accepted_by_id])
 
 
 class PartnerStatus(StrEnum):

@@ -16,10 +16,12 @@ from portal.proposals.forms import (
     DraftForm,
     FinderForm,
     InviteForm,
+    ReasonForm,
     ReviewerForm,
     UpdateForm,
 )
 from portal.services import proposals
+from portal.services.clock import today
 from portal.services.parsing import format_cents, parse_cents, parse_milestones
 from portal.services.proposals import DraftInput
 from portal.views import run_change
@@ -40,17 +42,24 @@ def render_detail(proposal: Proposal, status: int = 200, **forms):
                                         state=finder.state.data or "", institute_id=finder.institute.data,
                                         exclude=proposals.team_org_ids(proposal))
     review = proposals.review_of(current_user, proposal)
+    reviews = proposals.reviews_of(proposal) if "see_reviews" in actions else []
+    # pending reviews a conflict of interest now blocks, with the reason, for the institute to act on
+    blocked = {r.id: reason for r in reviews if r.submitted_at is None and "remove_reviewer" in actions
+               and (reason := proposals.conflict(r.reviewer, proposal))}
     forms.setdefault("cost_form", CostShareForm(formdata=None))
+    # the institute's sign-off starts from the levels the lead asked for
+    forms.setdefault("complete_form", CompleteForm(formdata=None, trl_reached=proposal.trl_requested,
+                                                   mrl_reached=proposal.mrl_requested))
     for name, cls in (("decision_form", DecisionForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
-                      ("complete_form", CompleteForm), ("invite_form", InviteForm)):
+                      ("invite_form", InviteForm), ("reason_form", ReasonForm)):
         forms.setdefault(name, cls(formdata=None))
     return render_template(
         "proposals/detail.html", proposal=proposal, actions=actions,
         rules=proposals.check_rules(proposal) if proposal.status == ProposalStatus.DRAFT else [],
         finder=finder, found=found, review=review,
-        reviews=proposals.reviews_of(proposal) if "see_reviews" in actions else [],
+        reviews=reviews, blocked=blocked,
         summary=proposals.review_summary(proposal) if "see_reviews" in actions else None,
-        spans=proposals.time_in_states(proposal), updates=proposals.updates_of(proposal), **forms,
+        spans=proposals.time_in_states(proposal), updates=proposals.updates_of(proposal), today=today(), **forms,
     ), status
 
 

@@ -109,6 +109,12 @@ class CompleteForm(Form):
     mrl_reached = level("MRL reached", 1, 10)
 
 
+class ReasonForm(Form):
+    """A reason the other side sees: a milestone sent back, a conflict declared, a reviewer removed."""
+
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)], render_kw={"required": True})
+
+
 class ReviewForm(Form):
     """A reviewer's scores: ``score_<id>`` and ``comment_<id>`` per criterion (see ``review_form``)."""
 

@@ -1,15 +1,16 @@
 """Review and decision: reviewers, their scores, returning to draft, approving or declining."""
 
+import sqlalchemy as sa
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import authz
 from portal.extensions import db
 from portal.forms import filled
-from portal.models import Proposal
+from portal.models import Proposal, Review
 from portal.proposals.blueprint import bp, get_proposal, page_of
 from portal.proposals.detail import render_detail
-from portal.proposals.forms import DecisionForm, ReviewerForm, review_form
+from portal.proposals.forms import DecisionForm, ReasonForm, ReviewerForm, review_form
 from portal.services import DomainError, accounts, proposals
 from portal.views import run_change
 
@@ -78,6 +79,8 @@ def review(proposal_id: int):
         return render_template(
             "proposals/review.html", proposal=proposal, review=mine, criteria=criteria, entries=entries,
             errors=form.score_errors(criteria), others=others, form=form,
+            actions=authz.proposal_actions(current_user, proposal),
+            blocked_reason=proposals.conflict(current_user, proposal) if mine.submitted_at is None else None,
             total=proposals.weighted_total({c: s for c, (s, _) in entries.items()}, criteria)), status
 
     if request.method == "GET":
@@ -87,3 +90,31 @@ def review(proposal_id: int):
     return run_change(form, lambda: proposals.save_review(current_user, mine, form.entries(criteria), final=final),
                       success="Your review has been submitted." if final else "Your scores have been saved.",
                       redirect_to=here, back=here, render=lambda _status: render(422))
+
+
+@bp.post("/proposals/<int:proposal_id>/review/conflict")
+@login_required
+def declare_conflict(proposal_id: int):
+    """A reviewer declares a conflict of interest and leaves the proposal."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    mine = proposals.review_of(current_user, proposal)
+    if mine is None:
+        abort(404 if not authz.can(current_user, "proposal.view", proposal) else 403)
+    form = ReasonForm()
+    here = url_for("proposals.review", proposal_id=proposal.id)
+    return run_change(form, lambda: proposals.declare_conflict(current_user, mine, reason=form.reason.data or ""),
+                      success="You have declared a conflict and no longer review this proposal; the institute "
+                              "has been told.", redirect_to=url_for("auth.account"), back=here)
+
+
+@bp.post("/proposals/<int:proposal_id>/reviewers/<int:review_id>/remove")
+@login_required
+def remove_reviewer(proposal_id: int, review_id: int):
+    """An institute administrator removes a reviewer, with a reason the reviewer sees."""
+    proposal = get_proposal(proposal_id, "proposal.decide")
+    review = db.first_or_404(sa.select(Review).where(Review.id == review_id, Review.proposal_id == proposal.id))
+    form = ReasonForm()
+    name = review.reviewer.full_name
+    return run_change(form, lambda: proposals.remove_reviewer(current_user, review, reason=form.reason.data or ""),
+                      success=f"{name} no longer reviews this proposal.", redirect_to=page_of(proposal, "#review"),
+                      back=page_of(proposal, "#review"))

@@ -69,6 +69,7 @@ def load(password: str) -> dict[str, int]:
         if number == 3:
             ledger.cancel_remainder(checker, pledge, reason="Grant period ended", key=None)
     ledger.record_federal_obligation(network, institute, fiscal_year=fy, amount_cents=500_000_00,
+                                     reference=f"DEMO-{institute.acronym}-FY{fy}",
                                      note="Cooperative agreement, demo figure", key=None)
     created["entries"] = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) or 0
     created["created"] = 1

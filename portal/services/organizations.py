@@ -22,7 +22,7 @@ from portal.models import (
     name_key,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, summary, updated_rows
+from portal.services import DomainError, audit, conflicts, outbox, summary, updated_rows
 from portal.services.clock import today
 
 
@@ -135,6 +135,8 @@ def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) 
                  from_state=AffiliationStatus.PENDING, to_state=new_status)
     outbox.queue(affiliation.user.email, "affiliation_decided", affiliation=affiliation,
                  url=outbox.link("organizations.detail", org_id=affiliation.organization_id))
+    if approve:  # a reviewer who joins a team's (or a competitor's) organization can no longer score its rival
+        conflicts.recheck_for_organization(affiliation.organization_id, actor, member=affiliation.user)
 
 
 def clean_website(website: str) -> str:

@@ -57,18 +57,21 @@ DICTIONARY = {
     "readiness": ("Technology (TRL) and manufacturing (MRL) readiness of completed projects, start to reached.", {
         "measure": "TRL or MRL.", "projects": "Completed projects.", "mean_start": "Mean level at the start.",
         "mean_reached": "Mean level reached.", "mean_gain": "Mean levels gained."}),
-    "coinvestment_by_institute": ("Co-investment against federal obligations, per institute.", {
+    "coinvestment_by_institute": ("Co-investment against federal obligations, per institute; non-federal money "
+                                  "includes cost share of approved projects only.", {
         "institute": "Acronym.", "federal_cents": "Federal obligations, in cents.",
-        "organizations": "Organizations with pledges.",
-        "pledged_cents": "Non-federal pledged less cancelled, in cents; empty when fewer than 3 organizations.",
+        "organizations": "Organizations with pledges counted (cost share once its proposal is approved).",
+        "pledged_cents": "Non-federal pledged less cancelled, in cents, with the cost share committed to approved "
+                         "projects (not that of proposals not yet approved); empty when fewer than 3 organizations.",
         "received_cents": "Received, in cents; suppressed likewise.",
         "verified_cents": "Received and verified, in cents; suppressed likewise.",
         "match_ratio": "Verified non-federal over federal; the program expects at least 1."}),
-    "match_by_fiscal_year": (
-        "Co-investment against federal obligations, per federal fiscal year (October to September).", {
+    "match_by_fiscal_year": ("Co-investment against federal obligations, per federal fiscal year (October to "
+                             "September); non-federal money includes cost share of approved projects only.", {
         "fiscal_year": "Named by the year it ends.", "federal_cents": "Federal obligations, in cents.",
-        "organizations": "Organizations with pledges.",
-        "pledged_cents": "Non-federal pledged less cancelled, in cents; empty when fewer than 3 organizations.",
+        "organizations": "Organizations with pledges counted (cost share once its proposal is approved).",
+        "pledged_cents": "Non-federal pledged less cancelled, in cents, with the cost share committed to approved "
+                         "projects (not that of proposals not yet approved); empty when fewer than 3 organizations.",
         "verified_cents": "Received and verified, in cents; suppressed likewise.",
         "match_ratio": "Verified non-federal over federal."}),
     "decision_times": ("How long decisions take.", {

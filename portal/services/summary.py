@@ -23,8 +23,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.extensions import db
 from portal.models import (
     NETWORK,
+    EntryKind,
     FederalObligation,
     Figure,
+    LedgerEntry,
     Membership,
     MembershipStatus,
     Organization,
@@ -46,6 +48,27 @@ MONEY_TOTALS = ("pledged", "received", "verified", "cancelled")
 NOT_STATED = "not stated"
 
 Key = tuple[int, str, str]
+
+
+def counted():
+    """SQL condition on Pledge: the pledge counts in every total.
+
+    Cost share committed to a proposal is a conditional commitment: it counts once the proposal is approved
+    (and while it is active or completed), unless it was released before (declined, withdrawn or returned,
+    a release entry). Every other pledge counts from the start.
+    """
+    approved = sa.select(Proposal.id).where(Proposal.id == Pledge.proposal_id,
+                                            Proposal.status.in_(PROJECT_STATUSES)).exists()
+    released = sa.select(LedgerEntry.id).where(LedgerEntry.pledge_id == Pledge.id,
+                                               LedgerEntry.kind == EntryKind.RELEASE).exists()
+    return sa.or_(Pledge.proposal_id.is_(None), sa.and_(approved, ~released))
+
+
+def is_counted(pledge: Pledge) -> bool:
+    """Whether ``pledge`` counts in the totals now (see ``counted``)."""
+    if pledge.proposal_id is None:
+        return True
+    return bool(db.session.scalar(sa.select(counted()).where(Pledge.id == pledge.id)))
 
 
 def group_of(sector: str, size: str | None) -> str:
@@ -145,13 +168,32 @@ def organization_moving(organization_id: int, *, sector: str, size: str | None, 
 
 
 def pledge_recorded(pledge: Pledge) -> None:
-    """A new pledge (already flushed): its money, and the organization if this is its first pledge there."""
+    """A new pledge (already flushed): its money, and the organization if this is its first pledge there.
+    Conditional cost share counts nothing yet (``pledges_counted`` counts it at the proposal's approval)."""
+    if is_counted(pledge):
+        _count(pledge, set())
+
+
+def pledges_counted(pledges: list[Pledge]) -> None:
+    """Pledges that count from now on (a proposal's cost share at its approval): all their money so far."""
+    waiting = {pledge.id for pledge in pledges}
+    for pledge in sorted(pledges, key=lambda p: p.id):
+        waiting.discard(pledge.id)
+        _count(pledge, waiting)
+
+
+def _count(pledge: Pledge, not_yet: set[int]) -> None:
+    """Add ``pledge``'s totals, and count its organization where this is its first counted pledge (pledges
+    in ``not_yet`` are about to be counted too, so they are not earlier ones)."""
     _organization_locked(pledge.organization_id)
     earlier = sa.select(Pledge.institute_id, Pledge.fiscal_year).where(
-        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id)
+        Pledge.organization_id == pledge.organization_id, Pledge.id != pledge.id, counted())
+    if not_yet:
+        earlier = earlier.where(Pledge.id.not_in(not_yet))
     others = {tuple(row) for row in db.session.execute(earlier)}  # (institute, fiscal year) it pledged to
     institute, year = pledge.institute_id, pledge.fiscal_year
-    change: Counter = Counter({(institute, Figure.MONEY, f"{year}:pledged"): pledge.pledged_cents})
+    change: Counter = Counter({(institute, Figure.MONEY, f"{year}:{name}"): getattr(pledge, f"{name}_cents")
+                              for name in MONEY_TOTALS})
     firsts = {
         (institute, str(year)): (institute, year) not in others,
         (institute, "all"): institute not in {i for i, _ in others},
@@ -165,6 +207,8 @@ def pledge_recorded(pledge: Pledge) -> None:
 
 
 def pledge_totals_moved(pledge: Pledge, deltas: Mapping[str, int]) -> None:
+    if not is_counted(pledge):
+        return
     add({(pledge.institute_id, Figure.MONEY, f"{pledge.fiscal_year}:{name}"): delta
          for name, delta in deltas.items()})
 
@@ -242,7 +286,7 @@ def recount(session: so.Session | so.scoped_session[Any] | None = None) -> dict[
                             ("mrl_reached", sa.func.sum(Proposal.mrl_reached))):
             count(scope, Figure.READINESS, (), value, completed, key=lambda name=name: name)
 
-    pledges = sa.select().select_from(Pledge)
+    pledges = sa.select().select_from(Pledge).where(counted())
     for name in MONEY_TOTALS:
         count(Pledge.institute_id, Figure.MONEY, (Pledge.fiscal_year,),
               sa.func.sum(Pledge.__table__.c[f"{name}_cents"]), pledges, key=lambda year, name=name: f"{year}:{name}")

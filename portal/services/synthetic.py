@@ -309,6 +309,7 @@ def load(scale_name: str, seed: int = 2026, progress: Callable[[int], None] | No
         for year in range(fy - 4, fy + 1):
             federal_rows.append({"id": federal_start + len(federal_rows), "institute_id": institute_id,
                                  "fiscal_year": year, "amount_cents": rng.randint(5, 20) * 1_000_000_00,
+                                 "reference": f"SYN-{institute_id}-{year}", "corrects_id": None,
                                  "note": "Synthetic", "actor_id": None, "occurred_at": now, "idempotency_key": None})
     _insert(FederalObligation, federal_rows, tick)
     db.session.add(AuditEvent(action="demo.synthetic_loaded", subject_type="institutes", subject_id=None,

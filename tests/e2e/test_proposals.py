@@ -357,18 +357,45 @@ def test_a_proposal_from_call_to_completed_project(new_page, live_server, audit)
     expect(engineer.get_by_role("region", name="Project")).to_contain_text(
         "Ada Quinn: Alloy trials have started on the first build plate.")
     for milestone in ("Alloy trials", "Flight part"):
-        engineer.get_by_role("button", name=f"Mark done {milestone}", exact=True).click()
-        expect(flash(engineer, f"“{milestone}” is done.")).to_be_visible()
-    expect(engineer.get_by_role("button", name=re.compile("^Mark done"))).to_have_count(0)
-    audit(engineer, "an active project with its milestones done")
+        engineer.get_by_role("button", name=f"Report done {milestone}", exact=True).click()
+        expect(flash(engineer, f"“{milestone}” is reported done; the institute has been asked to accept it.")
+               ).to_be_visible()
+    expect(engineer.get_by_role("button", name=re.compile("^Report done"))).to_have_count(0)
+    expect(engineer.get_by_role("region", name="Milestones")).to_contain_text("waiting for the institute")
+    expect(engineer.get_by_role("form", name="Ask the institute to sign the project off")).to_have_count(0)
+    audit(engineer, "an active project with its milestones reported done")
 
-    complete = engineer.get_by_role("form", name="Complete the project")
-    complete.get_by_label("TRL reached").fill("6")
+    # The institute accepts each milestone; then the lead asks for sign-off and the institute gives it.
+    staff.goto(proposal_url)
+    for milestone in ("Alloy trials", "Flight part"):
+        staff.get_by_role("button", name=f"Accept {milestone}", exact=True).click()
+        expect(flash(staff, f"“{milestone}” is accepted.")).to_be_visible()
+    expect(staff.get_by_role("region", name="Milestones")).to_contain_text("Accepted")
+    audit(staff, "an active project with its milestones accepted, as the institute")
+
+    engineer.goto(proposal_url)
+    complete = engineer.get_by_role("form", name="Ask the institute to sign the project off")
+    complete.get_by_label("TRL reached").fill("3")
     complete.get_by_label("MRL reached").fill("5")
-    complete.get_by_role("button", name="Complete the project").click()
-    expect(flash(engineer, "The project is complete.")).to_be_visible()
+    complete.get_by_role("button", name="Ask for sign-off").click()
+    expect(engineer.locator("#trl_reached-error")).to_contain_text("cannot be below the TRL at the start (4)")
+    complete = engineer.get_by_role("form", name="Ask the institute to sign the project off")
+    complete.get_by_label("TRL reached").fill("6")
+    complete.get_by_role("button", name="Ask for sign-off").click()
+    expect(flash(engineer, "The institute has been asked to sign the project off.")).to_be_visible()
+    expect(engineer.get_by_role("region", name="Project")).to_contain_text("waiting for the institute's sign-off")
+
+    staff.goto(proposal_url)
+    sign_off = staff.get_by_role("form", name="Sign the project off as complete")
+    expect(sign_off.get_by_label("TRL reached")).to_have_value("6")
+    audit(staff, "a project waiting for the institute's sign-off")
+    sign_off.get_by_role("button", name="Sign off").click()
+    expect(flash(staff, "The project is signed off as complete.")).to_be_visible()
+
+    engineer.goto(proposal_url)
     expect(engineer.get_by_role("main").locator(".usa-tag").first).to_have_text("Completed")
     expect(engineer.get_by_role("main")).to_contain_text("TRL 4 to 6 (reached 6); MRL 4 to 6 (reached 5)")
+    expect(engineer.get_by_role("region", name="Project")).to_contain_text("Signed off as complete by")
     audit(engineer, "a completed project, as the team")
 
     # An anonymous visitor sees the public page: no technical plan, no scores, no reviewers.

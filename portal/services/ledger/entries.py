@@ -96,5 +96,5 @@ def has_active_membership(organization: Organization, institute: Institute, on: 
 
 # Which running total each kind of entry moves.
 TOTAL_OF = {EntryKind.PLEDGE: "pledged", EntryKind.RECEIPT: "received", EntryKind.VERIFICATION: "verified",
-            EntryKind.CANCELLATION: "cancelled"}
+            EntryKind.CANCELLATION: "cancelled", EntryKind.RELEASE: "cancelled"}
 REVERSIBLE = {EntryKind.RECEIPT, EntryKind.VERIFICATION, EntryKind.CANCELLATION}

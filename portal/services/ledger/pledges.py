@@ -1,7 +1,10 @@
-"""Pledges of co-investment, and cancelling what remains of one."""
+"""Pledges of co-investment, cancelling what remains of one, and the cost share of proposals: counted at
+approval, released when the proposal is declined, withdrawn or returned."""
 
 from dataclasses import dataclass, field
 from datetime import date
+
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import (
@@ -12,9 +15,10 @@ from portal.models import (
     Organization,
     Pledge,
     PledgeKind,
+    Proposal,
     User,
 )
-from portal.services import DomainError, audit, summary
+from portal.services import DomainError, audit, dates, notifications, summary
 from portal.services.ledger.entries import (
     _check_key,
     _entry,
@@ -23,6 +27,8 @@ from portal.services.ledger.entries import (
     check_fiscal_year,
     has_active_membership,
 )
+from portal.services.memberships import is_staff, staff_users
+from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
 
 # Pledges -------------------------------------------------------------------------------------
@@ -38,8 +44,9 @@ class PledgeInput:
 
 
 def record_pledge(actor: User, organization: Organization, institute: Institute, data: PledgeInput,
-                  *, key: str | None) -> Pledge:
-    """Pledge co-investment to an institute the organization is an active member of."""
+                  *, key: str | None, proposal: Proposal | None = None) -> Pledge:
+    """Pledge co-investment to an institute the organization is an active member of; with ``proposal``, the
+    cost share committed to it, which counts in no total until the proposal is approved."""
     _check_key(LedgerEntry, key)
     if not has_active_membership(organization, institute):
         raise DomainError("institute", f"{organization.name} has no active membership of {institute.acronym}; "
@@ -50,6 +57,8 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     if data.kind == PledgeKind.IN_KIND and not description:
         raise DomainError("in_kind_description", "Describe what is given in kind and how it was valued")
     check_fiscal_year(data.fiscal_year)
+    dates.check_fiscal_year_for_institute(data.fiscal_year, institute.founded_year)
+    dates.check_instalments([due for due, _ in data.schedule], data.fiscal_year)
     if data.schedule:
         total = sum(amount for _, amount in data.schedule)
         if total != data.amount_cents:
@@ -58,6 +67,7 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     pledge = Pledge(organization_id=organization.id, institute_id=institute.id, kind=data.kind,
                     fiscal_year=data.fiscal_year, in_kind_description=description if data.kind == PledgeKind.IN_KIND
                     else "", note=data.note.strip(), created_by_id=actor.id, pledged_cents=data.amount_cents,
+                    proposal_id=proposal.id if proposal is not None else None,
                     instalments=[Instalment(due_on=due, amount_cents=amount) for due, amount in data.schedule])
     db.session.add(pledge)
     db.session.flush()
@@ -69,7 +79,10 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
 
 
 def cancel_remainder(actor: User, pledge: Pledge, *, reason: str, key: str | None) -> LedgerEntry:
-    """Cancel what has not been received, with a reason."""
+    """Cancel what has not been received, with a reason: the institute's administrators, or the pledging
+    organization's admins for their own pledge. Cost share of a proposal not yet approved is released
+    instead (for good: a release is not reversed). The organization's admins are told, and the institute's
+    administrators when the organization cancels."""
     _check_key(LedgerEntry, key)
     reason = reason.strip()
     if not reason:
@@ -78,8 +91,50 @@ def cancel_remainder(actor: User, pledge: Pledge, *, reason: str, key: str | Non
     remaining = pledge.remaining_cents
     if remaining <= 0:
         raise DomainError(None, "Nothing remains on this pledge to cancel.", status=409)
-    entry = _entry(actor, pledge, EntryKind.CANCELLATION, remaining, key, reason=reason)
+    kind = EntryKind.CANCELLATION if summary.is_counted(pledge) else EntryKind.RELEASE
+    entry = _entry(actor, pledge, kind, remaining, key, reason=reason)
     _move_totals(pledge, cancelled=remaining)
-    audit.record(actor, "ledger.cancellation", entry, institute_id=pledge.institute_id, reason=reason,
+    audit.record(actor, f"ledger.{kind}", entry, institute_id=pledge.institute_id, reason=reason,
                  details={"pledge_id": pledge.id, "amount_cents": remaining})
+    by_institute = actor.is_network_admin or is_staff(actor, pledge.institute)
+    told = admins_of(pledge.organization) + ([] if by_institute else staff_users(pledge.institute))
+    who = pledge.institute.acronym if by_institute else pledge.organization.name
+    notifications.notify(told, f"{who} cancelled the remaining {format_cents(remaining)} of "
+                               f"{pledge.organization.name}'s FY{pledge.fiscal_year} pledge to "
+                               f"{pledge.institute.acronym}: {reason}", "ledger.pledge", pledge_id=pledge.id,
+                         actor=actor)
     return entry
+
+
+# Cost share of proposals -----------------------------------------------------------------------
+
+def cost_share_pledges(proposal: Proposal) -> list[Pledge]:
+    return list(db.session.scalars(sa.select(Pledge).where(Pledge.proposal_id == proposal.id).order_by(Pledge.id)))
+
+
+def cost_share_approved(proposal: Proposal) -> None:
+    """The proposal was just approved: its cost share not released before counts from now on, all of it,
+    in the same transaction as the approval."""
+    summary.pledges_counted([pledge for pledge in cost_share_pledges(proposal) if summary.is_counted(pledge)])
+
+
+def release_cost_share(actor: User, proposal: Proposal, *, reason: str) -> list[LedgerEntry]:
+    """The proposal was declined, withdrawn or returned to draft: what remains of the cost share committed
+    to it is released (an entry each, with ``reason``), and each partner's admins are told."""
+    reason = reason[:1000]
+    released = []
+    for pledge in cost_share_pledges(proposal):
+        _lock(pledge)
+        remaining = pledge.remaining_cents
+        if remaining <= 0 or summary.is_counted(pledge):
+            continue
+        entry = _entry(actor, pledge, EntryKind.RELEASE, remaining, None, reason=reason)
+        _move_totals(pledge, cancelled=remaining)
+        audit.record(actor, "ledger.release", entry, institute_id=pledge.institute_id, reason=reason,
+                     details={"pledge_id": pledge.id, "amount_cents": remaining, "proposal_id": proposal.id})
+        notifications.notify(admins_of(pledge.organization),
+                             f"The {format_cents(remaining)} cost share {pledge.organization.name} committed to "
+                             f"“{proposal.title}” is released: {reason}", "ledger.pledge", pledge_id=pledge.id,
+                             actor=actor)
+        released.append(entry)
+    return released

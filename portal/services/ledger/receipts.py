@@ -1,6 +1,6 @@
 """Receipts against a pledge, their verification by a second person, and reversals."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 
@@ -11,7 +11,7 @@ from portal.models import (
     Pledge,
     User,
 )
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, conflicts, dates, notifications, summary
 from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
@@ -22,9 +22,13 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
                    key: str | None) -> LedgerEntry:
     """Record money (or in-kind value) received against a pledge; never more than remains."""
     _check_key(LedgerEntry, key)
+    conflicts.require_impartial(actor, {pledge.organization_id}, "record receipts on its pledges")
     _lock(pledge)
-    if received_on > datetime.now(UTC).date():
-        raise DomainError("received_on", "The date received cannot be in the future")
+    if not summary.is_counted(pledge):
+        raise DomainError(None, "This is cost share of a proposal not yet approved: money is received against it "
+                                "once the proposal is approved.", status=409)
+    dates.check_received_on(received_on, fiscal_year=pledge.fiscal_year, pledged_on=pledge.created_at.date(),
+                            founded_year=pledge.institute.founded_year)
     if amount_cents > pledge.remaining_cents:
         raise DomainError("amount", "That is more than remains on this pledge "
                                     f"({format_cents(pledge.remaining_cents)} remains)")
@@ -58,6 +62,7 @@ def verify_receipt(actor: User, receipt: LedgerEntry, *, key: str | None) -> Led
         raise DomainError(None, "Only a standing receipt can be verified.", status=409)
     if receipt.actor_id == actor.id:
         raise DomainError(None, "You recorded this receipt, so another administrator must verify it.", status=403)
+    conflicts.require_impartial(actor, {receipt.pledge.organization_id}, "verify receipts on its pledges")
     if net_verified(receipt):
         raise DomainError(None, "This receipt is already verified.", status=409)
     pledge = receipt.pledge
@@ -91,4 +96,8 @@ def reverse(actor: User, original: LedgerEntry, *, reason: str, key: str | None)
     _move_totals(pledge, **{TOTAL_OF[original.kind]: -original.amount_cents})
     audit.record(actor, "ledger.reversal", entry, institute_id=pledge.institute_id, reason=reason,
                  details={"pledge_id": pledge.id, "reverses_id": original.id, "amount_cents": -original.amount_cents})
+    notifications.notify(admins_of(pledge.organization),
+                         f"{pledge.institute.acronym} reversed the {original.kind} of "
+                         f"{format_cents(original.amount_cents)} on your FY{pledge.fiscal_year} pledge: {reason}",
+                         "ledger.pledge", pledge_id=pledge.id, actor=actor)
     return entry

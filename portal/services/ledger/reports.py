@@ -17,7 +17,7 @@ from portal.models import (
     PledgeStatus,
 )
 from portal.models.base import utcnow
-from portal.services import csvfile, notifications
+from portal.services import csvfile, notifications, summary
 from portal.services.ledger.entries import TOTAL_OF
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
@@ -65,28 +65,38 @@ def entries_query(pledges):
 
 @dataclass
 class Totals:
+    """What the pledges add up to: each total on its own (never a sum of unlike entries). Cost share of
+    proposals not yet approved is in none of them: ``conditional_cents`` is what remains of it."""
+
     pledged_cents: int = 0
     received_cents: int = 0
     verified_cents: int = 0
     cancelled_cents: int = 0
+    conditional_cents: int = 0
 
     @property
     def remaining_cents(self) -> int:
+        """Still to come."""
         return self.pledged_cents - self.received_cents - self.cancelled_cents
 
 
 def totals(pledges) -> Totals:
-    subquery = pledges.order_by(None).subquery()
-    row = db.session.execute(sa.select(*(
-        sa.func.coalesce(sa.func.sum(subquery.c[name]), 0)
-        for name in ("pledged_cents", "received_cents", "verified_cents", "cancelled_cents")))).one()
+    """The totals of the pledges ``pledges`` (a pledges_query) selects, counted ones only (see Totals)."""
+    ids = pledges.with_only_columns(Pledge.id).order_by(None)
+    names = ("pledged_cents", "received_cents", "verified_cents", "cancelled_cents")
+    remaining = Pledge.pledged_cents - Pledge.received_cents - Pledge.cancelled_cents
+    row = db.session.execute(sa.select(
+        *(sa.func.coalesce(sa.func.sum(sa.case((summary.counted(), Pledge.__table__.c[name]), else_=0)), 0)
+          for name in names),
+        sa.func.coalesce(sa.func.sum(sa.case((summary.counted(), 0), else_=remaining)), 0))
+        .where(Pledge.id.in_(ids))).one()
     return Totals(*(int(value) for value in row))
 
 
-def entries_net(entries) -> int:
-    """The sum of the amounts of the entries ``entries`` selects."""
-    subquery = entries.order_by(None).subquery()
-    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(subquery.c.amount_cents), 0))))
+def conditional_ids(pledges) -> set[int]:
+    """Which of the pledges ``pledges`` selects are cost share of a proposal not yet approved (or released)."""
+    ids = pledges.with_only_columns(Pledge.id).order_by(None)
+    return set(db.session.scalars(sa.select(Pledge.id).where(Pledge.id.in_(ids), ~summary.counted())))
 
 
 CSV_COLUMNS = ["entry_id", "occurred_at", "kind", "amount", "pledge_id", "organization", "institute",

@@ -17,7 +17,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications, summary, updated_rows
+from portal.services import DomainError, audit, conflicts, dates, notifications, summary, updated_rows
 from portal.services.clock import add_years, today
 from portal.services.memberships.staff import staff_users
 from portal.services.organizations import admins_of
@@ -123,10 +123,12 @@ def _transition(membership: Membership, from_statuses, **values) -> None:
 
 
 def approve(actor: User, membership: Membership, *, starts_on: date | None = None, term_years: int = 1) -> None:
+    conflicts.require_impartial(actor, {membership.organization_id}, "decide its application")
     starts_on = starts_on or today()
     if term_years < 1 or term_years > 10:
         raise DomainError("term_years", "The term must be between 1 and 10 years")
     ends_on = add_years(starts_on, term_years)
+    dates.check_membership_term(starts_on, ends_on, membership.institute.founded_year)
     _transition(membership, [MembershipStatus.PENDING], status=MembershipStatus.ACTIVE,
                 decided_by_id=actor.id, decided_at=utcnow(), starts_on=starts_on, ends_on=ends_on)
     audit.record(actor, "membership.approved", membership, institute_id=membership.institute_id,
@@ -139,6 +141,7 @@ def approve(actor: User, membership: Membership, *, starts_on: date | None = Non
 
 
 def decline(actor: User, membership: Membership, *, reason: str) -> None:
+    conflicts.require_impartial(actor, {membership.organization_id}, "decide its application")
     reason = reason.strip()
     if not reason:
         raise DomainError("reason", "Give the reason for declining; the applicant will see it")
@@ -225,6 +228,7 @@ def request_tier_change(actor: User, membership: Membership, tier: Tier) -> None
 
 
 def decide_tier_change(actor: User, membership: Membership, *, approve_change: bool) -> None:
+    conflicts.require_impartial(actor, {membership.organization_id}, "decide its change of tier")
     requested = membership.requested_tier_id
     if requested is None:
         raise DomainError(None, "There is no tier change waiting; it may already have been decided.",

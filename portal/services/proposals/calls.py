@@ -15,7 +15,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit
+from portal.services import DomainError, audit, dates
 
 # Calls ---------------------------------------------------------------------------------------
 
@@ -38,11 +38,10 @@ class CallInput:
     criteria: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _check_call(data: CallInput) -> None:
+def _check_call(institute: Institute, data: CallInput) -> None:
     if not data.title.strip():
         raise DomainError("title", "Enter the call's title")
-    if data.closes_at <= data.opens_at:
-        raise DomainError("closes_at", "The call must close after it opens")
+    dates.check_call_window(data.opens_at, data.closes_at, institute.founded_year)
     if not 1 <= data.trl_min <= data.trl_max <= 9:
         raise DomainError("trl_max", "The TRL window runs from 1 to 9, lowest first")
     if not 1 <= data.mrl_min <= data.mrl_max <= 10:
@@ -67,7 +66,7 @@ def _apply_call(call: ProjectCall, data: CallInput) -> None:
 
 
 def create_call(actor: User, institute: Institute, data: CallInput) -> ProjectCall:
-    _check_call(data)
+    _check_call(institute, data)
     call = ProjectCall(institute_id=institute.id, created_by_id=actor.id)
     _apply_call(call, data)
     db.session.add(call)
@@ -83,7 +82,7 @@ def has_proposals(call: ProjectCall) -> bool:
 def update_call(actor: User, call: ProjectCall, data: CallInput) -> None:
     if has_proposals(call):
         raise DomainError(None, "This call already has proposals, so its rules can no longer change.", status=409)
-    _check_call(data)
+    _check_call(call.institute, data)
     _apply_call(call, data)
     audit.record(actor, "call.updated", call, institute_id=call.institute_id)
 

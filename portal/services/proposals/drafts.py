@@ -18,7 +18,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, summary, updated_rows
+from portal.services import DomainError, audit, conflicts, summary, updated_rows
 from portal.services.proposals.calls import accepting
 from portal.services.proposals.people import lead_organizations
 
@@ -67,6 +67,7 @@ def start(actor: User, call: ProjectCall, organization: Organization, title: str
     db.session.add(StatusChange(proposal_id=proposal.id, from_status=None, to_status=ProposalStatus.DRAFT,
                                 actor_id=actor.id))
     audit.record(actor, "proposal.started", proposal, institute_id=call.institute_id, to_state=ProposalStatus.DRAFT)
+    conflicts.recheck_for_organization(organization.id, actor)  # its people reviewing a rival's proposal
     return proposal
 
 

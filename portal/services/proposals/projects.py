@@ -20,15 +20,21 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, summary
-from portal.services.memberships import is_staff
+from portal.services import DomainError, audit, conflicts, notifications, summary
+from portal.services.clock import add_months, today
+from portal.services.memberships import is_staff, staff_users
+from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move
-from portal.services.proposals.people import _active_org_ids
+from portal.services.proposals.people import _active_org_ids, lead_team
 
 # Projects ------------------------------------------------------------------------------------
 
 def start_project(actor: User, proposal: Proposal) -> None:
+    """The lead starts the approved project; each milestone falls due its month after today."""
     _move(actor, proposal, ProposalStatus.ACTIVE, [ProposalStatus.APPROVED])
+    begun = today()
+    for milestone in proposal.milestones:
+        milestone.due_on = add_months(begun, milestone.month)
 
 
 def post_update(actor: User, proposal: Proposal, body: str) -> ProjectUpdate:
@@ -43,27 +49,126 @@ def post_update(actor: User, proposal: Proposal, body: str) -> ProjectUpdate:
     return update
 
 
-def complete_milestone(actor: User, milestone: Milestone) -> None:
-    if milestone.proposal.status != ProposalStatus.ACTIVE:
-        raise DomainError(None, "Milestones are marked done on active projects.", status=409)
-    if milestone.done_at is not None:
-        raise DomainError(None, "That milestone is already done.", status=409)
-    milestone.done_at = utcnow()
-    audit.record(actor, "project.milestone_done", milestone.proposal,
-                 institute_id=milestone.proposal.call.institute_id, details={"milestone_id": milestone.id})
+def _team_to_tell(proposal: Proposal, *also: User | None) -> list[User]:
+    return admins_of(proposal.lead_organization) + [u for u in also if u is not None]
+
+
+def _require_active(proposal: Proposal, what: str) -> None:
+    if proposal.status != ProposalStatus.ACTIVE:
+        raise DomainError(None, f"{what} on active projects.", status=409)
+
+
+def _require_institute(actor: User, proposal: Proposal, what: str) -> None:
+    """The institute's administrators (never of an organization on the team) accept and sign off."""
+    if not is_institute_staff(actor, proposal):
+        raise DomainError(None, f"The institute's administrators {what}.", status=403)
+    conflicts.require_impartial(actor, conflicts.team_ids(proposal, include_invited=False), what)
+
+
+def report_milestone(actor: User, milestone: Milestone) -> None:
+    """The team reports a milestone done; the institute's administrators are asked to accept it."""
+    proposal = milestone.proposal
+    if not lead_team(actor, proposal):
+        raise DomainError(None, "The project's team reports its milestones.", status=403)
+    _require_active(proposal, "Milestones are reported")
+    if milestone.accepted_at is not None:
+        raise DomainError(None, "The institute has already accepted that milestone.", status=409)
+    if milestone.reported_at is not None:
+        raise DomainError(None, "That milestone is reported done and waits for the institute.", status=409)
+    milestone.reported_at, milestone.reported_by_id = utcnow(), actor.id
+    audit.record(actor, "project.milestone_reported", proposal, institute_id=proposal.call.institute_id,
+                 details={"milestone_id": milestone.id})
+    notifications.notify(staff_users(proposal.call.institute),
+                         f"“{proposal.title}” reports the milestone “{milestone.title}” done; accept it or send "
+                         "it back.", "proposals.detail", proposal_id=proposal.id, actor=actor)
+
+
+def accept_milestone(actor: User, milestone: Milestone) -> None:
+    """The institute accepts a milestone the team reported done."""
+    proposal = milestone.proposal
+    _require_institute(actor, proposal, "accept milestones")
+    _require_active(proposal, "Milestones are accepted")
+    if milestone.reported_at is None:
+        raise DomainError(None, "The team has not reported that milestone done.", status=409)
+    if milestone.accepted_at is not None:
+        raise DomainError(None, "That milestone is already accepted.", status=409)
+    milestone.accepted_at, milestone.accepted_by_id = utcnow(), actor.id
+    audit.record(actor, "project.milestone_accepted", proposal, institute_id=proposal.call.institute_id,
+                 details={"milestone_id": milestone.id})
+    waiting = [m for m in proposal.milestones if m.accepted_at is None]
+    then = (" Every milestone is accepted: ask the institute to sign the project off." if not waiting else "")
+    notifications.notify(_team_to_tell(proposal, milestone.reported_by),
+                         f"{proposal.call.institute.acronym} accepted the milestone “{milestone.title}” of "
+                         f"“{proposal.title}”.{then}", "proposals.detail", proposal_id=proposal.id, actor=actor)
+
+
+def send_back_milestone(actor: User, milestone: Milestone, *, reason: str) -> None:
+    """The institute does not accept a reported milestone yet; the team is told why."""
+    proposal = milestone.proposal
+    _require_institute(actor, proposal, "accept milestones")
+    _require_active(proposal, "Milestones are accepted")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason", "Say what is missing; the team sees it")
+    if milestone.reported_at is None or milestone.accepted_at is not None:
+        raise DomainError(None, "Only a milestone reported done and not yet accepted can be sent back.", status=409)
+    reporter = milestone.reported_by
+    milestone.reported_at, milestone.reported_by_id = None, None
+    audit.record(actor, "project.milestone_sent_back", proposal, institute_id=proposal.call.institute_id,
+                 reason=reason, details={"milestone_id": milestone.id})
+    notifications.notify(_team_to_tell(proposal, reporter),
+                         f"{proposal.call.institute.acronym} sent back the milestone “{milestone.title}” of "
+                         f"“{proposal.title}”: {reason}", "proposals.detail", proposal_id=proposal.id, actor=actor)
+
+
+def _check_levels(proposal: Proposal, trl: int, mrl: int) -> None:
+    """Levels reached run 1-9 (TRL) and 1-10 (MRL) and never fall below the start: a project that did not
+    advance reaches its start level."""
+    for field, label, value, start, top in (("trl_reached", "TRL", trl, proposal.trl_start, 9),
+                                            ("mrl_reached", "MRL", mrl, proposal.mrl_start, 10)):
+        if not 1 <= value <= top:
+            raise DomainError(field, f"{label} runs from 1 to {top}")
+        if start is not None and value < start:
+            raise DomainError(field, f"The {label} reached cannot be below the {label} at the start ({start}); "
+                                     f"a project that did not advance reaches {start}")
+
+
+def _require_milestones_accepted(proposal: Proposal) -> None:
+    waiting = [m.title for m in proposal.milestones if m.accepted_at is None]
+    if waiting:
+        raise DomainError(None, f"The institute accepts every milestone first: {', '.join(waiting)}", status=409)
+
+
+def request_completion(actor: User, proposal: Proposal, *, trl_reached: int, mrl_reached: int) -> None:
+    """The lead asks the institute to sign the project off, with the levels reached."""
+    if not lead_team(actor, proposal):
+        raise DomainError(None, "The project's team asks for completion.", status=403)
+    _require_active(proposal, "Completion is asked for")
+    _check_levels(proposal, trl_reached, mrl_reached)
+    _require_milestones_accepted(proposal)
+    proposal.completion_requested_at, proposal.completion_requested_by_id = utcnow(), actor.id
+    proposal.trl_requested, proposal.mrl_requested = trl_reached, mrl_reached
+    audit.record(actor, "project.completion_requested", proposal, institute_id=proposal.call.institute_id,
+                 details={"trl_reached": trl_reached, "mrl_reached": mrl_reached})
+    notifications.notify(staff_users(proposal.call.institute),
+                         f"“{proposal.title}” asks to be signed off as complete (TRL {trl_reached}, MRL "
+                         f"{mrl_reached}).", "proposals.detail", proposal_id=proposal.id, actor=actor)
 
 
 def complete(actor: User, proposal: Proposal, *, trl_reached: int, mrl_reached: int) -> None:
-    if not 1 <= trl_reached <= 9:
-        raise DomainError("trl_reached", "TRL runs from 1 to 9")
-    if not 1 <= mrl_reached <= 10:
-        raise DomainError("mrl_reached", "MRL runs from 1 to 10")
-    open_milestones = [m.title for m in proposal.milestones if m.done_at is None]
-    if open_milestones:
-        raise DomainError(None, f"Mark every milestone done first: {', '.join(open_milestones)}", status=409)
+    """The institute signs the project off as complete, with the levels reached (those the lead asked for, or
+    its own); only then do they count in the published readiness figures."""
+    _require_institute(actor, proposal, "sign projects off")
+    _check_levels(proposal, trl_reached, mrl_reached)
+    _require_milestones_accepted(proposal)
     _move(actor, proposal, ProposalStatus.COMPLETED, [ProposalStatus.ACTIVE])
     proposal.trl_reached, proposal.mrl_reached = trl_reached, mrl_reached
+    proposal.signed_off_by_id = actor.id
     summary.project_completed(proposal, proposal.call.institute_id)
+    notifications.notify(_team_to_tell(proposal, proposal.completion_requested_by),
+                         f"{proposal.call.institute.acronym} signed “{proposal.title}” off as complete (TRL "
+                         f"{trl_reached}, MRL {mrl_reached}).", "proposals.detail", proposal_id=proposal.id,
+                         actor=actor)
 
 
 def updates_of(proposal: Proposal) -> list[ProjectUpdate]:

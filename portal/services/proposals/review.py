@@ -9,7 +9,6 @@ import sqlalchemy.orm as so
 from portal.extensions import db
 from portal.models import (
     Criterion,
-    Organization,
     PartnerStatus,
     Proposal,
     ProposalStatus,
@@ -18,10 +17,11 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, notifications
+from portal.services import DomainError, audit, conflicts, ledger, notifications
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move
-from portal.services.proposals.people import _active_org_ids, review_of, team_org_ids
+from portal.services.proposals.people import review_of
+from portal.services.proposals.projects import is_institute_staff
 
 # Reviewers disagree strongly when their weighted totals (1 to 5) are this far apart or more.
 DISAGREEMENT_POINTS = 1.5
@@ -30,12 +30,8 @@ DISAGREEMENT_POINTS = 1.5
 # Review and decision ---------------------------------------------------------------------
 
 def conflict(reviewer: User, proposal: Proposal) -> str | None:
-    """Why ``reviewer`` may not review ``proposal``, or None."""
-    shared = _active_org_ids(reviewer) & team_org_ids(proposal)
-    if shared:
-        names = db.session.scalars(sa.select(Organization.name).where(Organization.id.in_(shared)))
-        return f"{reviewer.full_name} belongs to {', '.join(names)}, which is on the team"
-    return None
+    """Why ``reviewer`` may not review ``proposal`` (on its team, or a competitor's: see services.conflicts)."""
+    return conflicts.review_conflict(reviewer, proposal)
 
 
 def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> Review:
@@ -76,6 +72,10 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
         raise DomainError(None, "This review has been submitted and can no longer change.", status=409)
     if review.proposal.status != ProposalStatus.UNDER_REVIEW:
         raise DomainError(None, "The proposal is no longer under review.", status=409)
+    reason = conflict(actor, review.proposal)
+    if reason:
+        raise DomainError(None, f"Your review is blocked by a conflict of interest ({reason}); declare the "
+                                "conflict so the institute can assign another reviewer.", status=409)
     criteria = {c.id: c for c in review.proposal.call.criteria}
     for criterion_id, (value, _) in entries.items():
         if criterion_id not in criteria:
@@ -134,6 +134,7 @@ def reviews_of(proposal: Proposal) -> list[Review]:
 
 
 def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None:
+    conflicts.require_impartial(actor, conflicts.team_ids(proposal, include_invited=False), "decide its proposal")
     if not note.strip():
         raise DomainError("note", "Write a note for the team: they see it with the decision")
     if not review_summary(proposal).totals:
@@ -141,11 +142,55 @@ def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None
     _move(actor, proposal, ProposalStatus.APPROVED if approve else ProposalStatus.DECLINED,
           [ProposalStatus.UNDER_REVIEW])
     proposal.decision_note = note.strip()
+    if approve:
+        ledger.cost_share_approved(proposal)
+    else:
+        ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was declined")
     notifications.notify(admins_of(proposal.lead_organization) + [
         u for p in proposal.partners if p.status == PartnerStatus.ACCEPTED and not p.is_lead
         for u in admins_of(p.organization)],
         f"“{proposal.title}” was {'approved' if approve else 'declined'}.", "proposals.detail",
         proposal_id=proposal.id, actor=actor)
+
+
+def _drop_review(actor: User, review: Review, action: str, reason: str) -> None:
+    proposal = review.proposal
+    if proposal.status not in conflicts.IN_REVIEW:
+        raise DomainError(None, "Reviewers change only while the proposal is being reviewed.", status=409)
+    audit.record(actor, action, proposal, institute_id=proposal.call.institute_id, reason=reason,
+                 details={"review_id": review.id, "reviewer_id": review.reviewer_id,
+                          "submitted": review.submitted_at is not None})
+    db.session.delete(review)
+    db.session.flush()
+
+
+def declare_conflict(actor: User, review: Review, *, reason: str) -> None:
+    """The reviewer declares a conflict of interest: they leave the proposal (scores and all); staff are told."""
+    if review.reviewer_id != actor.id:
+        raise DomainError(None, "Only the reviewer declares their own conflict.", status=403)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason", "Say what the conflict is; the institute sees it")
+    proposal = review.proposal
+    _drop_review(actor, review, "proposal.conflict_declared", reason)
+    notifications.notify(conflicts.staff_of_institute(proposal.call.institute_id),
+                         f"{actor.full_name} declared a conflict of interest on “{proposal.title}” and no longer "
+                         "reviews it; assign another reviewer if needed.", "proposals.detail",
+                         proposal_id=proposal.id, actor=actor)
+
+
+def remove_reviewer(actor: User, review: Review, *, reason: str) -> None:
+    """The institute removes a reviewer (their scores go too); the reviewer is told."""
+    proposal = review.proposal
+    if not is_institute_staff(actor, proposal):
+        raise DomainError(None, "The institute's administrators remove reviewers.", status=403)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason", "Give the reason for removing the reviewer")
+    reviewer = review.reviewer
+    _drop_review(actor, review, "proposal.reviewer_removed", reason)
+    notifications.notify([reviewer], f"You no longer review “{proposal.title}”: {reason}", "auth.account",
+                         actor=actor)
 
 
 def reviews_for(user: User) -> list[Review]:

@@ -16,7 +16,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, ledger, notifications
+from portal.services import DomainError, audit, conflicts, ledger, notifications
 from portal.services.clock import today
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _require_draft
@@ -77,11 +77,15 @@ def respond(actor: User, partner: Partner, *, accept: bool) -> None:
     notifications.notify(admins_of(proposal.lead_organization),
                          f"{partner.organization.name} {partner.status} the invitation to “{proposal.title}”.",
                          "proposals.detail", proposal_id=proposal.id, actor=actor)
+    if accept:  # its people reviewing another proposal of the call now review a competitor
+        conflicts.recheck_for_organization(partner.organization_id, actor)
 
 
 def commit_cost_share(actor: User, partner: Partner, *, amount_cents: int, kind: str, in_kind_description: str,
                       key: str | None) -> None:
-    """Pledge the partner's cost share in the ledger, tied to this proposal."""
+    """Pledge the partner's cost share in the ledger, tied to this proposal: a conditional commitment,
+    counted once the proposal is approved. After a release (the proposal returned to draft) it is committed
+    again."""
     proposal = partner.proposal
     _require_draft(proposal)
     if partner.status != PartnerStatus.ACCEPTED:
@@ -92,9 +96,8 @@ def commit_cost_share(actor: User, partner: Partner, *, amount_cents: int, kind:
         actor, partner.organization, proposal.call.institute,
         ledger.PledgeInput(amount_cents=amount_cents, kind=kind, fiscal_year=ledger.fiscal_year_of(today()),
                            in_kind_description=in_kind_description, note=f"Cost share for proposal #{proposal.id}"),
-        key=key)
-    pledge.proposal_id = proposal.id
-    partner.pledge_id = pledge.id
+        key=key, proposal=proposal)
+    partner.pledge = pledge
 
 
 def cost_share_cents(proposal: Proposal) -> int:

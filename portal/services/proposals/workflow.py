@@ -7,7 +7,7 @@ from portal.models import (
     ProposalStatus,
     User,
 )
-from portal.services import DomainError, notifications
+from portal.services import DomainError, ledger, notifications
 from portal.services.memberships import staff_users
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move, _require_draft
@@ -27,8 +27,10 @@ def submit(actor: User, proposal: Proposal, now: datetime | None = None) -> None
 
 
 def withdraw(actor: User, proposal: Proposal) -> None:
+    """The lead withdraws the proposal; the cost share committed to it is released."""
     _move(actor, proposal, ProposalStatus.WITHDRAWN,
           [ProposalStatus.DRAFT, ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW])
+    ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was withdrawn")
 
 
 def return_to_draft(actor: User, proposal: Proposal, note: str) -> None:
@@ -36,6 +38,9 @@ def return_to_draft(actor: User, proposal: Proposal, note: str) -> None:
         raise DomainError("note", "Tell the team what to change")
     _move(actor, proposal, ProposalStatus.DRAFT, [ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW])
     proposal.return_note = note.strip()
+    # the team may change before it submits again: each partner commits its cost share anew
+    ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was returned to draft "
+                                                      f"({note.strip()}); commit it again before it is resubmitted")
     notifications.notify(admins_of(proposal.lead_organization),
                          f"“{proposal.title}” was returned to draft: {note.strip()}",
                          "proposals.detail", proposal_id=proposal.id, actor=actor)
