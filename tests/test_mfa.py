@@ -175,3 +175,17 @@ def test_guessing_cannot_lock_out_an_owner_who_has_a_second_factor():
     other = app.test_client()
     assert other.post("/login/locked", data={"email": member.email, "password": PASSWORD,
                                              "code": "123456"}).status_code == 422
+
+
+def test_codes_are_limited_per_account_not_for_everyone():
+    app = limited_app(RATELIMIT_STORAGE_URI="memory://")
+    target = make_user(app, email="target@example.com", second_factor=True)
+    other = make_user(app, email="other@example.com", second_factor=True)
+    guesser = app.test_client()
+    guesser.post("/login", data={"email": target.email, "password": PASSWORD})
+    for _ in range(3):
+        assert guesser.post("/login/second-factor", data={"code": "000000"}).status_code == 422
+    assert guesser.post("/login/second-factor", data={"code": totp_code(app, target.email)}).status_code == 429
+    someone = app.test_client()  # another account's second step is not held up
+    someone.post("/login", data={"email": other.email, "password": PASSWORD})
+    assert someone.post("/login/second-factor", data={"code": totp_code(app, other.email)}).status_code == 302

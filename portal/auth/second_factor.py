@@ -15,16 +15,29 @@ from portal.auth.routes import (
     bp,
     current_session,
     limited,
-    login_limits,
     pending_user,
     safe_next,
     start_session,
 )
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.forms import ConfirmForm, filled, show_domain_error
 from portal.models.base import utcnow
 from portal.services import DomainError, accounts, mfa
 from portal.views import run_change
+
+
+def _second_step_key() -> str:
+    """Rate-limit key for codes tried against one account: the one signing in, or the one signed in."""
+    user_id = current_user.id if current_user.is_authenticated else session.get("pending_uid")
+    return f"second-factor:{user_id}"
+
+
+# Codes tried from one address, and against one account (six digits are guessed in time without this).
+code_limits = [
+    limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"]),
+    limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_second_step_key,
+                  methods=["POST"]),
+]
 
 # Pages that stay open to someone who must still enrol or prove their second factor.
 OPEN_ENDPOINTS = {"static", "main.healthz", "main.readyz", "main.index"}
@@ -79,7 +92,7 @@ def require_second_factor():
 
 
 @bp.route("/login/second-factor", methods=["GET", "POST"])
-@limited(login_limits)
+@limited(code_limits)
 def second_factor():
     """The second step of signing in: a code from the authenticator app or a recovery code."""
     user = pending_user()
@@ -131,6 +144,7 @@ def locked_login():
 
 @bp.route("/account/second-factor/confirm", methods=["GET", "POST"])
 @login_required
+@limited(code_limits)
 def step_up():
     """Prove the second factor again (step-up) before a sensitive change."""
     if not current_user.has_second_factor:
