@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditEvent, LedgerEntry, Pledge, RecoveryCode, Role, User, UserSession
 from portal.models.base import utcnow
-from tests.conftest import PASSWORD, login, mails_to, totp_code
+from tests.conftest import PASSWORD, link_in, login, mails_to, totp_code
 from tests.factories import make_institute, make_pledge, make_staff, make_user
 from tests.test_security import limited_app
 
@@ -189,3 +189,27 @@ def test_codes_are_limited_per_account_not_for_everyone():
     someone = app.test_client()  # another account's second step is not held up
     someone.post("/login", data={"email": other.email, "password": PASSWORD})
     assert someone.post("/login/second-factor", data={"code": totp_code(app, other.email)}).status_code == 302
+
+
+def test_a_locked_out_owner_without_an_authenticator_gets_in_by_a_mailed_link():
+    app = limited_app(RATELIMIT_STORAGE_URI="memory://")
+    owner = make_user(app, email="target@example.com")
+    elsewhere = app.test_client()
+    login(elsewhere, owner.email)
+    attacker, client = app.test_client(), app.test_client()
+    for _ in range(3):
+        attacker.post("/login", data={"email": owner.email, "password": "guess"})
+    assert client.post("/login", data={"email": owner.email, "password": PASSWORD}).status_code == 429
+    assert client.post("/login/link", data={"link-email": owner.email}).status_code == 302
+    assert client.post("/login/link", data={"link-email": "nobody@example.com"}).status_code == 302
+    assert mails_to(app, "nobody@example.com") == []
+    [mail] = mails_to(app, owner.email)
+    link = link_in(mail, "/login/link/")
+    assert client.get(link).status_code == 200
+    assert client.post(link, data={"password": "guess"}).status_code == 422  # the link alone is not enough
+    assert client.post(link, data={"password": PASSWORD}).status_code == 302
+    assert client.get("/account").status_code == 200
+    assert elsewhere.get("/account").status_code == 302  # a guesser was about: the other sessions end
+    client.post("/logout")
+    response = client.get(link, follow_redirects=True)
+    assert b"no longer valid" in response.data  # the link works once

@@ -89,3 +89,8 @@ class ChangeEmailForm(Form):
     current_password = PasswordField("Current password",
                                      validators=[InputRequired("Enter your current password")],
                                      render_kw={"autocomplete": "current-password"})
+
+
+class LinkPasswordForm(Form):
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")],
+                             render_kw={"autocomplete": "current-password"})

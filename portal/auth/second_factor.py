@@ -8,7 +8,14 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from portal.auth.forms import CodeForm, EnrolForm, LockedLoginForm, ResetSecondFactorForm
+from portal.auth.forms import (
+    CodeForm,
+    EnrolForm,
+    ForgotPasswordForm,
+    LinkPasswordForm,
+    LockedLoginForm,
+    ResetSecondFactorForm,
+)
 from portal.auth.routes import (
     GENERIC_LOCKED_ERROR,
     address_limits,
@@ -23,7 +30,7 @@ from portal.extensions import db, limiter
 from portal.forms import ConfirmForm, filled, show_domain_error
 from portal.models.base import utcnow
 from portal.services import DomainError, accounts, mfa
-from portal.views import run_change
+from portal.views import refusal, run_change
 
 
 def _second_step_key() -> str:
@@ -37,6 +44,16 @@ code_limits = [
     limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"]),
     limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_second_step_key,
                   methods=["POST"]),
+]
+
+def _link_account_key() -> str:
+    return f"sign-in-link:{(request.form.get('link-email') or '').strip().casefold()}"
+
+
+# Sign-in links: kept apart from the sign-in attempts, which a guesser may have used up.
+link_limits = [
+    limiter.limit(lambda: current_app.config["EMAIL_LIMIT_PER_ADDRESS"], methods=["POST"]),
+    limiter.limit("3 per hour", key_func=_link_account_key, methods=["POST"]),
 ]
 
 # Pages that stay open to someone who must still enrol or prove their second factor.
@@ -139,7 +156,37 @@ def locked_login():
             flash(f"Signed in as {user.email}.", "success")
             return redirect(url_for("auth.account"))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("auth/locked_login.html", form=form), status
+    link_form = ForgotPasswordForm(formdata=None, prefix="link")
+    return render_template("auth/locked_login.html", form=form, link_form=link_form), status
+
+
+@bp.post("/login/link")
+@limited(link_limits)
+def request_link():
+    """Mail a sign-in link to an account's owner (the same answer whether or not the account exists)."""
+    form = ForgotPasswordForm(prefix="link")
+    if form.validate_on_submit():
+        accounts.request_sign_in_link(filled(form.email.data))
+        db.session.commit()
+        flash("If that address has an account, we have sent it a sign-in link. It works once, for 15 minutes.",
+              "info")
+    return redirect(url_for("auth.locked_login"))
+
+
+@bp.route("/login/link/<token>", methods=["GET", "POST"])
+@limited(address_limits)
+def link_login(token: str):
+    """Sign in from a mailed link with the password: the password alone may be paused by someone guessing."""
+    if (error := refusal(lambda: accounts.user_for_sign_in_link(token))) is not None:
+        flash(error.message, "error")
+        return redirect(url_for("auth.locked_login"))
+    form = LinkPasswordForm()
+    if request.method == "GET":
+        return render_template("auth/link_login.html", form=form)
+    return run_change(form, lambda: accounts.sign_in_by_link(token, filled(form.password.data)),
+                      success=lambda user: f"Signed in as {user.email}.", redirect_to=url_for("auth.account"),
+                      render=lambda status: (render_template("auth/link_login.html", form=form), status),
+                      then=start_session)
 
 
 @bp.route("/account/second-factor/confirm", methods=["GET", "POST"])

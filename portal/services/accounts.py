@@ -16,6 +16,8 @@ from portal.services.organizations import OrganizationChoice, affiliations_of, j
 VERIFY = "verify-email"
 RESET = "reset-password"
 CHANGE_EMAIL = "change-email"
+SIGN_IN = "sign-in-link"
+SIGN_IN_MAX_AGE = 15 * 60
 
 
 def normalize_email(email: str) -> str:
@@ -246,4 +248,38 @@ def confirm_email_change(token: str) -> User:
     audit.record(user, "user.email_changed", user, details={"email": [old_email, new_email]})
     outbox.queue(old_email, "email_changed", user=user, old_email=old_email,
                  reset_url=outbox.link("auth.forgot_password"))
+    return user
+
+
+def _sign_in_fingerprint(user: User) -> str:
+    """Changes when the link is used (the session token rotates) or the password changes."""
+    return hashlib.sha256(f"{user.password_hash}|{user.session_token}".encode()).hexdigest()[:24]
+
+
+def request_sign_in_link(email: str) -> None:
+    """Mail the owner a link that, with their password, signs in even while the account's sign-in attempts
+    are used up by someone guessing; say nothing either way."""
+    user = find_by_email(email)
+    if user is None or not user.active or not user.is_verified:
+        return
+    token = tokens.make(SIGN_IN, {"uid": user.id, "fp": _sign_in_fingerprint(user)})
+    outbox.queue(user.email, "sign_in_link", user=user, url=outbox.link("auth.link_login", token=token))
+
+
+def user_for_sign_in_link(token: str) -> User:
+    payload = tokens.load(SIGN_IN, token, SIGN_IN_MAX_AGE)
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.active or payload.get("fp") != _sign_in_fingerprint(user):
+        raise DomainError(None, "This link has already been used or is no longer valid. Ask for a new one.")
+    return user
+
+
+def sign_in_by_link(token: str, password: str) -> User:
+    """Check the password for the link's account; the link then stops working, and so do the account's
+    other sessions (someone was guessing its password)."""
+    user = user_for_sign_in_link(token)
+    if not passwords.verify_password(user.password_hash, password):
+        raise DomainError("password", "That password is not right")
+    end_sessions(user, action="user.sessions_ended")
+    audit.record(user, "user.logged_in_by_link", user)
     return user

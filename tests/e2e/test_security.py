@@ -131,3 +131,10 @@ def test_the_second_step_the_reset_page_and_the_way_past_a_lockout(new_page, liv
     locked.goto("/login/locked")
     expect(heading(locked, "Sign in with your authenticator code")).to_be_visible()
     audit(locked, "the sign-in page for a locked account")
+    locked.get_by_role("textbox", name="Email address").last.fill(NETWORK_ADMIN)
+    locked.get_by_role("button", name="Mail me a sign-in link").click()
+    expect(locked.get_by_role("status").filter(has_text="we have sent it a sign-in link")).to_be_visible()
+    [mail] = [m for m in live_server.mails_to(NETWORK_ADMIN) if m.subject == "Your sign-in link"]
+    locked.goto(re.search(r"https?://\S+/login/link/\S+", mail.body).group(0))
+    expect(heading(locked, "Sign in from your link")).to_be_visible()
+    audit(locked, "the sign-in page of a mailed link")
