@@ -88,6 +88,9 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
             return
         click.echo(", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in counts.items())
                    + f" in {time.perf_counter() - started:.1f} s.")
+        click.echo(f"Sign in with the password {synthetic.password(seed)!r} as:")
+        for role, email in synthetic.sign_in_accounts(seed):
+            click.echo(f"  {role}: {email}")
         return
     password = os.environ.get("DEMO_PASSWORD") or "demonstration only 2026"
     result = demo.load(password)

@@ -22,7 +22,10 @@ def round_trip(app) -> None:
         upgrade()
         assert _tables(db.engine) == set(db.metadata.tables)
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True,
+                # PostgreSQL's trigram indexes are DDL made with their tables, not metadata (see trigram_index)
+                "include_name": lambda name, type_, parents: not (type_ == "index" and name.endswith("_trgm"))})
             differences = compare_metadata(context, db.metadata)
         assert differences == [], f"models and migrations disagree: {differences}"
         downgrade(revision="base")

@@ -256,3 +256,23 @@ def test_a_new_release_does_not_serve_what_the_old_one_kept(client, app, network
     app.extensions["snapshot_release"] = "next-release"  # what a deploy of changed code or templates does
     second = client.get("/snapshot", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+
+
+def test_the_version_query_walks_back_along_the_key_whatever_the_size_of_the_log(app):
+    """On PostgreSQL with a big audit log the version is an index walk of RECENT rows, never a table scan."""
+    from tests.conftest import postgres_url
+
+    postgres_url()
+    from portal.services import snapshot
+
+    with app.app_context():
+        db.session.execute(sa.text(
+            "INSERT INTO audit_events (occurred_at, action, subject_type) "
+            "SELECT now(), 'test.bulk', 'test' FROM generate_series(1, 50000)"))
+        db.session.commit()
+        db.session.execute(sa.text("ANALYZE audit_events"))
+        compiled = snapshot._LATEST.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}")))
+        assert "Seq Scan" not in plan and "Gather" not in plan, plan
+        assert "Index" in plan and "Limit" in plan, plan
+        db.session.rollback()

@@ -1,7 +1,7 @@
 """Password reset links: only the newest one works.
 
 Revision ID: c3a1f0d2e801
-Revises: c3d9a1f0e2b4
+Revises: c3f1a7d2e845
 Create Date: 2026-11-29 09:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c3a1f0d2e801'
-down_revision = 'c3d9a1f0e2b4'
+down_revision = 'c3f1a7d2e845'
 branch_labels = None
 depends_on = None
 

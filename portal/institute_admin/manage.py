@@ -2,20 +2,21 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Response, render_template, url_for
+from flask import render_template, url_for
 from flask_login import current_user, login_required
 
-from portal import authz
+from portal import authz, paging
 from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
 from portal.forms import confirmed, filled
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import StaffForm, TierForm
-from portal.models import AuditEvent, Institute, InstituteStaff, Tier
+from portal.institutes.routes import roster_page
+from portal.models import AuditEvent, Institute, InstituteStaff, Tier, User
 from portal.services import memberships
 from portal.services.clock import today
 from portal.services.parsing import parse_cents
-from portal.views import run_change
+from portal.views import csv_download, run_change
 
 
 def get_institute(slug: str, action: str = "institute.manage") -> Institute:
@@ -31,7 +32,7 @@ def render_manage(institute: Institute, status: int = 200, **forms):
     return render_template(
         "institute_admin/manage.html", institute=institute, queue=memberships.pending_queue(institute),
         waits=memberships.wait_times(institute), tiers=memberships.tiers_of(institute, include_retired=True),
-        members=memberships.members_in_force(institute), changes=memberships.tier_change_requests(institute),
+        members=roster_page(institute), changes=memberships.tier_change_requests(institute),
         staff=memberships.staff_of(institute), now=today(),
         can_assign=authz.can(current_user, "institute.assign_staff", institute), **forms,
     ), status
@@ -80,20 +81,18 @@ def roster_csv(slug: str):
     """The member roster with contacts, as CSV."""
     institute = get_institute(slug)
     filename = f"{institute.slug}-roster-{today().isoformat()}.csv"
-    return Response(memberships.roster_csv(institute), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(memberships.roster_csv(institute), filename)
 
 
 @bp.get("/institutes/<slug>/audit")
 @login_required
 def audit_log(slug: str):
-    """The institute's part of the audit log, newest first."""
+    """The institute's part of the audit log, newest first, a page at a time."""
     institute = get_institute(slug)
-    page = db.paginate(
-        sa.select(AuditEvent).where(AuditEvent.institute_id == institute.id)
-        .options(so.joinedload(AuditEvent.actor))
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
-        per_page=50, error_out=False)
+    query = (sa.select(AuditEvent).where(AuditEvent.institute_id == institute.id)
+             .options(so.joinedload(AuditEvent.actor).load_only(User.id, User.full_name)))
+    page = paging.keyset(query, [AuditEvent.occurred_at, AuditEvent.id], lambda e: [e.occurred_at, e.id],
+                         descending=True)
     return render_template("institute_admin/audit.html", institute=institute, page=page)
 
 

@@ -4,10 +4,10 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from portal import authz
+from portal import authz, paging
 from portal.extensions import db
 from portal.institutes.forms import InstituteSearchForm
-from portal.models import Institute
+from portal.models import Institute, Membership, Organization
 from portal.services import institutes, memberships
 from portal.services.institutes import InstituteFilters
 
@@ -28,6 +28,12 @@ def index():
                            filtered=any(vars(filters).values()))
 
 
+def roster_page(institute: Institute) -> paging.Page:
+    """One page of the members in force, by organization name."""
+    return paging.keyset(memberships.members_in_force_query(institute), [Organization.name, Membership.id],
+                         lambda m: [m.organization.name, m.id], descending=False)
+
+
 @bp.get("/<slug>")
 def detail(slug: str):
     """One institute's page."""
@@ -36,6 +42,6 @@ def detail(slug: str):
     return render_template(
         "institutes/detail.html", institute=institute, tiers=memberships.tiers_of(institute),
         roster=memberships.public_roster(institute), access=member_access,
-        members=memberships.members_in_force(institute) if member_access.sees_member_content else None,
+        members=roster_page(institute) if member_access.sees_member_content else None,
         can_manage=authz.can(current_user, "institute.manage", institute),
     )

@@ -72,4 +72,5 @@ class LedgerFilterForm(Form):
                                                      SelectChoice("in_kind", "In kind")])
     status = SelectField("Status", default="", choices=[SelectChoice("", "Any status")] + [
         SelectChoice(s.value, s.label) for s in PledgeStatus])
-    organization = SelectField("Organization", coerce=lambda v: int(v) if v else None, default="")
+    organization = StringField("Organization", validators=[Optional(), Length(max=200)],
+                               description="All or part of its name.")

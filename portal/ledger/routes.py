@@ -1,7 +1,6 @@
 """Pledges, receipts, verification, the organization's ledger, and the federal match.
 (The institute's ledger is among the institute administrators' pages.)"""
 
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -18,7 +17,7 @@ from portal.services.clock import today
 from portal.services.ledger import LedgerFilters, PledgeInput
 from portal.services.memberships import memberships_of
 from portal.services.parsing import parse_cents, parse_schedule, parse_signed_cents
-from portal.views import run_change
+from portal.views import csv_download, run_change
 
 bp = Blueprint("ledger", __name__)
 
@@ -40,15 +39,21 @@ def fiscal_year_choices() -> list[SelectChoice]:
     return [SelectChoice(year, f"FY{year}") for year in reversed(ledger.allowed_fiscal_years())]
 
 
-def filter_form(organizations: Sequence[Organization] | None = None) -> tuple[LedgerFilterForm, LedgerFilters]:
+def filter_form(organization_filter: bool = False) -> tuple[LedgerFilterForm, LedgerFilters]:
+    """The ledger's filters from the query string; with ``organization_filter``, a text box for the
+    organization's name (with suggestions), never a list of every organization."""
     form = LedgerFilterForm(request.args, meta={"csrf": False})
     form.fiscal_year.choices = [SelectChoice("", "Any year"), *fiscal_year_choices()]
-    form.organization.choices = [SelectChoice("", "Any organization"),
-                                 *(SelectChoice(o.id, o.name) for o in organizations or [])]
+    if organization_filter:
+        form.organization.render_kw = {"list": "organization-names", "autocomplete": "off",
+                                       "data-suggest": url_for("organizations.suggest")}
+    else:
+        del form.organization
     if not form.validate():
         return form, LedgerFilters()
     return form, LedgerFilters(fiscal_year=form.fiscal_year.data, kind=form.kind.data or "",
-                               status=form.status.data or "", organization_id=form.organization.data)
+                               status=form.status.data or "",
+                               organization_name=(form.organization.data or "").strip() if organization_filter else "")
 
 
 # The organization's side ---------------------------------------------------------------------
@@ -122,8 +127,7 @@ def organization_csv(org_id: int):
 
 
 def csv_response(entries, name: str) -> Response:
-    return Response(ledger.entries_csv(entries), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}-{today().isoformat()}.csv"'})
+    return csv_download(ledger.entries_csv(entries), f"{name}-{today().isoformat()}.csv")
 
 
 # One pledge ----------------------------------------------------------------------------------

@@ -26,7 +26,11 @@ if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names its
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        # an institute's log, newest first, a page after an (occurred_at, id)
+        sa.Index("ix_audit_events_institute_time", "institute_id", "occurred_at", "id"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)

@@ -41,6 +41,19 @@ class UTCDateTime(sa.TypeDecorator):
         return value.astimezone(UTC)
 
 
+TRIGRAM_SUFFIX = "_trgm"
+
+
+def trigram_index(table: sa.Table, name: str, expression: str) -> None:
+    """A PostgreSQL trigram (pg_trgm) index on ``expression``, for searches by part of a word or a close
+    spelling, made with the table; other databases do without it. It is DDL, not metadata (Alembic cannot
+    compare expression indexes on SQLite), so the migrations' check leaves names ending in ``_trgm`` out."""
+    assert name.endswith(TRIGRAM_SUFFIX)
+    sa.event.listen(table, "after_create", sa.DDL(
+        f"CREATE INDEX {name} ON {table.name} USING gin (({expression}) public.gin_trgm_ops)").execute_if(
+        dialect="postgresql"))
+
+
 def enum_column(enum_class: type[StrEnum], name: str) -> sa.Enum:
     """A StrEnum stored as a short string with a CHECK constraint (no native enum)."""
     return sa.Enum(
@@ -63,3 +76,8 @@ class Base(so.DeclarativeBase):
     if TYPE_CHECKING:
         # Every model here is mapped to a Table (SQLAlchemy types it as any FromClause).
         __table__: ClassVar[sa.Table]
+
+
+# Trigram indexes need the pg_trgm extension, made before the tables (migrations make it too).
+sa.event.listen(Base.metadata, "before_create",
+                sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public").execute_if(dialect="postgresql"))

@@ -6,7 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.models.base import Base, enum_column, utcnow
+from portal.models.base import Base, enum_column, trigram_index, utcnow
 
 
 class Agency(StrEnum):
@@ -55,3 +55,7 @@ class Institute(Base):
 
     def __repr__(self) -> str:
         return f"<Institute {self.slug}>"
+
+
+trigram_index(Institute.__table__, "ix_institutes_search_trgm",
+              "lower(name || ' ' || acronym || ' ' || city || ' ' || state || ' ' || focus)")

@@ -64,6 +64,8 @@ class Pledge(Base):
                            name="totals_not_negative"),
         sa.CheckConstraint("received_cents + cancelled_cents <= pledged_cents", name="not_overdrawn"),
         sa.CheckConstraint("verified_cents <= received_cents", name="verified_within_received"),
+        # an institute's pledges, newest fiscal year first, a page after a (fiscal_year, id)
+        sa.Index("ix_pledges_institute_year", "institute_id", "fiscal_year", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

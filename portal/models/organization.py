@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.models.base import Base, enum_column, utcnow
+from portal.models.base import Base, enum_column, trigram_index, utcnow
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.user import User
@@ -49,6 +49,8 @@ class Organization(Base):
             name="size_for_industry_only",
         ),
         sa.CheckConstraint("length(state) = 2", name="state_code"),
+        # the directory: listed organizations by name, a page after a (name, id)
+        sa.Index("ix_organizations_listed_name", "listed", "name", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -96,3 +98,7 @@ class Affiliation(Base):
     @property
     def is_active_admin(self) -> bool:
         return self.role == AffiliationRole.ADMIN and self.status == AffiliationStatus.ACTIVE
+
+
+trigram_index(Organization.__table__, "ix_organizations_name_key_trgm", "name_key")
+trigram_index(Organization.__table__, "ix_organizations_search_trgm", "lower(name || ' ' || city || ' ' || state)")

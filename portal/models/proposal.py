@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from portal.models.base import Base, enum_column, utcnow
+from portal.models.base import Base, enum_column, trigram_index, utcnow
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
@@ -270,3 +270,6 @@ class ProjectUpdate(Base):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     author: so.Mapped["User"] = so.relationship()
+
+
+trigram_index(Proposal.__table__, "ix_proposals_search_trgm", "lower(title || ' ' || technology_area)")

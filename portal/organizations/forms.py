@@ -28,7 +28,7 @@ class OrganizationProfileForm(Form):
 class DirectoryForm(Form):
     """The organization directory's filters (GET)."""
 
-    q = SearchField("Search", description="Matches name and description.")
+    q = SearchField("Search", description="Matches name, city and state.")
     sector = SelectField("Sector", choices=[SelectChoice("", "Any sector"), *SECTOR_CHOICES], default="")
     size = SelectField("Size", choices=[SelectChoice("", "Any size"), *SIZE_CHOICES], default="",
                        description="Industry only.")

@@ -1,10 +1,10 @@
 """Organization profiles and their admins' page."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import authz
+from portal import authz, paging
 from portal.extensions import db
 from portal.forms import ConfirmForm, confirmed
 from portal.models import Affiliation, AffiliationStatus, Institute, MembershipStatus, Organization
@@ -32,13 +32,20 @@ def index():
     form.set_institutes(db.session.execute(sa.select(Institute.slug, Institute.acronym)
                                            .order_by(Institute.acronym)).all())
     valid = form.validate()  # a value not among the choices is shown as an error, and no filter applies
-    page = organizations.directory(
+    query = organizations.directory_query(
         q=form.q.data or "" if valid else "", sector=form.sector.data or "" if valid else "",
         size=form.size.data or "" if valid else "", state=form.state.data or "" if valid else "",
         institute=form.institute.data or "" if valid else "",
-        members_only=bool(form.members.data) if valid else False,
-        page=request.args.get("page", 1, type=int))
+        members_only=bool(form.members.data) if valid else False)
+    page = paging.keyset(query, [Organization.name, Organization.id], lambda o: [o.name, o.id], descending=False)
     return render_template("organizations/index.html", form=form, page=page)
+
+
+@bp.get("/suggest.json")
+def suggest():
+    """Up to ten names of listed organizations containing ``q``: suggestions for a filter's text box."""
+    q = request.args.get("q", "")[:200]
+    return jsonify(organizations.suggestions(q))
 
 
 @bp.get("/<int:org_id>")

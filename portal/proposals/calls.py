@@ -4,10 +4,10 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import authz
+from portal import authz, paging
 from portal.extensions import db
 from portal.forms import SelectChoice, filled
-from portal.models import Institute, Organization, ProposalStatus
+from portal.models import Institute, Organization, ProjectCall, Proposal, ProposalStatus
 from portal.models.base import utcnow
 from portal.proposals.blueprint import bp, get_call, get_institute, page_of
 from portal.proposals.forms import StartForm
@@ -36,10 +36,15 @@ def projects():
     if len(area) > 200:
         problems.append("A technology area is at most 200 characters long, so every area is shown.")
         area = ""
+    q = request.args.get("q", "")
+    if len(q) > 200:
+        problems.append("A search is at most 200 characters long, so nothing is searched for.")
+        q = ""
+    query = proposals.public_projects_query(institute, status=status or None, area=area or None, q=q)
     return render_template(
         "proposals/projects.html", problems=problems, institute=institute,
-        status=public.get(status), area=area,
-        projects=proposals.public_projects(institute, status=status or None, area=area or None))
+        status=public.get(status), area=area, q=q,
+        page=paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True))
 
 
 @bp.get("/institutes/<slug>/calls")
@@ -47,9 +52,13 @@ def calls(slug: str):
     """An institute's project calls."""
     institute = get_institute(slug)
     can_manage = authz.can(current_user, "institute.manage", institute)
+    calls = paging.keyset(proposals.calls_query(institute, include_drafts=can_manage),
+                          [ProjectCall.closes_at, ProjectCall.id], lambda c: [c.closes_at, c.id], descending=True,
+                          count=False)
+    projects = paging.keyset(proposals.public_projects_query(institute), [Proposal.id], lambda p: [p.id],
+                             descending=True, per_page=20, param="projects_after")
     return render_template("proposals/calls.html", institute=institute, can_manage=can_manage,
-                           calls=proposals.calls_of(institute, include_drafts=can_manage),
-                           projects=proposals.public_projects(institute), now=utcnow())
+                           calls=calls, projects=projects, now=utcnow())
 
 
 @bp.get("/calls/<int:call_id>")
@@ -63,7 +72,9 @@ def call(call_id: int):
     return render_template(
         "proposals/call.html", call=call, start_form=start_form, leads=leads, can_manage=can_manage,
         accepting=proposals.accepting(call), has_proposals=proposals.has_proposals(call),
-        received=proposals.proposals_for_staff(call.institute) if can_manage else [])
+        received=paging.keyset(proposals.proposals_for_staff_query(call.institute),
+                               [Proposal.status_changed_at, Proposal.id], lambda p: [p.status_changed_at, p.id],
+                               descending=False, count=False) if can_manage else None)
 
 
 @bp.post("/calls/<int:call_id>/proposals")

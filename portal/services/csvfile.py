@@ -8,8 +8,10 @@ they are.
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from portal.extensions import db
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
@@ -40,10 +42,36 @@ def writer(out, **options) -> SafeWriter:
     return SafeWriter(out, **options)
 
 
-def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:
-    """A header line and the rows, as CSV text."""
+def stream(columns: list[str], rows: Iterable[Iterable[Any]], batch: int = 500) -> Iterator[str]:
+    """A header line, then the rows, as CSV text in pieces of ``batch`` rows: a response can send the
+    header before the first row is read, and holds no more than a piece at a time."""
     out = io.StringIO()
     safe = writer(out)
     safe.writerow(columns)
-    safe.writerows(rows)
-    return out.getvalue()
+    yield out.getvalue()
+    count = 0
+    out.seek(0)
+    out.truncate()
+    for row in rows:
+        safe.writerow(row)
+        count += 1
+        if count == batch:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            count = 0
+    if count:
+        yield out.getvalue()
+
+
+def rows_of(query, batch: int = 2_000) -> Iterator[Any]:
+    """The rows ``query`` selects, read ``batch`` at a time (a server-side cursor on PostgreSQL). It holds
+    on to the session that reads them: a streamed response is read after the request's own session is gone."""
+    session = db.session()
+    yield from session.execute(query.execution_options(yield_per=batch))
+
+
+def to_csv(columns: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A header line and the rows, as CSV text."""
+    return "".join(stream(columns, rows))
+

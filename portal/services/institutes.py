@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Agency, Institute, Organization
 from portal.services import audit
+from portal.services.search import INSTITUTE_TEXT, matches
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,13 @@ class InstituteFilters:
 
 
 def search(filters: InstituteFilters) -> list[Institute]:
-    """Institutes matching every filter given; ``q`` matches name, acronym, focus and description."""
+    """Institutes matching every filter given; ``q`` matches name, acronym, city, state, focus (close spellings
+    too, on PostgreSQL) and description."""
     query = sa.select(Institute)
     if filters.q.strip():
-        like = f"%{filters.q.strip().lower()}%"
-        query = query.where(sa.or_(*(
-            sa.func.lower(column).like(like)
-            for column in (Institute.name, Institute.acronym, Institute.focus, Institute.description)
-        )))
+        query = query.where(sa.or_(matches(INSTITUTE_TEXT, filters.q),
+                                   sa.func.lower(Institute.description).contains(filters.q.strip().lower(),
+                                                                                  autoescape=True)))
     if filters.agency:
         query = query.where(Institute.agency == filters.agency)
     if filters.state:

@@ -22,7 +22,7 @@ from portal.models import (
     name_key,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, outbox, summary, updated_rows
+from portal.services import DomainError, audit, conflicts, outbox, search, summary, updated_rows
 from portal.services.clock import today
 
 
@@ -205,15 +205,15 @@ def affiliation_of(user: User, organization: Organization) -> Affiliation | None
     )
 
 
-def directory(*, q: str = "", sector: str = "", size: str = "", state: str = "", institute: str = "",
-              members_only: bool = False, page: int = 1, per_page: int = 50):
-    """Publicly listed organizations, filtered; members_only keeps those with a membership in force,
-    institute (a slug) those with a membership in force at that institute. Size applies to industry only."""
-    query = sa.select(Organization).where(Organization.listed)
+def directory_query(*, q: str = "", sector: str = "", size: str = "", state: str = "", institute: str = "",
+                    members_only: bool = False) -> sa.Select:
+    """Publicly listed organizations, filtered, with only the columns the directory shows. ``q`` matches
+    name, city and state (close spellings too, on PostgreSQL); members_only keeps those with a membership in
+    force, institute (a slug) those with a membership in force at that institute. Size applies to industry."""
+    query = sa.select(Organization).where(Organization.listed).options(so.load_only(
+        Organization.id, Organization.name, Organization.sector, Organization.size, Organization.state))
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        query = query.where(sa.or_(sa.func.lower(Organization.name).like(like),
-                                   sa.func.lower(Organization.description).like(like)))
+        query = query.where(search.matches(search.ORGANIZATION_TEXT, q))
     if sector:
         query = query.where(Organization.sector == sector)
     if size:
@@ -227,4 +227,14 @@ def directory(*, q: str = "", sector: str = "", size: str = "", state: str = "",
         query = query.where(Organization.id.in_(
             sa.select(Membership.organization_id).join(Institute, Institute.id == Membership.institute_id)
             .where(Institute.slug == institute, Membership.in_force(today()))))
-    return db.paginate(query.order_by(Organization.name), page=page, per_page=per_page, error_out=False)
+    return query
+
+
+def suggestions(q: str, limit: int = 10) -> list[str]:
+    """Names of listed organizations that start with, or contain, ``q``: for a filter's suggestions."""
+    if len(name_key(q)) < 2:
+        return []
+    return list(db.session.scalars(
+        sa.select(Organization.name).where(Organization.listed,
+                                           Organization.name_key.contains(name_key(q), autoescape=True))
+        .order_by(Organization.name).limit(limit)))

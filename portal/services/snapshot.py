@@ -267,8 +267,11 @@ def compute(institute: Institute | None = None) -> dict:
 #
 # The newest event's id alone is not enough on PostgreSQL: two transactions take ids 100 and 101, the
 # second commits first, a snapshot is kept for "101", and when the first commits the newest id is still
-# 101. So the version also counts the events among the newest ids (RECENT of them): a late commit
-# changes that count. A transaction would have to stay open while RECENT others are written to slip by.
+# 101. So the version also adds up the newest RECENT ids: a late commit enters them, pushes out an older
+# id and moves the sum. A transaction would have to stay open while RECENT others are written to slip by.
+# The newest ids are read with ORDER BY id DESC LIMIT, a walk back along the primary key that the planner
+# knows is small at any size of the log (a range below a subquery's max cannot be estimated, and at a
+# million events PostgreSQL read the whole table in parallel for it).
 
 _LOCAL_LIMIT = 64
 RECENT = 1000
@@ -296,12 +299,12 @@ def _release() -> str:
     return current_app.extensions["snapshot_release"]
 
 
-_LATEST = (sa.select(sa.func.max(AuditEvent.id), sa.func.count())
-           .where(AuditEvent.id > sa.select(sa.func.max(AuditEvent.id)).scalar_subquery() - RECENT))
+_NEWEST = sa.select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(RECENT).subquery()
+_LATEST = sa.select(sa.func.max(_NEWEST.c.id), sa.func.coalesce(sa.func.sum(_NEWEST.c.id), 0))
 
 
 def _latest_changes() -> tuple[int | None, int]:
-    """The newest audit event's id, and how many events there are among the RECENT newest ids.
+    """The newest audit event's id, and the sum of the RECENT newest ids.
 
     On PostgreSQL they are read on a connection of this process's own, in autocommit: one round trip, where
     the request's session would check a connection out of the pool, ping it, and BEGIN and ROLLBACK

@@ -1,5 +1,6 @@
 """Listing, totals, CSV export, instalment reminders and reconciliation of the ledger."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -15,6 +16,8 @@ from portal.models import (
     Organization,
     Pledge,
     PledgeStatus,
+    User,
+    name_key,
 )
 from portal.models.base import utcnow
 from portal.services import csvfile, notifications, summary
@@ -33,6 +36,7 @@ class LedgerFilters:
     kind: str = ""
     status: str = ""
     organization_id: int | None = None
+    organization_name: str = ""  # all or part of the name, any case
 
 
 def pledges_query(*, organization: Organization | None = None, institute: Institute | None = None,
@@ -50,6 +54,10 @@ def pledges_query(*, organization: Organization | None = None, institute: Instit
         query = query.where(Pledge.status_expression() == filters.status)
     if filters.organization_id:
         query = query.where(Pledge.organization_id == filters.organization_id)
+    if filters.organization_name:
+        query = query.where(Pledge.organization_id.in_(
+            sa.select(Organization.id).where(Organization.name_key.contains(name_key(filters.organization_name),
+                                                                           autoescape=True))))
     return query.order_by(Pledge.fiscal_year.desc(), Pledge.id.desc())
 
 
@@ -104,16 +112,26 @@ CSV_COLUMNS = ["entry_id", "occurred_at", "kind", "amount", "pledge_id", "organi
                "reason"]
 
 
-def entries_csv(entries) -> str:
-    def row(e: LedgerEntry) -> list:
-        whole, cents = divmod(abs(e.amount_cents), 100)
-        return [e.id, e.occurred_at.isoformat(timespec="seconds"), e.kind,
-                f"{'-' if e.amount_cents < 0 else ''}{whole}.{cents:02d}", e.pledge_id,
-                e.pledge.organization.name, e.pledge.institute.acronym, e.pledge.fiscal_year,
-                e.pledge.kind, e.reverses_id or "", e.verifies_id or "", e.received_on or "",
-                e.actor.full_name if e.actor else "", e.reason or ""]
+def entries_csv(entries) -> Iterator[str]:
+    """The entries ``entries`` (an entries_query) selects, as CSV text in pieces: only the columns the file
+    holds, read in batches (a server-side cursor on PostgreSQL), so memory does not grow with the rows."""
+    actor = so.aliased(User)
+    rows = (sa.select(LedgerEntry.id, LedgerEntry.occurred_at, LedgerEntry.kind, LedgerEntry.amount_cents,
+                      LedgerEntry.pledge_id, Organization.name, Institute.acronym, Pledge.fiscal_year, Pledge.kind,
+                      LedgerEntry.reverses_id, LedgerEntry.verifies_id, LedgerEntry.received_on, actor.full_name,
+                      LedgerEntry.reason)
+            .join(Pledge, Pledge.id == LedgerEntry.pledge_id)
+            .join(Organization, Organization.id == Pledge.organization_id)
+            .join(Institute, Institute.id == Pledge.institute_id)
+            .outerjoin(actor, actor.id == LedgerEntry.actor_id)
+            .where(entries.whereclause).order_by(LedgerEntry.occurred_at, LedgerEntry.id))
 
-    return csvfile.to_csv(CSV_COLUMNS, (row(e) for e in db.session.scalars(entries)))
+    def row(e) -> list:
+        whole, cents = divmod(abs(e[3]), 100)
+        return [e[0], e[1].isoformat(timespec="seconds"), e[2], f"{'-' if e[3] < 0 else ''}{whole}.{cents:02d}",
+                e[4], e[5], e[6], e[7], e[8], e[9] or "", e[10] or "", e[11] or "", e[12] or "", e[13] or ""]
+
+    return csvfile.stream(CSV_COLUMNS, (row(e) for e in csvfile.rows_of(rows)))
 
 
 def entries_of(pledge: Pledge) -> list[LedgerEntry]:

@@ -1,8 +1,9 @@
 """What a membership gives access to, rosters, queues and how long applications wait."""
 
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -66,13 +67,20 @@ def access(user, institute: Institute, on: date | None = None) -> Access:
 
 # Rosters and timers --------------------------------------------------------------------------
 
-def members_in_force(institute: Institute, on: date | None = None) -> list[Membership]:
+def members_in_force_query(institute: Institute, on: date | None = None) -> sa.Select:
+    """The memberships in force at ``institute``, with the organization's name and the tier's, for a page."""
     on = on or today()
-    return list(db.session.scalars(
-        sa.select(Membership).join(Membership.organization)
-        .where(Membership.institute_id == institute.id, Membership.in_force(on))
-        .options(so.contains_eager(Membership.organization), so.joinedload(Membership.tier))
-        .order_by(Organization.name)))
+    return (sa.select(Membership).join(Membership.organization)
+            .where(Membership.institute_id == institute.id, Membership.in_force(on))
+            .options(so.load_only(Membership.id, Membership.contact_name, Membership.contact_email,
+                                  Membership.starts_on, Membership.ends_on, Membership.tier_id),
+                     so.contains_eager(Membership.organization).load_only(
+                         Organization.id, Organization.name, Organization.sector, Organization.listed),
+                     so.joinedload(Membership.tier).load_only(Tier.id, Tier.name)))
+
+
+def members_in_force(institute: Institute, on: date | None = None) -> list[Membership]:
+    return list(db.session.scalars(members_in_force_query(institute, on).order_by(Organization.name)))
 
 
 @dataclass
@@ -87,28 +95,49 @@ class PublicRoster:
         return ", ".join(f"{count} {sector}" for sector, count in self.counts.items() if count)
 
 
+NAMED_PER_SECTOR = 25
+
+
 def public_roster(institute: Institute, on: date | None = None) -> PublicRoster:
-    members = members_in_force(institute, on)
-    by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
+    """Members in force counted by sector, and the first listed ones of each sector by name: a bounded
+    number of rows whatever the size of the institute (the directory lists them all, page by page)."""
+    on = on or today()
+    in_force = sa.and_(Membership.institute_id == institute.id, Membership.in_force(on))
     counts = {sector.value: 0 for sector in Sector}
-    for membership in members:
-        organization = membership.organization
-        counts[organization.sector] += 1
-        if organization.listed:
-            by_sector[organization.sector].append(organization)
-    return PublicRoster(by_sector=by_sector, counts=counts, total=len(members))
+    counts |= {str(sector): n for sector, n in db.session.execute(
+        sa.select(Organization.sector, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
+        .where(in_force).group_by(Organization.sector))}
+    by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
+    rank = sa.func.row_number().over(partition_by=Organization.sector, order_by=(Organization.name, Organization.id))
+    named = (sa.select(Organization.id, rank.label("rank"))
+             .join(Membership, Membership.organization_id == Organization.id)
+             .where(in_force, Organization.listed).subquery())
+    for organization in db.session.scalars(
+            sa.select(Organization).join(named, named.c.id == Organization.id).where(named.c.rank <= NAMED_PER_SECTOR)
+            .options(so.load_only(Organization.id, Organization.name, Organization.sector))
+            .order_by(Organization.name, Organization.id)):
+        by_sector[organization.sector].append(organization)
+    return PublicRoster(by_sector=by_sector, counts=counts, total=sum(counts.values()))
 
 
 ROSTER_COLUMNS = ["organization", "sector", "size", "state", "tier", "annual_fee", "starts_on", "ends_on",
                   "contact_name", "contact_email", "listed"]
 
 
-def roster_csv(institute: Institute, on: date | None = None) -> str:
-    return csvfile.to_csv(ROSTER_COLUMNS, (
-        [m.organization.name, m.organization.sector, m.organization.size or "", m.organization.state, m.tier.name,
-         f"{m.tier.annual_fee_cents / 100:.2f}", m.starts_on, m.ends_on, m.contact_name, m.contact_email,
-         "yes" if m.organization.listed else "no"]
-        for m in members_in_force(institute, on)))
+def roster_csv(institute: Institute, on: date | None = None) -> Iterator[str]:
+    """The members in force with their contacts, as CSV text in pieces, read in batches."""
+    on = on or today()
+    rows = (sa.select(Organization.name, Organization.sector, Organization.size, Organization.state, Tier.name,
+                      Tier.annual_fee_cents, Membership.starts_on, Membership.ends_on, Membership.contact_name,
+                      Membership.contact_email, Organization.listed)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .join(Tier, Tier.id == Membership.tier_id)
+            .where(Membership.institute_id == institute.id, Membership.in_force(on))
+            .order_by(Organization.name, Membership.id))
+    return csvfile.stream(ROSTER_COLUMNS, (
+        [name, sector, size or "", state, tier, f"{fee / 100:.2f}", starts, ends, contact, email,
+         "yes" if listed else "no"]
+        for name, sector, size, state, tier, fee, starts, ends, contact, email, listed in csvfile.rows_of(rows)))
 
 
 def pending_queue(institute: Institute) -> list[Membership]:
@@ -135,19 +164,32 @@ class WaitTimes:
     longest_open_days: int | None
 
 
+def _days(start, end) -> sa.ColumnElement:
+    """Days (with their fraction) from ``start`` to ``end``, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.extract("epoch", end - start) / 86400.0
+    return sa.func.julianday(end) - sa.func.julianday(start)
+
+
 def wait_times(institute: Institute, now: datetime | None = None) -> WaitTimes:
-    """Median days from application to decision, and the longest wait still open."""
+    """Median days from application to decision, and the longest wait still open: counted in the database,
+    reading the one or two middle decisions, not every one."""
     now = now or utcnow()
-    rows = db.session.execute(sa.select(Membership.applied_at, Membership.decided_at).where(
-        Membership.institute_id == institute.id,
-        sa.or_(Membership.decided_at.is_not(None), Membership.status == MembershipStatus.PENDING))).all()
-    decided = [(d - a).total_seconds() / 86400 for a, d in rows if d is not None]
-    open_waits = [(now - a).days for a, d in rows if d is None]
-    return WaitTimes(
-        decided=len(decided),
-        median_days=round(statistics.median(decided), 1) if decided else None,
-        longest_open_days=max(open_waits) if open_waits else None,
-    )
+    mine = Membership.institute_id == institute.id
+    decided_count = db.session.scalar(sa.select(sa.func.count()).where(mine, Membership.decided_at.is_not(None))) or 0
+    median = None
+    if decided_count:
+        days = _days(Membership.applied_at, Membership.decided_at)
+        middle = list(db.session.scalars(
+            sa.select(days).where(mine, Membership.decided_at.is_not(None)).order_by(days)
+            .offset((decided_count - 1) // 2).limit(2 - decided_count % 2)))
+        median = round(statistics.mean(middle), 1)
+    oldest = db.session.scalar(sa.select(sa.func.min(Membership.applied_at)).where(
+        mine, Membership.status == MembershipStatus.PENDING, Membership.decided_at.is_(None)))
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return WaitTimes(decided=decided_count, median_days=median,
+                     longest_open_days=(now - oldest).days if oldest is not None else None)
 
 
 def memberships_of(organization: Organization) -> list[Membership]:

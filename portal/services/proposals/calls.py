@@ -101,8 +101,13 @@ def accepting(call: ProjectCall, now: datetime | None = None) -> bool:
     return call.status == CallStatus.OPEN and call.opens_at <= now < call.closes_at
 
 
-def calls_of(institute: Institute, *, include_drafts: bool) -> list[ProjectCall]:
+def calls_query(institute: Institute, *, include_drafts: bool) -> sa.Select:
     query = sa.select(ProjectCall).where(ProjectCall.institute_id == institute.id)
     if not include_drafts:
         query = query.where(ProjectCall.status != CallStatus.DRAFT)
-    return list(db.session.scalars(query.order_by(ProjectCall.closes_at.desc())))
+    return query
+
+
+def calls_of(institute: Institute, *, include_drafts: bool) -> list[ProjectCall]:
+    return list(db.session.scalars(calls_query(institute, include_drafts=include_drafts)
+                                   .order_by(ProjectCall.closes_at.desc())))

@@ -10,6 +10,7 @@ from portal.models import (
     PUBLIC_STATUSES,
     Institute,
     Milestone,
+    Organization,
     Partner,
     PartnerStatus,
     ProjectCall,
@@ -20,7 +21,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, notifications, summary
+from portal.services import DomainError, audit, conflicts, notifications, search, summary
 from portal.services.clock import add_months, today
 from portal.services.memberships import is_staff, staff_users
 from portal.services.organizations import admins_of
@@ -189,31 +190,49 @@ def time_in_states(proposal: Proposal, now: datetime | None = None) -> list[tupl
     return spans
 
 
-def public_projects(institute: Institute | None = None, *, status: str | None = None,
-                    area: str | None = None) -> list[Proposal]:
-    """Approved, active and completed projects, newest first; optionally of one institute, in one of those
-    statuses, or in one technology area ("not stated" is the area of projects that give none, as in the
-    snapshot). A status outside the public ones gives nothing: other proposals are never listed."""
+def public_projects_query(institute: Institute | None = None, *, status: str | None = None,
+                          area: str | None = None, q: str = "") -> sa.Select | None:
+    """Approved, active and completed projects; optionally of one institute, in one of those statuses, in one
+    technology area ("not stated" is the area of projects that give none, as in the snapshot), or whose title
+    or area matches ``q``. Only the columns a list shows are loaded, and no team. None for a status outside
+    the public ones: other proposals are never listed."""
     query = (sa.select(Proposal).join(Proposal.call).where(Proposal.status.in_(PUBLIC_STATUSES))
-             .options(so.joinedload(Proposal.lead_organization),
-                      so.contains_eager(Proposal.call).joinedload(ProjectCall.institute))
-             .order_by(Proposal.id.desc()))
+             .options(so.load_only(Proposal.id, Proposal.title, Proposal.status, Proposal.technology_area),
+                      so.raiseload(Proposal.partners),
+                      so.joinedload(Proposal.lead_organization).load_only(Organization.id, Organization.name),
+                      so.contains_eager(Proposal.call).load_only(ProjectCall.id, ProjectCall.institute_id)
+                      .joinedload(ProjectCall.institute).load_only(Institute.id, Institute.acronym)))
     if institute is not None:
         query = query.where(ProjectCall.institute_id == institute.id)
     if status:
         if status not in PUBLIC_STATUSES:
-            return []
+            return None
         query = query.where(Proposal.status == status)
     if area:
         query = query.where(sa.func.coalesce(sa.func.nullif(Proposal.technology_area, ""), "not stated") == area)
-    return list(db.session.scalars(query))
+    if q.strip():
+        query = query.where(search.matches(search.PROJECT_TEXT, q))
+    return query
+
+
+def public_projects(institute: Institute | None = None, *, status: str | None = None,
+                    area: str | None = None) -> list[Proposal]:
+    """Every project ``public_projects_query`` selects, newest first."""
+    query = public_projects_query(institute, status=status, area=area)
+    return [] if query is None else list(db.session.scalars(query.order_by(Proposal.id.desc())))
+
+
+def proposals_for_staff_query(institute: Institute) -> sa.Select:
+    """The institute's proposals past the draft stage, with the columns a list shows and no team."""
+    return (sa.select(Proposal).join(Proposal.call).where(ProjectCall.institute_id == institute.id,
+                                                          Proposal.status != ProposalStatus.DRAFT)
+            .options(so.load_only(Proposal.id, Proposal.title, Proposal.status, Proposal.status_changed_at),
+                     so.raiseload(Proposal.partners),
+                     so.joinedload(Proposal.lead_organization).load_only(Organization.id, Organization.name)))
 
 
 def proposals_for_staff(institute: Institute) -> list[Proposal]:
-    return list(db.session.scalars(
-        sa.select(Proposal).join(Proposal.call).where(ProjectCall.institute_id == institute.id,
-                                                      Proposal.status != ProposalStatus.DRAFT)
-        .options(so.joinedload(Proposal.lead_organization)).order_by(Proposal.status_changed_at)))
+    return list(db.session.scalars(proposals_for_staff_query(institute).order_by(Proposal.status_changed_at)))
 
 
 def proposals_of_user(user: User) -> list[Proposal]:

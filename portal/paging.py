@@ -1,0 +1,101 @@
+"""Keyset pagination and capped counts for lists that grow without bound.
+
+A page after the first starts where the one before ended (``WHERE (a, b) < (last a, last b)``) instead of
+skipping rows with OFFSET, so page 500 costs what page 1 does; and the number of matches is counted only
+up to a cap ("10,000+"), so a broad filter never costs a scan of the whole table.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import request
+
+from portal.extensions import db
+from portal.models.base import UTCDateTime
+
+PER_PAGE = 50
+COUNT_CAP = 10_000
+
+
+@dataclass
+class Page:
+    items: list
+    param: str  # the query-string parameter that carries the cursor
+    after: str | None  # the cursor of the next page, or None on the last
+    first: bool  # this is the first page
+    total: "Capped"
+
+
+@dataclass(frozen=True)
+class Capped:
+    """A count that stops at a cap; shows as '10,000+' when it reached it."""
+    value: int
+    cap: int
+
+    @property
+    def reached(self) -> bool:
+        return self.value > self.cap
+
+    def __str__(self) -> str:
+        return f"{self.cap:,}+" if self.reached else f"{self.value:,}"
+
+    def __int__(self) -> int:
+        return self.value
+
+
+def capped_count(query: sa.Select, cap: int = COUNT_CAP) -> Capped:
+    """How many rows ``query`` selects, counting no further than ``cap`` + 1."""
+    limited = query.order_by(None).limit(cap + 1).subquery()
+    return Capped(db.session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0, cap)
+
+
+def _cursor(text: str | None, keys: Sequence[Any]) -> list | None:
+    """The values of ``keys`` a cursor names, typed like the keys; None for no cursor or a malformed one."""
+    if not text:
+        return None
+    try:
+        values = json.loads(text)
+        if not isinstance(values, list) or len(values) != len(keys) or not all(
+                isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+            return None
+        typed = [datetime.fromisoformat(v) if isinstance(key.type, UTCDateTime) else v
+                 for key, v in zip(keys, values, strict=True)]
+        if any(isinstance(v, datetime) and v.tzinfo is None for v in typed):
+            return None
+        return typed
+    except (ValueError, TypeError):
+        return None
+
+
+def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
+           descending: bool, per_page: int = PER_PAGE, scalars: bool = True,
+           count: bool = True, param: str = "after") -> Page:
+    """One page of ``query`` ordered by ``keys`` (all ascending or all descending; the last one unique), after
+    the cursor in the query string's ``param``. ``row_key`` gives a row's values of ``keys`` (strings or
+    integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing."""
+    if query is None:  # a filter that can match nothing
+        return Page(items=[], param=param, after=None, first=True, total=Capped(0, COUNT_CAP))
+    values = _cursor(request.args.get(param), keys)
+    total = capped_count(query) if count else Capped(0, 0)
+    if values is not None:
+        row = sa.tuple_(*keys)
+        cursor = sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
+        query = query.where(row < cursor if descending else row > cursor)
+    ordered = (query.order_by(None).order_by(*(key.desc() if descending else key.asc() for key in keys))
+               .limit(per_page + 1))
+    result = db.session.scalars(ordered) if scalars else db.session.execute(ordered)
+    items = list(result.unique() if scalars else result)
+    more = len(items) > per_page
+    items = items[:per_page]
+    after = json.dumps([_plain(v) for v in row_key(items[-1])], separators=(",", ":")) if more and items else None
+    return Page(items=items, param=param, after=after, first=values is None, total=total)
+
+
+def _plain(value: Any) -> str | int:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value if isinstance(value, int) else str(value)

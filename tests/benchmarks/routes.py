@@ -1,0 +1,162 @@
+"""Walks every GET route in app.url_map as the right role on the heaviest realistic object, and prints a
+table: route, median ms, p95 ms, queries, bytes (for a CSV, also the milliseconds to its first byte).
+
+Load a synthetic network first (see snapshot_scale.py), for example on PostgreSQL:
+    DATABASE_URL=... .venv/bin/flask --app wsgi demo --scale large
+then: DATABASE_URL=... .venv/bin/python tests/benchmarks/routes.py [--scale large] [--rounds 7]
+
+Times are server time in this process (the test client: no network), after one warm-up request.
+Targets (issue 13): median under 100 ms for every page; first byte of an export under 200 ms.
+"""
+
+import argparse
+import statistics
+import time
+import tracemalloc
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from portal import create_app
+from portal.extensions import db
+from portal.models import (
+    Affiliation,
+    AuditEvent,
+    Institute,
+    LedgerEntry,
+    Membership,
+    Notification,
+    Organization,
+    Pledge,
+    ProjectCall,
+    Proposal,
+    Review,
+    User,
+)
+from portal.services import synthetic
+
+SKIP = {"static", "auth.logout"}
+
+
+def heaviest(seed: int) -> dict:
+    """The objects the busiest pages are about, and who looks at them."""
+    one = db.session.scalar
+    institute = one(sa.select(Membership.institute_id).group_by(Membership.institute_id)
+                    .order_by(sa.func.count().desc()).limit(1))
+    slug = one(sa.select(Institute.slug).where(Institute.id == institute))
+    org = one(sa.select(Pledge.organization_id).group_by(Pledge.organization_id)
+              .order_by(sa.func.count().desc()).limit(1))
+    pledge = one(sa.select(LedgerEntry.pledge_id).join(Pledge, Pledge.id == LedgerEntry.pledge_id)
+                 .where(Pledge.institute_id == institute).group_by(LedgerEntry.pledge_id)
+                 .order_by(sa.func.count().desc()).limit(1))
+    call = one(sa.select(ProjectCall.id).where(ProjectCall.institute_id == institute, ProjectCall.status == "open"))
+    proposal = one(sa.select(Review.proposal_id).group_by(Review.proposal_id).order_by(sa.func.count().desc()).limit(1))
+    membership = one(sa.select(Membership.id).where(Membership.organization_id == org).limit(1))
+    notified = one(sa.select(Notification.user_id).group_by(Notification.user_id)
+                   .order_by(sa.func.count().desc()).limit(1))
+    notification = one(sa.select(Notification.id).where(Notification.user_id == notified).limit(1))
+    admin = one(sa.select(User.email).join(Affiliation, Affiliation.user_id == User.id)
+                .where(Affiliation.organization_id == org, Affiliation.role == "admin"))
+    reviewer = one(sa.select(User.email).join(Review, Review.reviewer_id == User.id)
+                   .where(Review.proposal_id == proposal).limit(1))
+    staff = one(sa.select(User.email).where(User.email == f"staff{seed}-{institute}-1@{synthetic.DOMAIN}"))
+    return {"slug": slug, "org_id": org, "pledge_id": pledge, "call_id": call, "proposal_id": proposal,
+            "membership_id": membership, "notification_id": notification, "staff": staff, "admin": admin,
+            "reviewer": reviewer, "network": f"network{seed}-1@{synthetic.DOMAIN}",
+            "notified": one(sa.select(User.email).where(User.id == notified)),
+            "entry_id": one(sa.select(LedgerEntry.id).where(LedgerEntry.pledge_id == pledge).limit(1)),
+            "token": "not-a-valid-token"}  # the pages a mailed link opens: an expired or wrong link
+
+
+# who looks at each endpoint: the role that sees the most on it
+ROLE = {
+    "institute_admin": "staff", "ledger.match": "network", "ledger.organization": "admin",
+    "ledger.organization_csv": "admin", "ledger.new_pledge": "admin", "ledger.pledge": "staff",
+    "memberships.detail": "admin", "memberships.apply": "admin", "notifications": "notified",
+    "organizations.manage": "admin", "proposals.review": "reviewer", "proposals.edit": "admin",
+    "proposals.detail": "staff", "proposals.call": "staff", "proposals.calls": "staff", "institutes.detail": "staff",
+    "auth.account": "admin", "organizations.detail": "admin",
+}
+
+
+def role_of(endpoint: str) -> str | None:
+    for prefix, role in ROLE.items():
+        if endpoint == prefix or endpoint.startswith(prefix + "."):
+            return role
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False,
+                     SESSION_COOKIE_SECURE=False)
+    with app.app_context():
+        objects = heaviest(args.seed)
+        sizes = {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                 for model in (Organization, Membership, Proposal, LedgerEntry, AuditEvent, Notification)}
+        engine = db.engine
+        db.session.rollback()
+    print("network:", ", ".join(f"{n:,} {name}" for name, n in sizes.items()), f"on {engine.dialect.name}")
+    clients = {}
+
+    def client_for(role: str | None):
+        if role not in clients:
+            client = app.test_client()
+            if role:
+                response = client.post("/login", data={"email": objects[role],
+                                                       "password": synthetic.password(args.seed)})
+                assert response.status_code == 302, (role, objects[role], response.status_code)
+            clients[role] = client
+        return clients[role]
+
+    statements: list[int] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
+    rows = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods or rule.endpoint in SKIP:
+            continue
+        values = {name: objects[name] for name in rule.arguments}
+        with app.test_request_context():
+            url = app.url_for(rule.endpoint, **values)
+        client = client_for(role_of(rule.endpoint))
+        timings, first_bytes, peak = [], [], 0
+        status, size, queries = 0, 0, 0
+        for n in range(args.rounds + 1):
+            statements.clear()
+            if n == args.rounds:
+                tracemalloc.start()
+            started = time.perf_counter()
+            response = client.get(url, buffered=False)
+            chunks = iter(response.response)
+            first = next(chunks, b"")
+            first_byte = time.perf_counter() - started
+            size = len(first) + sum(len(chunk) for chunk in chunks)
+            elapsed = time.perf_counter() - started
+            response.close()
+            if n == args.rounds:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                continue  # the last round measures memory, which slows it
+            status, queries = response.status_code, len(statements)
+            if n:  # the first is a warm-up
+                timings.append(elapsed * 1000)
+                first_bytes.append(first_byte * 1000)
+        timings.sort()
+        p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+        csv = response.mimetype == "text/csv"
+        rows.append((rule.rule, url, status, statistics.median(timings), p95, queries, size,
+                     statistics.median(first_bytes) if csv else None, peak if csv else None))
+    print(f"{'route':52} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'bytes':>10}"
+          "  first byte ms, peak MB")
+    for rule, _url, status, median, p95, queries, size, first_byte, peak in rows:
+        extra = f"  {first_byte:.1f}, {peak / 2**20:.1f}" if first_byte is not None else ""
+        print(f"{rule:52} {status:>6} {median:>10.1f} {p95:>8.1f} {queries:>8} {size:>10,}{extra}")
+    slow = [row[0] for row in rows if row[3] >= 100]
+    print(f"{len(rows)} routes; median under 100 ms: {len(rows) - len(slow)}; not: {', '.join(slow) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
