@@ -91,6 +91,7 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
         click.echo(f"Sign in with the password {synthetic.password(seed)!r} as:")
         for role, email in synthetic.sign_in_accounts(seed):
             click.echo(f"  {role}: {email}")
+        click.echo(f"Administrators' authenticator setup key (time-based): {synthetic.totp_secret(seed)}")
         return
     password = os.environ.get("DEMO_PASSWORD") or "demonstration only 2026"
     result = demo.load(password)

@@ -99,7 +99,7 @@ def ctx(app):
         db.session.rollback()
 
 
-def totp_code(app, email: str) -> str:
+def totp_code(app, email: str, secret: str = TOTP_SECRET) -> str:
     """The authenticator code of a test person with TOTP_SECRET, usable now.
 
     The portal accepts each code once; so that a test may sign the same person in several times within
@@ -113,14 +113,16 @@ def totp_code(app, email: str) -> str:
         with app.app_context():
             db.session.execute(forget)
             db.session.commit()
-    return pyotp.TOTP(TOTP_SECRET).now()
+    return pyotp.TOTP(secret).now()
 
 
-def login(client, email: str, password: str = PASSWORD, follow_redirects: bool = False):
+def login(client, email: str, password: str = PASSWORD, follow_redirects: bool = False,
+          totp_secret: str = TOTP_SECRET):
     """Sign in through the real form, answering the second step with the test authenticator if asked."""
     response = client.post("/login", data={"email": email, "password": password})
     if response.status_code == 302 and response.headers["Location"].endswith("/login/second-factor"):
-        response = client.post("/login/second-factor", data={"code": totp_code(client.application, email)})
+        code = totp_code(client.application, email, totp_secret)
+        response = client.post("/login/second-factor", data={"code": code})
     if follow_redirects and response.status_code in (302, 303):
         return client.get(response.headers["Location"], follow_redirects=True)
     return response

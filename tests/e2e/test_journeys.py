@@ -60,19 +60,22 @@ def sign_in(page, email: str, password: str, audit=None) -> None:
     expect(page.get_by_role("main")).to_contain_text(f"Signed in as {email}")
 
 
-def answer_second_factor(page, heading_name: str = "Second step of signing in", button: str = "Sign in") -> None:
-    """If the portal asks for the second factor, answer with the test authenticator (TOTP_SECRET).
+def answer_second_factor(page) -> None:
+    """Once the password was sent: if the portal asks for the second factor, answer with the test
+    authenticator (TOTP_SECRET), then land on the account page.
 
     A code is accepted once, so when this step's code was used already the next step's is given (the
     portal accepts the codes of the steps either side of now)."""
-    if heading(page, heading_name).count() == 0:
+    expect(page.get_by_role("heading", level=1, name=re.compile("^(Your account|Second step of signing in)$"))
+           ).to_be_visible()
+    if heading(page, "Second step of signing in").count() == 0:
         return
     totp = pyotp.TOTP(TOTP_SECRET)
     for ahead in (0, 30):
         page.get_by_label("Code").fill(totp.at(time.time() + ahead))
-        page.get_by_role("button", name=button, exact=True).click()
-        page.wait_for_load_state("load")
-        if heading(page, heading_name).count() == 0:
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in", exact=True).click()
+        if heading(page, "Your account").count():
             return
     raise AssertionError("the test authenticator's codes were refused")
 
