@@ -81,6 +81,16 @@ class Config:
     # Where the portal is reached; links in mail sent by commands (not requests) start with it.
     PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:5000")
 
+    # Who runs this deployment, for the identifier at the foot of every page. OFFICIAL_SITE shows the
+    # "official website of the United States government" banner; only a federal deployment may set it.
+    OFFICIAL_SITE = env_flag("OFFICIAL_SITE", False)
+    OPERATOR_NAME = os.environ.get("OPERATOR_NAME", "the Manufacturing Innovation Network")
+    OPERATOR_URL = os.environ.get("OPERATOR_URL")  # the "About" link, when set
+    FOIA_URL = os.environ.get("FOIA_URL")  # the operator's FOIA page, when it has one
+    NO_FEAR_URL = os.environ.get("NO_FEAR_URL")  # the operator's No FEAR Act data, when it has any
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL")  # questions on accessibility and privacy
+    SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT")  # where vulnerabilities are reported
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from flask import Flask, has_request_context
 from flask_login import current_user
+from jinja2 import pass_context
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import Form as WTForm
 
 from config import CONFIGS
 from portal import cli, errors, headers
@@ -103,6 +105,14 @@ def _template_helpers(app: Flask) -> None:
         if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
             return {"unread_count": unread_count(current_user)}
         return {"unread_count": 0}
+
+    @app.template_global()
+    @pass_context
+    def form_with_errors(context):
+        """The first form on the page that failed to submit, or None: its page title starts with "Error: "
+        and a skip link leads to its error summary."""
+        return next((value for value in context.get_all().values() if isinstance(value, WTForm) and value.errors),
+                    None)
 
     @app.template_filter("eastern")
     def eastern(value) -> str:

@@ -6,12 +6,13 @@ from flask import abort
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in its stubs yet
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.geography import US_STATES
 from portal.models import Sector
 from portal.services import DomainError
 from portal.services.organizations import OrganizationChoice
+from portal.services.parsing import parse_cents, parse_signed_cents
 
 SECTOR_CHOICES = [SelectChoice(sector.value, sector.value.capitalize()) for sector in Sector]
 SIZE_CHOICES = [
@@ -33,6 +34,25 @@ def filled(data: T | None) -> T:
     if data is None:
         raise ValueError("a required field is empty: validate the form before reading it")
     return data
+
+
+class Cents:
+    """A money field's validator: what ``parse_cents`` (or, ``signed``, ``parse_signed_cents``) would refuse
+    is refused while the form validates, so it is reported with the form's other errors in one round.
+    The view still reads the amount with the same function, which then cannot fail."""
+
+    def __init__(self, *, allow_zero: bool = False, signed: bool = False) -> None:
+        self.allow_zero = allow_zero
+        self.signed = signed
+
+    def __call__(self, form, field) -> None:
+        try:
+            if self.signed:
+                parse_signed_cents(field.data, field.name)
+            else:
+                parse_cents(field.data, field.name, allow_zero=self.allow_zero)
+        except DomainError as error:
+            raise ValidationError(error.message) from error
 
 
 class Form(FlaskForm):

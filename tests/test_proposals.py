@@ -262,8 +262,9 @@ def test_only_members_whose_tier_may_lead_start_proposals(client, app, proposal_
     call_id = open_call(client, proposal_world)
     login(client, proposal_world.small_admin.email)  # Silver may not lead
     response = client.post(f"/calls/{call_id}/proposals",
-                           data={"organization": proposal_world.small.id, "title": "Mine"}, follow_redirects=True)
-    assert b"Choose your lead organization" in response.data
+                           data={"organization": proposal_world.small.id, "title": "Mine"})
+    assert response.status_code == 422
+    assert b"To lead a proposal, your organization needs an active membership" in response.data
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Proposal.id))) == 0
 

@@ -5,7 +5,7 @@ import secrets
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from portal.forms import Form, SelectChoice
+from portal.forms import Cents, Form, SelectChoice
 from portal.models import PledgeKind, PledgeStatus
 
 AMOUNT_HINT = "In dollars, such as 1,250,000 or 1250000.00; at most $1,000,000,000."
@@ -24,7 +24,8 @@ class KeyedForm(Form):
 
 class PledgeForm(KeyedForm):
     institute = SelectField("Institute", coerce=int, description="Institutes your organization is an active member of.")
-    amount = StringField("Amount pledged", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    amount = StringField("Amount pledged", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"},
+                         validators=[Cents()])
     kind = RadioField("Kind", choices=[SelectChoice(PledgeKind.CASH.value, "Cash"),
                                        SelectChoice(PledgeKind.IN_KIND.value, "In kind")],
                       validators=[InputRequired("Choose cash or in kind")])
@@ -40,7 +41,8 @@ class PledgeForm(KeyedForm):
 
 
 class ReceiptForm(KeyedForm):
-    amount = StringField("Amount received", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    amount = StringField("Amount received", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"},
+                         validators=[Cents()])
     received_on = DateField("Date received", validators=[InputRequired("Enter the date it was received")])
     note = StringField("Note (optional)", validators=[Optional(), Length(max=1000)],
                        description="For example a check or transfer number.")
@@ -53,7 +55,7 @@ class ReasonForm(KeyedForm):
 class FederalForm(KeyedForm):
     institute = SelectField("Institute", coerce=int)
     fiscal_year = SelectField("Federal fiscal year", coerce=int)
-    amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"},
+    amount = StringField("Amount obligated", render_kw={"inputmode": "decimal"}, validators=[Cents(signed=True)],
                          description="In dollars. Start with a minus sign to correct an earlier obligation downwards.")
     reference = StringField("Award reference", validators=[Optional(), Length(max=100)],
                             description="The award or modification number, recorded once per institute. "

@@ -17,6 +17,18 @@ def index():
     return render_template("main/index.html", counts=institutes.network_counts())
 
 
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement."""
+    return render_template("main/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy():
+    """What the portal stores about people and why; its one cookie."""
+    return render_template("main/privacy.html")
+
+
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():

@@ -1,7 +1,7 @@
 """Project calls as members see them, the public list of projects, and starting a proposal."""
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask_login import current_user, login_required
 
 from portal import authz, paging
@@ -64,8 +64,11 @@ def calls(slug: str):
 @bp.get("/calls/<int:call_id>")
 def call(call_id: int):
     """A call: its rules and rubric, and for members who may lead, a way to start a proposal."""
-    call = get_call(call_id)
-    start_form = StartForm(formdata=None)
+    return _call_page(get_call(call_id), StartForm(formdata=None))
+
+
+def _call_page(call: ProjectCall, start_form: StartForm, status: int = 200):
+    """The call's page, with ``start_form`` (and its errors, after a failed start)."""
     leads = proposals.lead_organizations(current_user, call) if current_user.is_authenticated else []
     start_form.organization.choices = [SelectChoice(o.id, o.name) for o in leads]
     can_manage = authz.can(current_user, "call.manage", call)
@@ -74,7 +77,7 @@ def call(call_id: int):
         accepting=proposals.accepting(call), has_proposals=proposals.has_proposals(call),
         received=paging.keyset(proposals.proposals_for_staff_query(call.institute),
                                [Proposal.status_changed_at, Proposal.id], lambda p: [p.status_changed_at, p.id],
-                               descending=False, count=False) if can_manage else None)
+                               descending=False, count=False) if can_manage else None), status
 
 
 @bp.post("/calls/<int:call_id>/proposals")
@@ -82,13 +85,10 @@ def call(call_id: int):
 def start(call_id: int):
     """Start a proposal for an open call."""
     call = get_call(call_id)
-    here = url_for("proposals.call", call_id=call.id)
     form = StartForm()
     form.organization.choices = [SelectChoice(o.id, o.name) for o in proposals.lead_organizations(current_user, call)]
-    if not form.validate_on_submit():
-        flash("Choose your lead organization and a working title.", "error")
-        return redirect(here), 303
     return run_change(
-        None, lambda: proposals.start(current_user, call, db.get_or_404(Organization, form.organization.data),
+        form, lambda: proposals.start(current_user, call, db.get_or_404(Organization, form.organization.data),
                                       filled(form.title.data)),
-        success="Your draft proposal has been started.", redirect_to=page_of, back=here)
+        success="Your draft proposal has been started.", redirect_to=page_of,
+        render=lambda status: _call_page(call, form, status))

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Form, PressedButton, SelectChoice
+from portal.forms import SECTOR_CHOICES, STATE_CHOICES, Cents, Form, PressedButton, SelectChoice
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
 
 
@@ -29,7 +29,8 @@ class CallForm(Form):
     description = TextAreaField("Description", validators=[InputRequired("Describe the call"), Length(max=20000)])
     opens_at = DateTimeLocalField("Opens (US Eastern time)", validators=[InputRequired("Enter when the call opens")])
     closes_at = DateTimeLocalField("Closes (US Eastern time)", validators=[InputRequired("Enter when the call closes")])
-    max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT)
+    max_federal = StringField("Most federal funding a project may request", description=AMOUNT_HINT,
+                              validators=[Cents()])
     min_cost_share = StringField("Minimum cost share, as a ratio of the federal request",
                                  description="For example 0.5 (half) or 1.0 (one to one).", default="1.0")
     trl_min = level("Lowest TRL at the start", 1, 9)
@@ -83,7 +84,8 @@ class InviteForm(Form):
 
 
 class CostShareForm(KeyedForm):
-    amount = StringField("Cost share committed", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"})
+    amount = StringField("Cost share committed", description=AMOUNT_HINT, render_kw={"inputmode": "decimal"},
+                         validators=[Cents()])
     kind = RadioField("Kind", choices=[SelectChoice("cash", "Cash"), SelectChoice("in_kind", "In kind")],
                       default="cash", validators=[InputRequired("Choose cash or in kind")])
     in_kind_description = TextAreaField("What is given in kind, and how it was valued",
