@@ -60,6 +60,12 @@ class Config:
     SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    # Server-side session records end after this long unused, and this long after sign-in in any case.
+    SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+    SESSION_ABSOLUTE_LIFETIME = int(os.environ.get("SESSION_ABSOLUTE_LIFETIME", str(12 * 60 * 60)))
+    # A second factor proved this recently lets a person verify receipts, record federal money and
+    # change who administers an institute without being asked again.
+    STEP_UP_MAX_AGE = 15 * 60
     HSTS = False
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
@@ -110,6 +116,8 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     REQUIRE_SECRET_KEY = True  # several app servers must share one key
+    # __Host-: browsers keep the cookie only if it is Secure, for path / and for this host alone.
+    SESSION_COOKIE_NAME = "__Host-portal_session"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"

@@ -14,7 +14,7 @@ from wtforms import Form as WTForm
 from config import CONFIGS
 from portal import cli, errors, headers
 from portal.addresses import RecordIdConverter
-from portal.auth.routes import bp as auth_bp
+from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
 from portal.institute_admin import bp as institute_admin_bp

@@ -18,6 +18,7 @@ from portal.models import AuditEvent
 from portal.services import (
     DomainError,
     accounts,
+    audit,
     demo,
     institutes,
     ledger,
@@ -90,6 +91,7 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
         click.echo(f"Sign in with the password {synthetic.password(seed)!r} as:")
         for role, email in synthetic.sign_in_accounts(seed):
             click.echo(f"  {role}: {email}")
+        click.echo(f"Administrators' authenticator setup key (time-based): {synthetic.totp_secret(seed)}")
         return
     password = os.environ.get("DEMO_PASSWORD") or "demonstration only 2026"
     result = demo.load(password)
@@ -226,7 +228,22 @@ def ledger_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+audit_cli = AppGroup("audit", help="The audit log.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain from the first event; exit 1 and name the first break."""
+    read_one_moment()
+    report = audit.verify_chain()
+    if report.problem:
+        click.echo(f"The audit log's chain is broken after {report.checked} good event(s): {report.problem}.")
+        raise SystemExit(1)
+    click.echo(f"The audit log's chain holds: {report.checked} event(s), head {report.head}.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(demo_command)

@@ -9,14 +9,17 @@ import os
 import re
 import uuid
 
+import pyotp
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
 
 from portal import create_app
 from portal.extensions import db
-from portal.models import OrgSize, OutboxMessage, Sector
+from portal.models import OrgSize, OutboxMessage, Sector, User
 from tests.factories import (
     PASSWORD,
+    TOTP_SECRET,
     affiliate,
     make_institute,
     make_membership,
@@ -96,10 +99,33 @@ def ctx(app):
         db.session.rollback()
 
 
-def login(client, email: str, password: str = PASSWORD, follow_redirects: bool = False):
-    """Sign in through the real form."""
-    return client.post("/login", data={"email": email, "password": password},
-                       follow_redirects=follow_redirects)
+def totp_code(app, email: str, secret: str = TOTP_SECRET) -> str:
+    """The authenticator code of a test person with TOTP_SECRET, usable now.
+
+    The portal accepts each code once; so that a test may sign the same person in several times within
+    one 30-second step, this forgets which step was used last, as the passing of time would (committed in
+    the test's own app context when it has one, as a test does before it makes a request)."""
+    forget = sa.update(User).where(User.email == email.lower()).values(totp_last_step=None)
+    if has_app_context():
+        db.session.execute(forget)
+        db.session.commit()
+    else:
+        with app.app_context():
+            db.session.execute(forget)
+            db.session.commit()
+    return pyotp.TOTP(secret).now()
+
+
+def login(client, email: str, password: str = PASSWORD, follow_redirects: bool = False,
+          totp_secret: str = TOTP_SECRET):
+    """Sign in through the real form, answering the second step with the test authenticator if asked."""
+    response = client.post("/login", data={"email": email, "password": password})
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/second-factor"):
+        code = totp_code(client.application, email, totp_secret)
+        response = client.post("/login/second-factor", data={"code": code})
+    if follow_redirects and response.status_code in (302, 303):
+        return client.get(response.headers["Location"], follow_redirects=True)
+    return response
 
 
 def mails_to(app, address: str) -> list[OutboxMessage]:

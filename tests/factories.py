@@ -42,6 +42,9 @@ from portal.services.ledger import PledgeInput
 from portal.services.proposals import CallInput, DraftInput
 
 PASSWORD = "correct horse battery staple"
+# The authenticator secret of every test person who has a second factor (administrators, and whoever asks):
+# tests answer the second step of signing in with a code made from it (tests.conftest.login, totp_code).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 Made = TypeVar("Made")
 
 _numbers = count(1)
@@ -61,7 +64,11 @@ def save(app, obj):
 
 
 def make_user(app, *, email: str | None = None, full_name: str = "Test Person", password: str = PASSWORD,
-              verified: bool = True, role: Role = Role.MEMBER, active: bool = True) -> User:
+              verified: bool = True, role: Role = Role.MEMBER, active: bool = True,
+              second_factor: bool | None = None) -> User:
+    """A user; network administrators (and whoever asks with ``second_factor=True``) have the authenticator
+    app whose secret is TOTP_SECRET."""
+    enrolled = second_factor if second_factor is not None else role == Role.NETWORK_ADMIN
     return save(app, User(
         email=email or f"person{next(_numbers)}@example.com",
         full_name=full_name,
@@ -69,7 +76,16 @@ def make_user(app, *, email: str | None = None, full_name: str = "Test Person", 
         email_verified_at=utcnow() if verified else None,
         role=role,
         active=active,
+        totp_secret=TOTP_SECRET if enrolled else None,
+        totp_enrolled_at=utcnow() if enrolled else None,
     ))
+
+
+def give_second_factor(user: User) -> User:
+    """Enrol ``user`` (made by the services, in an app context) in the authenticator app with TOTP_SECRET."""
+    user.totp_secret = TOTP_SECRET
+    user.totp_enrolled_at = utcnow()
+    return user
 
 
 def make_organization(app, *, name: str | None = None, sector: Sector = Sector.INDUSTRY,
@@ -108,6 +124,8 @@ def make_tier(app, institute, *, name: str = "Gold", fee_cents: int = 5_000_000,
 
 
 def make_staff(app, institute, **user_fields) -> User:
+    """An administrator of ``institute``, with the authenticator app (TOTP_SECRET) they must have."""
+    user_fields.setdefault("second_factor", True)
     user = make_user(app, **user_fields)
     save(app, InstituteStaff(institute_id=institute.id, user_id=user.id))
     return user

@@ -42,10 +42,13 @@ from portal.models import (
     Proposal,
     ProposalStatus,
     Review,
+    User,
 )
 from portal.models.base import utcnow
+from portal.services import mfa
 from portal.services.parsing import EASTERN
 from tests.conftest import link_in, login
+from tests.factories import give_second_factor
 
 PASSWORD = "demonstration only 2026"
 DEMO = "demo.example.org"
@@ -173,6 +176,11 @@ def build_network(app) -> Network:
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed"]).exit_code == 0
     assert runner.invoke(args=["demo"], env={"DEMO_PASSWORD": PASSWORD}).exit_code == 0
+    with app.app_context():  # administrators have the test authenticator, which login() answers
+        for user in db.session.scalars(sa.select(User)):
+            if mfa.must_use(user):
+                give_second_factor(user)
+        db.session.commit()
     people = {}
     for who, email in PEOPLE.items():
         people[who] = app.test_client()

@@ -12,6 +12,7 @@ from portal.services.synthetic import DOMAIN, Scale
 from tests.conftest import login
 
 SEED = 7
+SIGN_IN = {"password": synthetic.password(SEED), "totp_secret": synthetic.totp_secret(SEED)}
 SMALLER = Scale(institutes=18, organizations=80, users=160, memberships=120, proposals=60, ledger_entries=400)
 LARGER = Scale(institutes=18, organizations=400, users=800, memberships=600, proposals=300, ledger_entries=2_400)
 
@@ -52,7 +53,7 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
     for who, urls in pages(slug, org_id, call_id, word).items():
         client = app.test_client()
         if who != "anonymous":
-            assert login(client, who, synthetic.password(SEED)).status_code == 302
+            assert login(client, who, **SIGN_IN).status_code == 302
         for url in urls:
             statements: list[str] = []
             listener = lambda conn, cursor, statement, *args, seen=statements: seen.append(statement)  # noqa: E731
@@ -92,7 +93,7 @@ def test_a_list_pages_by_keyset_to_its_end(make_app):
 def test_exports_stream_the_header_before_any_row_is_read(make_app):
     app, slug, _, _, _ = network(make_app, SMALLER)
     client = app.test_client()
-    assert login(client, f"staff{SEED}-1-1@{DOMAIN}", synthetic.password(SEED)).status_code == 302
+    assert login(client, f"staff{SEED}-1-1@{DOMAIN}", **SIGN_IN).status_code == 302
     with app.app_context():
         entries = db.session.scalar(sa.select(sa.func.count()).select_from(Pledge).join(
             Pledge.institute).where(Institute.slug == slug))
@@ -117,7 +118,7 @@ def test_the_ledger_filters_by_part_of_an_organization_name_with_suggestions(mak
     client = app.test_client()
     assert name in client.get("/organizations/suggest.json", query_string={"q": name[:-1].lower()}).json
     assert client.get("/organizations/suggest.json", query_string={"q": "a"}).json == []  # too short to ask
-    assert login(client, f"staff{SEED}-1-1@{DOMAIN}", synthetic.password(SEED)).status_code == 302
+    assert login(client, f"staff{SEED}-1-1@{DOMAIN}", **SIGN_IN).status_code == 302
     page = client.get(f"/institutes/{slug}/ledger", query_string={"organization": name.upper()}).data.decode()
     assert 'list="organization-names"' in page and "<select" not in page.split('id="organization"')[0][-200:]
     assert set(re.findall(r"<td>([^<]+ \d+)</td>", page)) == {name}

@@ -1,7 +1,7 @@
 """Password-reset requests: written by every request for a link, answered by the outbox worker.
 
 Revision ID: c41d7e2f9a05
-Revises: c3f1a7d2e845
+Revises: e5c3f2a4b013
 Create Date: 2026-11-29 09:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c41d7e2f9a05'
-down_revision = 'c3f1a7d2e845'
+down_revision = 'e5c3f2a4b013'
 branch_labels = None
 depends_on = None
 

@@ -55,3 +55,42 @@ class ChangePasswordForm(Form):
 
 class JoinOrganizationForm(OrganizationChoiceFields, Form):
     pass
+
+
+class CodeForm(Form):
+    code = StringField("Code", validators=[InputRequired("Enter the code"), Length(max=20)],
+                       description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"})
+
+
+class EnrolForm(Form):
+    code = StringField("Code from the app", validators=[InputRequired("Enter the code"), Length(max=20)],
+                       description="The 6 digits the app shows once you have added the account.",
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class ResetSecondFactorForm(Form):
+    email = email_field("Email address of the account")
+    reason = StringField("Why", validators=[InputRequired("Say why"), Length(max=1000)],
+                         description="How the owner asked, and how you checked that it was them.")
+
+
+class LockedLoginForm(Form):
+    email = email_field()
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField("Code from your authenticator app", validators=[InputRequired("Enter the code"),
+                                                                       Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "spellcheck": "false"})
+
+
+class ChangeEmailForm(Form):
+    new_email = email_field("New email address")
+    current_password = PasswordField("Current password",
+                                     validators=[InputRequired("Enter your current password")],
+                                     render_kw={"autocomplete": "current-password"})
+
+
+class LinkPasswordForm(Form):
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")],
+                             render_kw={"autocomplete": "current-password"})

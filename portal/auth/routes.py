@@ -1,12 +1,14 @@
 """Registration, email verification, sign-in and out, password reset and the account page."""
 
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
+    ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     JoinOrganizationForm,
@@ -18,12 +20,13 @@ from portal.auth.forms import (
 from portal.extensions import db, form_email_key, limiter, login_manager
 from portal.forms import ConfirmForm, filled
 from portal.models import User
-from portal.services import accounts, memberships, organizations, proposals
+from portal.services import accounts, audit, memberships, mfa, organizations, proposals, sessions
 from portal.views import refusal, run_change
 
 bp = Blueprint("auth", __name__)
 
 GENERIC_LOGIN_ERROR = "Email address or password is not right"
+GENERIC_LOCKED_ERROR = "Email address, password or code is not right"
 
 
 def _limit(setting: str):
@@ -34,6 +37,7 @@ login_limits = [
     limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"]),
     limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"]),
 ]
+address_limits = [limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"])]
 email_limits = [
     limiter.limit(_limit("EMAIL_LIMIT_PER_ADDRESS"), methods=["POST"]),
     limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=form_email_key, methods=["POST"]),
@@ -48,10 +52,30 @@ def limited(limits):
     return decorate
 
 
+PENDING_FOR = 5 * 60  # seconds between the right password and the second factor
+
+
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
-    """Sessions carry the user's session token; a rotated token signs every copy out."""
-    return db.session.scalar(sa.select(User).where(User.session_token == session_token, User.active))
+    """The signed-in user, if their session is still live on the server (not ended, idle or too old).
+
+    Sessions carry the user's session token (rotating it signs every copy out) and the token of a
+    server-side session record; a touched record (at most once a minute) is written at once."""
+    user = db.session.scalar(sa.select(User).where(User.session_token == session_token, User.active))
+    if user is None:
+        return None
+    record = sessions.find(user, session.get("sid"))
+    if record is None:
+        return None
+    if db.session.dirty:
+        db.session.commit()
+    g.user_session = record
+    return user
+
+
+def current_session():
+    """The server-side record of this request's session (for signed-in requests)."""
+    return g.get("user_session")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -64,11 +88,38 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def start_session(user: User) -> None:
-    """A fresh session for ``user``: nothing from before sign-in is carried over."""
+def start_session(user: User, *, second_factor: bool = False) -> None:
+    """A fresh session for ``user``: nothing from before sign-in is carried over; its server-side record
+    is written (and committed) here."""
+    token, record = sessions.start(user, user_agent=request.headers.get("User-Agent", ""),
+                                   ip_address=request.remote_addr or "", second_factor=second_factor)
+    db.session.commit()
     session.clear()
     login_user(user)
+    session["sid"] = token
     session.permanent = True
+    g.user_session = record
+
+
+def proved_second_factor() -> bool:
+    record = current_session()
+    return bool(record and record.second_factor_at)
+
+
+def hold_for_second_factor(user: User, next_url: str | None) -> None:
+    """The password was right; the second factor is still to come (``auth.second_factor``)."""
+    session.clear()
+    session["pending_uid"] = user.id
+    session["pending_at"] = time.time()
+    session["pending_next"] = next_url
+
+
+def pending_user() -> User | None:
+    """Whoever gave the right password in this browser in the last few minutes."""
+    if time.time() - session.get("pending_at", 0) > PENDING_FOR:
+        return None
+    user = db.session.get(User, session.get("pending_uid", 0))
+    return user if user is not None and user.active else None
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -120,9 +171,12 @@ def login():
             accounts.send_verification(user)
             db.session.commit()
             form.form_errors.append("Confirm your email address first: we have sent you a new link.")
+        elif user.has_second_factor:
+            db.session.commit()  # a rehashed password
+            hold_for_second_factor(user, next_url)
+            return redirect(url_for("auth.second_factor"))
         else:
             accounts.record_login(user)
-            db.session.commit()
             start_session(user)
             flash(f"Signed in as {user.email}.", "success")
             return redirect(next_url or url_for("auth.account"))
@@ -133,8 +187,8 @@ def login():
 @bp.post("/logout")
 def logout():
     """Sign out, ending this session and any copy of it."""
-    if current_user.is_authenticated:
-        accounts.end_sessions(current_user, action="user.logged_out")
+    if current_user.is_authenticated and (record := current_session()) is not None:
+        accounts.log_out(current_user, record)
         db.session.commit()
     logout_user()
     session.clear()
@@ -181,10 +235,15 @@ def sign_out() -> None:
 def render_account(status: int = 200, **forms):
     forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
+    record = current_session()
     return render_template(
         "auth/account.html", affiliations=organizations.affiliations_of(current_user),
+        sessions=sessions.of(current_user), this_session=record.id if record else None, device=sessions.device,
+        must_use_mfa=mfa.must_use(current_user), recovery_codes_left=mfa.recovery_codes_left(current_user),
+        audit_head=audit.head() if current_user.is_network_admin else None,
         proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
         administers=memberships.institutes_administered(current_user), **forms
     ), status
@@ -213,12 +272,37 @@ def change_password():
     """Change password; every other session of this account ends."""
     form = ChangePasswordForm()
     user = current_user._get_current_object()
+    proved = proved_second_factor()  # this session's proof carries over to the one that replaces it
     return run_change(
         form, lambda: accounts.change_password(user, current_password=filled(form.current_password.data),
                                                new_password=filled(form.new_password.data)),
         success="Your password has been changed and your other sessions have been signed out.",
         redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, password_form=form),
-        then=lambda _: start_session(user))
+        then=lambda _: start_session(user, second_factor=proved))
+
+
+@bp.post("/account/email")
+@login_required
+def change_email():
+    """Ask to move the account to another address: a link goes there, a notice to the current one."""
+    form = ChangeEmailForm()
+    return run_change(
+        form, lambda: accounts.request_email_change(current_user, new_email=filled(form.new_email.data),
+                                                    current_password=filled(form.current_password.data)),
+        success="We have sent a link to the new address: follow it to finish the change. "
+                "Until then, your account keeps its current address.",
+        redirect_to=url_for("auth.account"), render=lambda _status: render_account(422, email_form=form))
+
+
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str):
+    """Finish an address change from the link mailed to the new address (the button confirms)."""
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("auth/confirm_email_change.html", form=form)
+    return run_change(form, lambda: accounts.confirm_email_change(token),
+                      success=lambda user: f"Your account's address is now {user.email}.",
+                      redirect_to=url_for("auth.account"))
 
 
 @bp.post("/account/sessions")
@@ -228,11 +312,22 @@ def end_other_sessions():
     form = ConfirmForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        accounts.end_sessions(user, action="user.sessions_ended")
+        accounts.end_sessions(user, action="user.sessions_ended", keep=current_session())
         db.session.commit()
-        start_session(user)
         flash("All your other sessions have been signed out.", "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Sign out one session (this one too, if chosen)."""
+    form = ConfirmForm()
+    ending_this = (record := current_session()) is not None and record.id == session_id
+    return run_change(form, lambda: sessions.end(current_user, session_id),
+                      success="That session has been signed out.",
+                      redirect_to=url_for("main.index") if ending_this else url_for("auth.account"),
+                      then=lambda _: sign_out() if ending_this else None)
 
 
 @bp.post("/account/organizations")

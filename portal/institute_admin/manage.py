@@ -6,6 +6,7 @@ from flask import render_template, url_for
 from flask_login import current_user, login_required
 
 from portal import authz, paging
+from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
 from portal.forms import confirmed, filled
 from portal.institute_admin.blueprint import bp
@@ -100,6 +101,8 @@ def audit_log(slug: str):
 def add_staff(slug: str):
     """A network administrator makes a user an administrator of the institute."""
     institute = get_institute(slug, "institute.assign_staff")
+    if (ask := step_up_needed()) is not None:
+        return ask
     form = StaffForm()
     return run_change(
         form, lambda: memberships.add_staff(current_user, institute, filled(form.email.data)),
@@ -115,6 +118,8 @@ def remove_staff(slug: str, staff_id: int):
     institute = get_institute(slug, "institute.assign_staff")
     staff = db.first_or_404(sa.select(InstituteStaff).where(
         InstituteStaff.id == staff_id, InstituteStaff.institute_id == institute.id))
+    if (ask := step_up_needed()) is not None:
+        return ask
     confirmed()
     name = staff.user.full_name
     return run_change(None, lambda: memberships.remove_staff(current_user, staff),

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from portal import authz
 from portal.addresses import page_number, query_id
+from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
 from portal.forms import SelectChoice, filled
 from portal.ledger.forms import FederalForm, LedgerFilterForm, PledgeForm, ReasonForm, ReceiptForm
@@ -198,6 +199,8 @@ def verify(pledge_id: int, entry_id: int):
     """A second institute administrator verifies a receipt."""
     pledge = get_pledge(pledge_id, "pledge.record")
     entry = get_entry(pledge, entry_id)
+    if (ask := step_up_needed()) is not None:
+        return ask
     form = ReasonForm(prefix="entry")
     return pledge_change(pledge, form, lambda: ledger.verify_receipt(current_user, entry, key=form.key.data),
                          "The receipt has been verified.")
@@ -246,6 +249,8 @@ def match():
 def record_federal():
     """A network administrator records a federal obligation."""
     authz.require(current_user, "network.match", None)
+    if (ask := step_up_needed()) is not None:
+        return ask
     form = federal_form()
     return run_change(
         form, lambda: ledger.record_federal_obligation(

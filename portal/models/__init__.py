@@ -38,6 +38,7 @@ from portal.models.proposal import (
     Score,
     StatusChange,
 )
+from portal.models.security import RecoveryCode, UserSession
 from portal.models.summary import NETWORK, Figure, Summary
 from portal.models.user import Role, User
 
@@ -76,6 +77,7 @@ __all__ = [
     "ProjectUpdate",
     "Proposal",
     "ProposalStatus",
+    "RecoveryCode",
     "Review",
     "Role",
     "Score",
@@ -84,5 +86,6 @@ __all__ = [
     "Summary",
     "Tier",
     "User",
+    "UserSession",
     "name_key",
 ]

@@ -38,6 +38,13 @@ class User(UserMixin, Base):
     session_token: so.Mapped[str] = so.mapped_column(
         sa.String(64), unique=True, default=new_session_token
     )
+    # Changed each time a reset link is asked for: only the newest link works.
+    password_reset_nonce: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    # The authenticator app's shared secret (base32), once enrolment is confirmed; the last time step
+    # whose code was accepted, so that a code is never accepted twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    totp_enrolled_at: so.Mapped[datetime | None]
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(
@@ -62,6 +69,10 @@ class User(UserMixin, Base):
     @property
     def is_network_admin(self) -> bool:
         return self.role == Role.NETWORK_ADMIN
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enrolled_at is not None
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()

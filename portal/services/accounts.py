@@ -1,19 +1,23 @@
 """Accounts: registration, email verification, sign-in checks, passwords and sessions."""
 
 import hashlib
+import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from portal.extensions import db
-from portal.models import PasswordResetRequest, Role, User
+from portal.models import PasswordResetRequest, Role, User, UserSession
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, passwords, tokens
-from portal.services.organizations import OrganizationChoice, join_or_create
+from portal.services import DomainError, audit, outbox, passwords, sessions, tokens
+from portal.services.organizations import OrganizationChoice, affiliations_of, join_or_create
 
 VERIFY = "verify-email"
 RESET = "reset-password"
+CHANGE_EMAIL = "change-email"
+SIGN_IN = "sign-in-link"
+SIGN_IN_MAX_AGE = 15 * 60
 
 
 def normalize_email(email: str) -> str:
@@ -42,7 +46,7 @@ def register(
     so the page a visitor sees never reveals whether an account exists. Returns the new user.
     """
     normalized = normalize_email(email)
-    passwords.check_new_password(password, email=normalized)
+    passwords.check_new_password(password, email=normalized, names=(full_name, organization.name))
     password_hash = passwords.hash_password(password)  # hashed on both paths: timing stays even
     existing = db.session.scalar(sa.select(User).where(User.email == normalized))
     if existing is not None:
@@ -94,23 +98,57 @@ def record_login(user: User) -> None:
     audit.record(user, "user.logged_in", user)
 
 
-def end_sessions(user: User, *, action: str) -> None:
-    """Invalidate every session of ``user`` by changing the token their cookies carry."""
-    user.rotate_session_token()
+def end_sessions(user: User, *, action: str, keep: UserSession | None = None) -> None:
+    """End every session of ``user`` (but ``keep``): their records go, and without ``keep`` the token
+    every cookie of the account carries changes too."""
+    sessions.end_all(user, keep=keep)
+    if keep is None:
+        user.rotate_session_token()
     audit.record(user, action, user)
 
 
+def log_out(user: User, record: UserSession) -> None:
+    """End this one session."""
+    db.session.delete(record)
+    audit.record(user, "user.logged_out", user)
+
+
+def disable(actor: User, user: User, *, reason: str) -> None:
+    """Disable an account (a network administrator's decision): every session of it ends at once."""
+    if not actor.is_network_admin:
+        raise DomainError(None, "Only a network administrator may disable an account.", status=403)
+    if user.active:
+        user.active = False
+        end_sessions(user, action="user.sessions_ended")
+        audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason)
+
+
+def check_password_for(user: User, password: str, field: str = "password") -> None:
+    """The password rules with the words tied to ``user``: name, email and organizations."""
+    names = [user.full_name, *(a.organization.name for a in affiliations_of(user))]
+    passwords.check_new_password(password, email=user.email, names=names, field=field)
+
+
+def _set_password(user: User, password: str, *, action: str, template: str) -> None:
+    user.password_hash = passwords.hash_password(password)
+    user.password_reset_nonce = None  # any reset link still in a mailbox stops working
+    end_sessions(user, action=action)
+    outbox.queue(user.email, template, user=user, reset_url=outbox.link("auth.forgot_password"))
+
+
 def change_password(user: User, *, current_password: str, new_password: str) -> None:
+    """Change the password, end every session of the account and tell its owner by mail."""
     if not passwords.verify_password(user.password_hash, current_password):
         raise DomainError("current_password", "Your current password is not right")
-    passwords.check_new_password(new_password, email=user.email, field="new_password")
-    user.password_hash = passwords.hash_password(new_password)
-    end_sessions(user, action="user.password_changed")
+    check_password_for(user, new_password, field="new_password")
+    _set_password(user, new_password, action="user.password_changed", template="password_changed")
 
 
 def _reset_fingerprint(user: User) -> str:
-    """Changes whenever the password does, so a reset link works only once."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:24]
+    """Changes whenever the password does, and whenever a new link is asked for, so a reset link works
+    once and only the newest one works."""
+    material = f"{user.password_hash}|{user.password_reset_nonce or ''}"
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
 
 
 def request_password_reset(email: str) -> None:
@@ -134,6 +172,7 @@ def answer_reset_requests(limit: int = 100) -> int:
     for email in claimed:
         user = find_by_email(email)
         if user is not None and user.active:
+            user.password_reset_nonce = secrets.token_hex(8)  # a newer link voids every earlier one
             token = tokens.make(RESET, {"uid": user.id, "fp": _reset_fingerprint(user)})
             outbox.queue(user.email, "reset_password", user=user,
                          url=outbox.link("auth.reset_password", token=token))
@@ -151,11 +190,10 @@ def user_for_reset(token: str) -> User:
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset link; this also proves the address, so it verifies it."""
     user = user_for_reset(token)
-    passwords.check_new_password(new_password, email=user.email)
-    user.password_hash = passwords.hash_password(new_password)
+    check_password_for(user, new_password)
     if not user.is_verified:
         user.email_verified_at = utcnow()
-    end_sessions(user, action="user.password_reset")
+    _set_password(user, new_password, action="user.password_reset", template="password_reset")
     return user
 
 
@@ -171,7 +209,7 @@ def update_profile(user: User, *, full_name: str) -> None:
 def create_verified_user(email: str, password: str, full_name: str) -> User:
     """An account whose address an operator vouches for (commands and the demo, not the web)."""
     normalized = normalize_email(email)
-    passwords.check_new_password(password, email=normalized)
+    passwords.check_new_password(password, email=normalized, names=(full_name,))
     user = User(email=normalized, full_name=full_name, password_hash=passwords.hash_password(password),
                 email_verified_at=utcnow())
     db.session.add(user)
@@ -188,4 +226,77 @@ def create_network_admin(email: str, password: str, full_name: str = "Network ad
     if user.role != Role.NETWORK_ADMIN:
         audit.record(None, "user.role_changed", user, from_state=user.role, to_state=Role.NETWORK_ADMIN)
         user.role = Role.NETWORK_ADMIN
+    return user
+
+
+def request_email_change(user: User, *, new_email: str, current_password: str) -> None:
+    """Mail a confirmation link to the new address and a notice to the current one. Nothing changes until
+    the link is followed. An address that has an account already gets no link, and the page says the same."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise DomainError("current_password", "Your current password is not right")
+    try:
+        normalized = normalize_email(new_email)
+    except DomainError as error:
+        raise DomainError("new_email", error.message) from error
+    if normalized == user.email:
+        raise DomainError("new_email", "That is the address your account has now")
+    audit.record(user, "user.email_change_requested", user)
+    outbox.queue(user.email, "email_change_requested", user=user, new_email=normalized,
+                 reset_url=outbox.link("auth.forgot_password"))
+    if find_by_email(normalized) is not None:
+        return
+    token = tokens.make(CHANGE_EMAIL, {"uid": user.id, "from": user.email, "to": normalized})
+    outbox.queue(normalized, "confirm_new_email", user=user, url=outbox.link("auth.confirm_email_change", token=token))
+
+
+def confirm_email_change(token: str) -> User:
+    """Move the account to the new address in ``token``; the old address is told."""
+    payload = tokens.load(CHANGE_EMAIL, token, current_app.config["EMAIL_VERIFY_MAX_AGE"])
+    user = db.session.get(User, payload.get("uid"))
+    new_email = payload.get("to")
+    if user is None or not user.active or user.email != payload.get("from") or not isinstance(new_email, str):
+        raise DomainError(None, "This link has already been used or is no longer valid.")
+    if find_by_email(new_email) is not None:
+        raise DomainError(None, "That address has an account already, so this one cannot move to it.")
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    user.password_reset_nonce = None  # a reset link sent to the old address stops working
+    audit.record(user, "user.email_changed", user, details={"email": [old_email, new_email]})
+    outbox.queue(old_email, "email_changed", user=user, old_email=old_email,
+                 reset_url=outbox.link("auth.forgot_password"))
+    return user
+
+
+def _sign_in_fingerprint(user: User) -> str:
+    """Changes when the link is used (the session token rotates) or the password changes."""
+    return hashlib.sha256(f"{user.password_hash}|{user.session_token}".encode()).hexdigest()[:24]
+
+
+def request_sign_in_link(email: str) -> None:
+    """Mail the owner a link that, with their password, signs in even while the account's sign-in attempts
+    are used up by someone guessing; say nothing either way."""
+    user = find_by_email(email)
+    if user is None or not user.active or not user.is_verified:
+        return
+    token = tokens.make(SIGN_IN, {"uid": user.id, "fp": _sign_in_fingerprint(user)})
+    outbox.queue(user.email, "sign_in_link", user=user, url=outbox.link("auth.link_login", token=token))
+
+
+def user_for_sign_in_link(token: str) -> User:
+    payload = tokens.load(SIGN_IN, token, SIGN_IN_MAX_AGE)
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.active or payload.get("fp") != _sign_in_fingerprint(user):
+        raise DomainError(None, "This link has already been used or is no longer valid. Ask for a new one.")
+    return user
+
+
+def sign_in_by_link(token: str, password: str) -> User:
+    """Check the password for the link's account; the link then stops working, and so do the account's
+    other sessions (someone was guessing its password)."""
+    user = user_for_sign_in_link(token)
+    if not passwords.verify_password(user.password_hash, password):
+        raise DomainError("password", "That password is not right")
+    end_sessions(user, action="user.sessions_ended")
+    audit.record(user, "user.logged_in_by_link", user)
     return user

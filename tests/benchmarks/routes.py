@@ -14,6 +14,7 @@ import statistics
 import time
 import tracemalloc
 
+import pyotp
 import sqlalchemy as sa
 from sqlalchemy import event
 
@@ -108,6 +109,9 @@ def main() -> None:
             if role:
                 response = client.post("/login", data={"email": objects[role],
                                                        "password": synthetic.password(args.seed)})
+                if response.headers.get("Location", "").endswith("/login/second-factor"):  # administrators
+                    code = pyotp.TOTP(synthetic.totp_secret(args.seed)).now()
+                    response = client.post("/login/second-factor", data={"code": code})
                 assert response.status_code == 302, (role, objects[role], response.status_code)
             clients[role] = client
         return clients[role]

@@ -38,7 +38,7 @@ def make_people(app) -> int:
     from portal.services import accounts
 
     with app.app_context():
-        accounts.create_network_admin(NETWORK_ADMIN, PASSWORD)
+        factories.give_second_factor(accounts.create_network_admin(NETWORK_ADMIN, PASSWORD))
         institute = db.session.scalar(sa.select(Institute).where(Institute.slug == SLUG))
         tier = db.session.scalar(sa.select(Tier).where(Tier.institute_id == institute.id, Tier.name == "Gold"))
         factories.make_staff(app, institute, email=RECORDER_EMAIL, full_name=RECORDER_NAME, password=PASSWORD)

@@ -30,8 +30,9 @@ def make_people(app) -> None:
     from portal.services import accounts
 
     with app.app_context():
-        accounts.create_network_admin(NETWORK_ADMIN, PASSWORD)
-        factories.make_user(app, email=STAFF_EMAIL, full_name=STAFF_NAME, password=PASSWORD)
+        factories.give_second_factor(accounts.create_network_admin(NETWORK_ADMIN, PASSWORD))
+        factories.make_user(app, email=STAFF_EMAIL, full_name=STAFF_NAME, password=PASSWORD,
+                           second_factor=True)
         organization = factories.make_organization(app, name=ORG)
         factories.org_admin(app, organization, email=ORG_ADMIN_EMAIL, full_name=ORG_ADMIN_NAME, password=PASSWORD)
         member = factories.make_user(app, email=MEMBER_EMAIL, full_name="Lee Park", password=PASSWORD)

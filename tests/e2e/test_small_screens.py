@@ -9,7 +9,9 @@ a page of a kind (an endpoint) it has not seen yet.
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import sqlalchemy as sa
 
+from tests import factories
 from tests.e2e.test_journeys import sign_in
 
 pytestmark = pytest.mark.e2e
@@ -23,10 +25,14 @@ MAX_PAGES = 80
 @pytest.fixture(scope="module")
 def demo_server(live_server):
     from portal.extensions import db
-    from portal.services import demo
+    from portal.models import User
+    from portal.services import demo, mfa
 
     with live_server.app.app_context():
         demo.load(PASSWORD)
+        for user in db.session.scalars(sa.select(User)):
+            if mfa.must_use(user):  # administrators have the test authenticator, which sign_in answers
+                factories.give_second_factor(user)
         db.session.commit()
     return live_server
 

@@ -8,6 +8,8 @@ people the services tell. It has network administrators, institute administrator
 organization administrators and members, calls in every state and proposals in every state.
 """
 
+import base64
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +71,11 @@ NETWORK_ADMINS = 2
 def password(seed: int) -> str:
     """Every synthetic account's password (one shared hash keeps the load fast)."""
     return f"synthetic network {seed}"
+
+
+def totp_secret(seed: int) -> str:
+    """The authenticator setup key of every synthetic administrator (they must have a second factor)."""
+    return base64.b32encode(hashlib.sha256(f"synthetic network {seed}".encode()).digest()[:20]).decode()
 
 
 def has_real_data() -> bool:
@@ -174,12 +181,14 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
     hashed = passwords.hash_password(password(seed))
     user_rows: Rows = []
 
-    def person(email: str, name: str, role: str = "member") -> int:
+    def person(email: str, name: str, role: str = "member", *, administers: bool = False) -> int:
         user_id = user_start + len(user_rows)
         joined = w.days_ago(900, 1400)
+        administers = administers or role == "network_admin"
         user_rows.append({"id": user_id, "email": email, "full_name": name, "password_hash": hashed, "active": True,
                           "email_verified_at": joined, "role": role, "session_token": f"synthetic-{seed}-{user_id}",
-                          "created_at": joined})
+                          "totp_secret": totp_secret(seed) if administers else None,
+                          "totp_enrolled_at": joined if administers else None, "created_at": joined})
         activity.event(joined, user_id, "user.registered", "users", user_id, to_state="unverified")
         activity.event(joined + timedelta(minutes=5), user_id, "user.email_verified", "users", user_id,
                        from_state="unverified", to_state="verified")
@@ -214,7 +223,8 @@ def _people(w: World, scale: Scale, tick: Tick) -> dict[str, int]:
     staff_start = next_id(InstituteStaff)
     for institute_id in w.institute_ids:
         for k in range(STAFF_PER_INSTITUTE):
-            user_id = person(f"staff{seed}-{institute_id}-{k + 1}@{DOMAIN}", f"Institute Staff {institute_id}.{k + 1}")
+            user_id = person(f"staff{seed}-{institute_id}-{k + 1}@{DOMAIN}", f"Institute Staff {institute_id}.{k + 1}",
+                             administers=True)
             at = user_rows[-1]["created_at"] + timedelta(hours=2)
             staff_id = staff_start + len(staff_rows)
             staff_rows.append({"id": staff_id, "institute_id": institute_id, "user_id": user_id,

@@ -1,7 +1,7 @@
 """Bulk writing for the synthetic network, and the audit log and notifications the services would write."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from operator import itemgetter
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import AuditEvent, Notification
+from portal.models.audit import chain_hash, chain_tail
 from portal.services import outbox
 
 CHUNK = 5_000
@@ -98,12 +99,23 @@ class Activity:
         self.notifications.append((at, user_id, message, link, read_at))
 
     def write(self, tick: Tick) -> tuple[int, int]:
-        """Insert everything collected, oldest first, after the ids already taken; returns the counts."""
-        written = []
-        for model, columns, rows in ((AuditEvent, AUDIT_COLUMNS, self.events),
-                                     (Notification, NOTIFICATION_COLUMNS, self.notifications)):
-            rows.sort(key=itemgetter(0))
-            start = next_id(model)
-            insert_tuples(model, ["id", *columns], [(start + n, *row) for n, row in enumerate(rows)], tick)
-            written.append(len(rows))
-        return written[0], written[1]
+        """Insert everything collected, oldest first, after the ids already taken; returns the counts.
+        Audit events are chained to the log's newest event and to each other, as the services' are."""
+        self.events.sort(key=itemgetter(0))
+        self.notifications.sort(key=itemgetter(0))
+        start = next_id(AuditEvent)
+        insert_tuples(AuditEvent, ["id", *AUDIT_COLUMNS, "prev_hash", "hash"],
+                      [(start + n, *row) for n, row in enumerate(chained(self.events))], tick)
+        start = next_id(Notification)
+        insert_tuples(Notification, ["id", *NOTIFICATION_COLUMNS],
+                      [(start + n, *row) for n, row in enumerate(self.notifications)], tick)
+        return len(self.events), len(self.notifications)
+
+
+def chained(events: list[tuple]) -> Iterator[tuple]:
+    """Each event (in AUDIT_COLUMNS order) with the hash of the one before it and its own."""
+    prev = chain_tail(db.session.connection())
+    for row in events:
+        digest = chain_hash(prev, dict(zip(AUDIT_COLUMNS, row, strict=True)))
+        yield (*row, prev, digest)
+        prev = digest
