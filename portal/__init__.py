@@ -28,6 +28,7 @@ from portal.proposals import bp as proposals_bp
 from portal.services.notifications import unread_count
 from portal.services.parsing import EASTERN, format_cents
 from portal.snapshot.routes import bp as snapshot_bp
+from portal.workforce.routes import bp as workforce_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +74,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
+    app.register_blueprint(workforce_bp)
 
     errors.init_app(app)
     headers.init_app(app)

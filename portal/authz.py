@@ -160,6 +160,21 @@ def can_answer_invitation(user: Actor, partner) -> bool:
     return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
 
 
+def can_manage_program(user: Actor, program) -> bool:
+    """Sessions, rosters, attendance, completion and credentials: the institute's staff."""
+    return can_manage_institute(user, program.institute)
+
+
+def can_view_signup(user: Actor, signup) -> bool:
+    """A sign-up is personal data: the participant and the institute's staff see it; they may cancel it."""
+    return _signed_in(user) and (signup.user_id == user.id
+                                 or can_manage_institute(user, signup.session.program.institute))
+
+
+def can_record_for_signup(user: Actor, signup) -> bool:
+    return can_manage_institute(user, signup.session.program.institute)
+
+
 POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "organization.view": can_view_organization,
     "organization.manage": can_manage_organization,
@@ -183,6 +198,10 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "proposal.edit": can_edit_proposal,
     "proposal.decide": can_decide_proposal,
     "partner.answer": can_answer_invitation,
+    "program.manage": can_manage_program,
+    "signup.view": can_view_signup,
+    "signup.cancel": can_view_signup,
+    "signup.record": can_record_for_signup,
 }
 
 

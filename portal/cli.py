@@ -26,12 +26,14 @@ from portal.services import (
     outbox,
     summary,
     synthetic,
+    workforce_upkeep,
 )
 from portal.services.parsing import format_cents
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
+workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
 
 
 @click.command("seed")
@@ -100,8 +102,10 @@ def demo_command(scale: str | None, seed: int, force: bool) -> None:
         click.echo("The demo network is already loaded.")
         return
     click.echo(f"Demo loaded: {result['organizations']} organizations, {result['pledges']} pledges, "
-               f"{result['entries']} ledger entries. Sign in as network@{demo.DEMO_DOMAIN}, "
-               f"receipts@, checks@ or admin1@ to admin3@ with the password {password!r}.")
+               f"{result['entries']} ledger entries, {result['programs']} workforce programs with "
+               f"{result['signups']} sign-ups and {result['credentials']} credentials. "
+               f"Sign in as network@{demo.DEMO_DOMAIN}, receipts@, checks@, admin1@ to admin3@ or "
+               f"participant1@ with the password {password!r}.")
 
 
 def answer_reset_requests() -> None:
@@ -242,6 +246,15 @@ def audit_verify_command() -> None:
     click.echo(f"The audit log's chain holds: {report.checked} event(s), head {report.head}.")
 
 
+@workforce_cli.command("remind")
+def workforce_remind_command() -> None:
+    """Remind everyone with a place of sessions starting within two days (once per session)."""
+    count = workforce_upkeep.remind()
+    db.session.commit()
+    outbox.deliver()
+    click.echo(f"{count} reminder(s) sent.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
@@ -250,3 +263,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(memberships_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(workforce_cli)

@@ -8,7 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Institute, Pledge, Proposal, ProposalStatus, Role, User
-from portal.services import ledger, memberships, proposals
+from portal.services import ledger, memberships, proposals, workforce
 from portal.services.clock import today
 from portal.services.csvfile import safe_cell
 from tests.conftest import login
@@ -23,6 +23,8 @@ from tests.factories import (
     make_user,
     org_admin,
 )
+from tests.workforce_factories import program as workforce_program
+from tests.workforce_factories import session as workforce_session
 
 FORMULA = '=HYPERLINK("x")'
 ESCAPED = "'" + FORMULA
@@ -36,6 +38,7 @@ def exports(app):
     admin, organization = org_admin(app, make_organization(app, name=FORMULA), full_name="@Pat Admin")
     staff = make_staff(app, institute, full_name="-Sam Staff")
     make_user(app, email="network@example.com", role=Role.NETWORK_ADMIN)
+    participant = make_user(app, full_name=FORMULA)
     with app.app_context():
         admin, staff = db.session.get(User, admin.id), db.session.get(User, staff.id)
         institute, organization = db.session.get(Institute, institute.id), db.session.merge(organization)
@@ -53,6 +56,8 @@ def exports(app):
         receipt = ledger.record_receipt(staff, db.session.get(Pledge, pledge.id), amount_cents=100_00,
                                         received_on=today(), key=None)
         ledger.reverse(staff, receipt, reason=FORMULA, key=None)
+        sess = workforce_session(staff, workforce_program(staff, institute))
+        workforce.sign_up(db.session.get(User, participant.id), sess, "k12")
         proposal = db.session.get(Proposal, proposal.id)
         for status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED):
             proposals._move(staff, proposal, status, [proposal.status])
@@ -60,7 +65,8 @@ def exports(app):
         return {"institute_admin.roster_csv": [f"/institutes/{institute.slug}/roster.csv"],
                 "ledger.organization_csv": [f"/organizations/{organization.id}/ledger.csv"],
                 "institute_admin.ledger_csv": [f"/institutes/{institute.slug}/ledger.csv"],
-                "snapshot.as_csv": ["/snapshot.csv", f"/institutes/{institute.slug}/snapshot.csv"]}
+                "snapshot.as_csv": ["/snapshot.csv", f"/institutes/{institute.slug}/snapshot.csv"],
+                "workforce.roster_csv": [f"/sessions/{sess.id}/roster.csv"]}
 
 
 def csv_files(response) -> dict[str, list[list[str]]]:

@@ -75,23 +75,31 @@ def test_audit_log_is_append_only_on_postgresql(app):
         assert db.session.get(User, user.id) is not None
 
 
+def upgraded_with_the_demo() -> None:
+    """Inside an app context: migrate to the newest revision, then seed and load the demo, committed."""
+    from portal.services import demo, institutes, memberships
+
+    upgrade()
+    institutes.seed(institutes.seed_records())
+    memberships.seed_tiers({"default": [{"name": tier, "annual_fee_usd": 1000, "may_lead_projects": True,
+                                         "may_join_projects": True, "governance_vote": False, "named_seats": 1}
+                                        for tier in ("Gold", "Silver", "Platinum")]})
+    demo.load("demonstration only 2026")
+    db.session.commit()
+
+
 def test_upgrading_and_downgrading_with_data_in_the_tables(tmp_path):
     """SQLite rebuilds tables to alter them; rows that others refer to must survive both ways."""
-    from portal.services import demo, institutes, memberships, summary
+    from portal.services import summary
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'data.db'}")
     with app.app_context():
-        upgrade()
-        institutes.seed(institutes.seed_records())
-        memberships.seed_tiers({"default": [{"name": tier, "annual_fee_usd": 1000, "may_lead_projects": True,
-                                             "may_join_projects": True, "governance_vote": False, "named_seats": 1}
-                                            for tier in ("Gold", "Silver", "Platinum")]})
-        demo.load("demonstration only 2026")
-        db.session.commit()
+        upgraded_with_the_demo()
         entries = db.session.scalar(sa.text("SELECT count(*) FROM ledger_entries"))
         assert entries > 0
-        kept = summary.stored()
-        assert kept
+        # the workforce figures go with the workforce tables, which a downgrade this far drops
+        kept = {key: value for key, value in summary.stored().items() if key[1] != "workforce"}
+        assert kept and len(kept) < len(summary.stored())
         db.session.remove()  # let go of the database before the migration takes it
         downgrade(revision="ec51ae2aa159")  # below the proposals, which alter pledges (ledger entries refer to them)
         upgrade()

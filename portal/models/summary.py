@@ -23,6 +23,9 @@ class Figure(StrEnum):
     PLEDGERS = "pledgers"  # key: "all" or a fiscal year; organizations with pledges
     MEMBERSHIP_DAYS = "days.membership"  # key: whole days from application to decision; how many
     PROPOSAL_DAYS = "days.proposal"  # key: whole days from first submission to decision; how many
+    # key: "<fiscal year>:<measure>" (institutes only); measures: each audience category (people who
+    # attended a session, plus those counted at outreach events), educators_trained, credentials
+    WORKFORCE = "workforce"
 
 
 class Summary(Base):

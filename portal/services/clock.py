@@ -1,11 +1,16 @@
-"""Dates the rules count with: today in UTC, and the same day some years on."""
+"""Dates and times the rules count with: now and today in UTC, and the same day some years or months on."""
 
 import calendar
 from datetime import UTC, date, datetime
 
 
+def now() -> datetime:
+    """This moment, in UTC."""
+    return datetime.now(UTC)
+
+
 def today() -> date:
-    return datetime.now(UTC).date()
+    return now().date()
 
 
 def add_years(day: date, years: int) -> date:

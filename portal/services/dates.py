@@ -9,9 +9,10 @@ then only the institute's founding year bounds a date from below.
 Each check raises DomainError on the field the date was typed in.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from portal.services import DomainError
+from portal.services.clock import now as clock_now
 from portal.services.clock import today as clock_today
 
 # A membership may be approved to start at most this far ahead (an application decided early in the year
@@ -26,6 +27,12 @@ INSTALMENT_YEARS_AFTER = 5
 CALL_OPENS_AHEAD = timedelta(days=2 * 366)
 CALL_OPEN_AT_MOST = timedelta(days=2 * 366)
 CALL_OPENS_BACK = timedelta(days=366)
+# A workforce session is scheduled at most this far ahead, put on record at most this long after it started,
+# and lasts at most this long (an apprenticeship); an outreach event is recorded at most this long after.
+SESSION_STARTS_AHEAD = timedelta(days=3 * 365)
+SESSION_STARTS_BACK = timedelta(days=365)
+SESSION_LASTS_AT_MOST = timedelta(days=4 * 365)
+OUTREACH_BACK = timedelta(days=365)
 
 
 def fiscal_year_start(fiscal_year: int) -> date:
@@ -110,7 +117,7 @@ def check_call_window(opens_at: datetime, closes_at: datetime, founded_year: int
                       now: datetime | None = None) -> None:
     """A call opens no earlier than a year back (and never before the institute was founded) and at most two
     years ahead; it closes after it opens, in the future, and within two years of opening."""
-    now = now or datetime.now(UTC)
+    now = now or clock_now()
     check_not_before_founding(opens_at.date(), founded_year, "opens_at", "A call's opening")
     if opens_at < now - CALL_OPENS_BACK:
         raise DomainError("opens_at", "A call cannot open more than a year back; check the year")
@@ -122,3 +129,23 @@ def check_call_window(opens_at: datetime, closes_at: datetime, founded_year: int
         raise DomainError("closes_at", "The closing time has passed; a call must close in the future")
     if closes_at - opens_at > CALL_OPEN_AT_MOST:
         raise DomainError("closes_at", "A call stays open at most two years; check the year")
+
+
+def check_session_times(starts_at: datetime, ends_at: datetime, *, now: datetime | None = None) -> None:
+    """A workforce session's start and end (aware times): starting within the last year or the next three
+    years, ending after it starts and at most four years later."""
+    now = now or clock_now()
+    if not now - SESSION_STARTS_BACK <= starts_at <= now + SESSION_STARTS_AHEAD:
+        raise DomainError("starts_at", "Sessions start within the last year or the next three years")
+    if ends_at <= starts_at:
+        raise DomainError("ends_at", "The session must end after it starts")
+    if ends_at - starts_at > SESSION_LASTS_AT_MOST:
+        raise DomainError("ends_at", "A session lasts at most four years (an apprenticeship)")
+
+
+def check_outreach_day(held_on: date | None, *, today: date | None = None) -> date:
+    """The day an outreach event was held: within the last year, not in the future."""
+    today = today or clock_today()
+    if held_on is None or not today - OUTREACH_BACK <= held_on <= today:
+        raise DomainError("held_on", "Give the date it was held: within the last year, not in the future")
+    return held_on

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Institute, LedgerEntry, User
-from portal.services import accounts, ledger, memberships, organizations
+from portal.services import accounts, ledger, memberships, organizations, workforce_demo
 from portal.services.clock import today
 from portal.services.ledger import PledgeInput
 from portal.services.organizations import OrganizationChoice
@@ -71,6 +71,7 @@ def load(password: str) -> dict[str, int]:
     ledger.record_federal_obligation(network, institute, fiscal_year=fy, amount_cents=500_000_00,
                                      reference=f"DEMO-{institute.acronym}-FY{fy}",
                                      note="Cooperative agreement, demo figure", key=None)
+    created.update(workforce_demo.load(recorder, institute, DEMO_DOMAIN, password))
     created["entries"] = db.session.scalar(sa.select(sa.func.count(LedgerEntry.id))) or 0
     created["created"] = 1
     return created

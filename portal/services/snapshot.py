@@ -33,6 +33,7 @@ from portal.models import (
     ProposalStatus,
     Summary,
 )
+from portal.services import workforce_figures
 from portal.services.clock import today
 from portal.services.summary import GROUPS, group_of
 
@@ -79,6 +80,7 @@ DICTIONARY = {
         "decided": "How many were decided.",
         "median_days": "Median of the whole days (24-hour periods) from application or submission to decision."}),
 }
+DICTIONARY.update(workforce_figures.DICTIONARY)
 
 
 def _table(name: str, rows: list[list]) -> dict:
@@ -144,14 +146,15 @@ def compute(institute: Institute | None = None) -> dict:
     on = today()
     latest = db.session.scalar(sa.select(AuditEvent.occurred_at).order_by(AuditEvent.id.desc()).limit(1))
     as_of = (latest or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
-    institutes = db.session.scalars(
-        (sa.select(Institute).where(Institute.id == institute.id) if institute is not None else sa.select(Institute))
-        .order_by(Institute.acronym)).all()
+    every_institute = db.session.scalars(sa.select(Institute).order_by(Institute.acronym)).all()
+    institutes = [i for i in every_institute if institute is None or i.id == institute.id]
     scope = institute.id if institute is not None else NETWORK
     # the scope's own figures, and for the network each institute's money beside them
     wanted = Summary.scope == scope
     if institute is None:
         wanted = sa.or_(wanted, Summary.figure.in_([Figure.MONEY, Figure.FEDERAL, Figure.PLEDGERS]))
+    # every institute's workforce counts: an institute's row is published as it stands in the network's table
+    wanted = sa.or_(wanted, Summary.figure == Figure.WORKFORCE)
     figures: dict[tuple[int, str], dict[str, int]] = {}
     for row in db.session.execute(sa.select(Summary.scope, Summary.figure, Summary.key, Summary.value)
                                   .where(wanted, Summary.value != 0)):
@@ -219,6 +222,10 @@ def compute(institute: Institute | None = None) -> dict:
         days = {int(d): n for d, n in figure(name).items()}
         return sum(days.values()), _median(days)
 
+    workforce_by_institute, workforce_by_year = workforce_figures.tables(
+        {i.acronym: figure(Figure.WORKFORCE, i.id) for i in every_institute})
+    workforce_by_institute = [row for row in workforce_by_institute if row[0] in {i.acronym for i in institutes}]
+
     total_federal = sum(r[1] for r in coinvestment)
     network_orgs = pledgers.get("all", 0)
     network_verified = _suppressed(network_orgs, all_verified)[0]
@@ -251,6 +258,10 @@ def compute(institute: Institute | None = None) -> dict:
             "readiness": _table("readiness", readiness),
             "coinvestment_by_institute": _table("coinvestment_by_institute", coinvestment),
             "match_by_fiscal_year": _table("match_by_fiscal_year", match),
+            "workforce_by_institute": _table("workforce_by_institute", workforce_by_institute),
+            # an institute's counts per year are inner cells of the grid whose margins are published
+            **({"workforce_by_fiscal_year": _table("workforce_by_fiscal_year", workforce_by_year)}
+               if institute is None else {}),
             "decision_times": _table("decision_times", [
                 ["membership applications", *decisions(Figure.MEMBERSHIP_DAYS)],
                 ["proposals", *decisions(Figure.PROPOSAL_DAYS)]]),

@@ -39,7 +39,7 @@ from portal.models import (
     StatusChange,
     Summary,
 )
-from portal.services import updated_rows
+from portal.services import updated_rows, workforce_figures
 
 GROUPS = ("industry (small)", "industry (large)", "academic", "government", "nonprofit")
 PROJECT_STATUSES = (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, ProposalStatus.COMPLETED)
@@ -317,6 +317,7 @@ def recount(session: so.Session | so.scoped_session[Any] | None = None) -> dict[
             days = str(whole_days(submitted[proposal_id], at))
             figures[(institute_id, Figure.PROPOSAL_DAYS, days)] += 1
             figures[(NETWORK, Figure.PROPOSAL_DAYS, days)] += 1
+    figures.update(workforce_figures.recount(session))
     return {(scope, str(figure), key): value for (scope, figure, key), value in figures.items() if value}
 
 

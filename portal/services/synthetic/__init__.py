@@ -41,7 +41,7 @@ from portal.models import (
 )
 from portal.services import institutes as institute_service
 from portal.services import passwords, summary
-from portal.services.synthetic import money, projects
+from portal.services.synthetic import money, projects, workforce
 from portal.services.synthetic.bulk import Activity, Rows, Tick, insert, next_id
 from portal.services.synthetic.names import organization_name, place
 
@@ -56,12 +56,14 @@ class Scale:
     memberships: int
     proposals: int
     ledger_entries: int
+    participants: int = 0  # workforce sign-ups over a year
 
 
 SCALES = {
-    "small": Scale(institutes=18, organizations=300, users=600, memberships=450, proposals=150, ledger_entries=3_000),
+    "small": Scale(institutes=18, organizations=300, users=600, memberships=450, proposals=150, ledger_entries=3_000,
+                   participants=1_000),
     "large": Scale(institutes=45, organizations=100_000, users=200_000, memberships=150_000, proposals=50_000,
-                   ledger_entries=1_000_000),
+                   ledger_entries=1_000_000, participants=100_000),
 }
 STAFF_PER_INSTITUTE = 2
 REVIEWERS_PER_INSTITUTE = 3
@@ -90,7 +92,7 @@ def _fix_sequences() -> None:
         return
     for model in (Institute, Tier, Organization, User, Affiliation, InstituteStaff, Membership, ProjectCall,
                   Criterion, Proposal, Partner, StatusChange, Review, Score, Pledge, LedgerEntry,
-                  FederalObligation, AuditEvent, Notification):
+                  FederalObligation, AuditEvent, Notification, *workforce.SEQUENCED):
         table = model.__tablename__
         db.session.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"))
@@ -313,6 +315,7 @@ def load(scale_name: str | Scale, seed: int = 2026, progress: Callable[[int], No
     counts["memberships"] = _memberships(w, scale, tick)
     counts |= projects.load(w, scale.proposals)
     counts |= money.load(w, scale.ledger_entries)
+    counts |= workforce.load(w, scale.participants)
     w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None,
                      details={"scale": str(scale_name), "seed": seed})
     counts["audit_events"], counts["notifications"] = w.activity.write(tick)
@@ -353,5 +356,6 @@ def total_rows(scale_name: str) -> int:
     s = SCALES[scale_name]
     events = 3 * s.users + 4 * s.memberships + 8 * s.proposals + s.ledger_entries
     notifications = 3 * s.memberships + 3 * s.proposals + s.ledger_entries // 2
+    workforce_rows = 5 * s.participants  # sign-ups, their events and notifications, attendance, credentials
     return (s.organizations + 2 * s.users + s.memberships + 10 * s.proposals + s.ledger_entries
-            + s.ledger_entries // 4 + events + notifications)
+            + s.ledger_entries // 4 + events + notifications + workforce_rows)
