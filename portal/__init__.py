@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import Form as WTForm
 
 from config import CONFIGS
-from portal import cli, errors, headers
+from portal import cli, errors, headers, static_files
 from portal.addresses import RecordIdConverter
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -76,6 +76,9 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
 
+    if app.config.get("STATIC_FOLDER"):
+        app.static_folder = app.config["STATIC_FOLDER"]
+    static_files.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     cli.init_app(app)
