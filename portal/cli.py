@@ -225,7 +225,7 @@ def ledger_recount_command() -> None:
 
 @ledger_cli.command("remind")
 def ledger_remind_command() -> None:
-    """Notify organizations of instalments falling due within 30 days (once each)."""
+    """Notify organizations of installments falling due within 30 days (once each)."""
     count = ledger.remind()
     db.session.commit()
     outbox.deliver()

@@ -1,4 +1,4 @@
-"""Co-investment: pledges, their instalment schedules, the append-only ledger and federal obligations."""
+"""Co-investment: pledges, their installment schedules, the append-only ledger and federal obligations."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -128,7 +128,7 @@ class Instalment(Base):
     pledge: so.Mapped[Pledge] = so.relationship(back_populates="instalments")
 
     def __repr__(self) -> str:
-        return f"<Instalment pledge={self.pledge_id} {self.due_on} {self.amount_cents}>"
+        return f"<Installment pledge={self.pledge_id} {self.due_on} {self.amount_cents}>"
 
 
 class LedgerEntry(Base):

@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from portal.extensions import db
+from portal.geography import TIME_ZONES
 from portal.models import PasswordResetRequest, Role, User, UserSession
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, outbox, passwords, sessions, tokens
@@ -197,13 +198,19 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def update_profile(user: User, *, full_name: str) -> None:
+def update_profile(user: User, *, full_name: str, time_zone: str | None = None) -> None:
+    """Change a person's name and, when given, the time zone the portal shows times in."""
     full_name = " ".join(full_name.split())
     if not full_name:
         raise DomainError("full_name", "Enter your full name")
-    if full_name != user.full_name:
-        audit.record(user, "user.profile_updated", user, details={"full_name": [user.full_name, full_name]})
-        user.full_name = full_name
+    zone = user.time_zone if time_zone is None else time_zone
+    if zone not in TIME_ZONES:
+        raise DomainError("time_zone", "Choose a time zone from the list")
+    changes = {name: [before, after] for name, before, after in
+               (("full_name", user.full_name, full_name), ("time_zone", user.time_zone, zone)) if before != after}
+    if changes:
+        audit.record(user, "user.profile_updated", user, details=changes)
+        user.full_name, user.time_zone = full_name, zone
 
 
 def create_verified_user(email: str, password: str, full_name: str) -> User:

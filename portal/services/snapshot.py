@@ -242,7 +242,7 @@ def compute(institute: Institute | None = None) -> dict:
     return {
         "as_of": as_of.isoformat(),
         "scope": institute.acronym if institute is not None else "network",
-        "licence": "CC0 1.0: no rights reserved",
+        "license": "CC0 1.0: no rights reserved",
         "tables": {
             "overview": _table("overview", overview),
             "members_by_sector": _table("members_by_sector", [

@@ -182,6 +182,6 @@ def as_csv(slug: str | None = None):
 
 @bp.get("/snapshot/data")
 def dictionary():
-    """The data dictionary: every table and field of the open data, and its licence."""
+    """The data dictionary: every table and field of the open data, and its license."""
     return render_template("snapshot/dictionary.html", dictionary=snapshot.DICTIONARY,
                            suppress_below=snapshot.SUPPRESS_BELOW)
