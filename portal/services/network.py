@@ -155,6 +155,16 @@ def organizations_query(q: str = "") -> sa.Select:
     return query
 
 
+def organization_counts(organization: Organization) -> dict[str, int]:
+    """How many records of each kind refer to ``organization`` (what a merge would move)."""
+    def count(column) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).where(column == organization.id)) or 0
+    return {"memberships": count(Membership.organization_id), "pledges": count(Pledge.organization_id),
+            "proposals led": count(Proposal.lead_organization_id),
+            "places on teams": count(Partner.organization_id),
+            "people": count(Affiliation.organization_id)}
+
+
 def verify_organization(actor: User, organization: Organization) -> None:
     require_network_admin(actor)
     if organization.verified_at is not None:
@@ -261,8 +271,10 @@ def merge_organizations(actor: User, survivor: Organization, absorbed: Organizat
                             "verified": absorbed.verified_at is not None},
                "moved": moved, "pledges": pledge_ids}
     absorbed_name, absorbed_id = absorbed.name, absorbed.id
-    db.session.delete(db.session.get(Organization, absorbed_id))
-    db.session.flush()
+    # everything that referred to it refers to the survivor now, so the row goes with a plain DELETE
+    db.session.execute(sa.delete(Organization).where(Organization.id == absorbed_id)
+                       .execution_options(synchronize_session=False))
+    db.session.expunge(absorbed)
     audit.record(actor, "organization.merged", survivor, reason=reason, details=details)
     for pledge_id in pledge_ids:
         pledge = db.session.get(Pledge, pledge_id)
