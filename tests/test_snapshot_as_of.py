@@ -20,7 +20,6 @@ from portal.models import (
     OrgSize,
     Pledge,
     Proposal,
-    ProposalStatus,
     Role,
     Sector,
     StatusChange,
