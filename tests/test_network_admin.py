@@ -2,6 +2,7 @@
 line), organizations verified, renamed and merged, with the figures and the audit log kept true."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,8 @@ from portal.models import (
     User,
     UserSession,
 )
-from portal.services import DomainError, accounts, ledger, network, summary
+from portal.models.base import utcnow
+from portal.services import DomainError, accounts, ledger, memberships, network, summary
 from portal.services.clock import today
 from tests.conftest import login
 from tests.factories import (
@@ -140,7 +142,6 @@ def test_a_retired_institute_takes_no_applications(client, app, admin):
     with app.app_context():
         retired = get(Institute, institute)
         assert retired.retired_on == today() and actions("institute.retired")[0].reason == "Funding ended"
-        from portal.services import memberships
         with pytest.raises(DomainError, match="left the network"):
             memberships.apply(get(User, applicant), get(Organization, organization), retired, get(Tier, tier),
                               statement="Join", contact_name="Pat", contact_email="pat@example.com")
@@ -312,3 +313,28 @@ def test_a_member_of_the_absorbed_organization_is_still_signed_in(app, ctx):
                                 reason="Same firm")
     db.session.commit()
     assert accounts.authenticate(d.dup_admin.email, PASSWORD) is not None
+
+
+@pytest.mark.parametrize("change", ["disable", "merge", "retire", "add"])
+def test_sensitive_changes_ask_for_a_fresh_second_factor(client, app, admin, change):
+    d = Duplicates(app)
+    user = make_user(app, email="target@example.com")
+    url, data = {
+        "disable": (f"/network/users/{user.id}/disable", {"reason": "Left"}),
+        "merge": (f"/network/organizations/{d.survivor.id}/merge",
+                  {"merge-absorbed": "ACME Corp", "merge-reason": "Twice"}),
+        "retire": (f"/network/institutes/{d.one.slug}/retire",
+                   {"retired_on": today().isoformat(), "reason": "Ended"}),
+        "add": ("/network/institutes", INSTITUTE_FORM),
+    }[change]
+    login(client, admin.email)
+    with app.app_context():
+        db.session.execute(sa.update(UserSession).values(second_factor_at=utcnow() - timedelta(minutes=16)))
+        db.session.commit()
+    response = client.post(url, data=data)
+    assert response.status_code == 303 and "/account/second-factor/confirm" in response.headers["Location"]
+    with app.app_context():
+        assert get(User, user).active and get(Organization, d.absorbed) is not None
+        assert get(Institute, d.one).retired_on is None
+        assert db.session.scalar(sa.select(Institute).where(Institute.slug == "bio-x")) is None
+        assert actions("user.disabled") == actions("organization.merged") == actions("institute.retired") == []
