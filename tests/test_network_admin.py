@@ -145,6 +145,7 @@ def test_a_retired_institute_takes_no_applications(client, app, admin):
         with pytest.raises(DomainError, match="left the network"):
             memberships.apply(get(User, applicant), get(Organization, organization), retired, get(Tier, tier),
                               statement="Join", contact_name="Pat", contact_email="pat@example.com")
+    assert "left the network on" in client.get(f"/institutes/{institute.slug}").get_data(as_text=True)
     again = client.post(f"/network/institutes/{institute.slug}/retire",
                         data={"retired_on": today().isoformat(), "reason": "Again"}, follow_redirects=True)
     assert "retired already" in again.get_data(as_text=True)
