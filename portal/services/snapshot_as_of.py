@@ -198,23 +198,30 @@ def compute(fiscal_year: int) -> dict:
     ids = [i.id for i in institutes]
     in_force = sa.and_(in_force_on(on), Membership.institute_id.in_(ids))
     place = (Organization.sector, Organization.size, Organization.state)
-    memberships = db.session.execute(
-        sa.select(Membership.institute_id, Membership.organization_id, *place)
-        .join(Organization, Organization.id == Membership.organization_id).where(in_force)).all()
-    by_institute = Counter(row.institute_id for row in memberships)
-    organizations = {row.organization_id: row for row in memberships}
+    by_institute = Counter(dict(db.session.execute(
+        sa.select(Membership.institute_id, sa.func.count()).where(in_force).group_by(Membership.institute_id)).all()))
+    each_membership = (sa.select(*place, sa.func.count())
+                       .join(Membership, Membership.organization_id == Organization.id)
+                       .where(in_force).group_by(*place))
+    each_organization = (sa.select(*place, sa.func.count()).where(
+        Organization.id.in_(sa.select(Membership.organization_id).where(in_force))).group_by(*place))
     groups: dict[str, list[int]] = {group: [0, 0] for group in GROUPS}
     states: dict[str, list[int]] = {}
-    for row in memberships:
-        groups[group_of(row.sector, row.size)][1] += 1
-        states.setdefault(row.state, [0, 0])[1] += 1
-    for row in organizations.values():
-        groups[group_of(row.sector, row.size)][0] += 1
-        states[row.state][0] += 1
+    for column, query in ((0, each_organization), (1, each_membership)):
+        for sector, size, state, n in db.session.execute(query):
+            groups[group_of(sector, size)][column] += n
+            states.setdefault(state, [0, 0])[column] += n
+    organizations = sum(orgs for orgs, _ in groups.values())
+    memberships = sum(count for _, count in groups.values())
 
-    projects = db.session.execute(projects_active(fiscal_year).where(ProjectCall.institute_id.in_(ids))).all()
-    projects_by_institute = Counter(row.institute_id for row in projects)
-    areas = Counter(area_of(row.technology_area) for row in projects)
+    projects = projects_active(fiscal_year).where(ProjectCall.institute_id.in_(ids)).subquery()
+    projects_by_institute: Counter = Counter()
+    areas: Counter = Counter()
+    for institute_id, area, n in db.session.execute(
+            sa.select(projects.c.institute_id, projects.c.technology_area, sa.func.count())
+            .group_by(projects.c.institute_id, projects.c.technology_area)):
+        projects_by_institute[institute_id] += n
+        areas[area_of(area)] += n
 
     money = _money(fiscal_year, ids)
 
@@ -229,10 +236,10 @@ def compute(fiscal_year: int) -> dict:
     workforce = _workforce_row(fiscal_year)
     overview: list[list[Any]] = [
         ["institutes active", len(institutes)],
-        ["member organizations", len(organizations)],
-        ["memberships in force", len(memberships)],
+        ["member organizations", organizations],
+        ["memberships in force", memberships],
         ["states and territories with members", len(states)],
-        ["projects active during the year", len(projects)],
+        ["projects active during the year", sum(projects_by_institute.values())],
         ["federal obligations (cents)", network_money[1]],
         ["non-federal pledged less cancelled (cents)", network_money[3]],
         ["non-federal verified (cents)", network_money[5]],
