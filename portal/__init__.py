@@ -22,6 +22,7 @@ from portal.institutes.routes import bp as institutes_bp
 from portal.ledger.routes import bp as ledger_bp
 from portal.main.routes import bp as main_bp
 from portal.memberships.routes import bp as memberships_bp
+from portal.network.routes import bp as network_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
@@ -76,6 +77,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
+    app.register_blueprint(network_bp)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]

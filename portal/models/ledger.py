@@ -184,7 +184,7 @@ class FederalObligation(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institute_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
-    fiscal_year: so.Mapped[int]
+    fiscal_year: so.Mapped[int] = so.mapped_column(index=True)
     amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     reference: so.Mapped[str] = so.mapped_column(sa.String(100))
     corrects_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("federal_obligations.id"), index=True)

@@ -114,14 +114,32 @@ def log_out(user: User, record: UserSession) -> None:
     audit.record(user, "user.logged_out", user)
 
 
-def disable(actor: User, user: User, *, reason: str) -> None:
-    """Disable an account (a network administrator's decision): every session of it ends at once."""
-    if not actor.is_network_admin:
+def disable(actor: User | None, user: User, *, reason: str) -> None:
+    """Disable an account (a network administrator's decision, or an operator's at the command line, with
+    no actor): every session of it ends at once and it cannot sign in until it is enabled again."""
+    if actor is not None and not actor.is_network_admin:
         raise DomainError(None, "Only a network administrator may disable an account.", status=403)
+    if actor is not None and actor.id == user.id:
+        raise DomainError(None, "You cannot disable your own account; ask another network administrator.")
+    if not reason.strip():
+        raise DomainError("reason", "Give the reason for disabling the account")
+    if not user.active:
+        raise DomainError(None, f"The account of {user.email} is disabled already.", status=409)
+    user.active = False
+    end_sessions(user, action="user.sessions_ended")
+    audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason.strip())
+
+
+def enable(actor: User | None, user: User, *, reason: str) -> None:
+    """Enable a disabled account again: its owner signs in with their password (and second factor) as before."""
+    if actor is not None and not actor.is_network_admin:
+        raise DomainError(None, "Only a network administrator may enable an account.", status=403)
+    if not reason.strip():
+        raise DomainError("reason", "Give the reason for enabling the account")
     if user.active:
-        user.active = False
-        end_sessions(user, action="user.sessions_ended")
-        audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason)
+        raise DomainError(None, f"The account of {user.email} is enabled already.", status=409)
+    user.active = True
+    audit.record(actor, "user.enabled", user, from_state="disabled", to_state="active", reason=reason.strip())
 
 
 def check_password_for(user: User, password: str, field: str = "password") -> None:

@@ -102,6 +102,11 @@ def _ratio(numerator: int | None, denominator: int) -> float | None:
     return round(numerator / denominator, 2)
 
 
+# the same rules for the snapshot as of a fiscal year (portal.services.snapshot_as_of)
+suppressed = _suppressed
+ratio = _ratio
+
+
 def _median(counts: dict[int, int]) -> float | None:
     """The median of values given as {value: how many}."""
     total = sum(counts.values())

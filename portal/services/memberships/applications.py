@@ -53,6 +53,8 @@ def _people_to_tell(membership: Membership) -> list[User]:
 def apply(actor: User, organization: Organization, institute: Institute, tier: Tier, *,
           statement: str, contact_name: str, contact_email: str) -> Membership:
     """File an application; at most one pending or active membership per organization and institute."""
+    if institute.is_retired:
+        raise DomainError(None, f"{institute.acronym} has left the network; it takes no applications.", status=409)
     if tier.institute_id != institute.id:
         raise DomainError("tier", f"That tier does not belong to {institute.acronym}")
     if tier.is_retired:
