@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
 from portal.services import csvfile as csv  # the one CSV writer: formula-leading cells are escaped
-from portal.services import snapshot
+from portal.services import snapshot, workforce_figures
 
 bp = Blueprint("snapshot", __name__)
 
@@ -173,7 +173,8 @@ def as_csv(slug: str | None = None):
             info = zipfile.ZipInfo(f"{name}.csv", date_time=(2000, 1, 1, 0, 0, 0))  # same bytes, same ETag
             archive.writestr(info, out.getvalue())
         readme = zipfile.ZipInfo("README.txt", date_time=(2000, 1, 1, 0, 0, 0))
-        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=snapshot.DICTIONARY))
+        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=snapshot.DICTIONARY,
+                                                      workforce_notes=workforce_figures.NOTES))
     name = f"snapshot-{institute.slug if institute else 'network'}.zip"
     response = Response(buffer.getvalue(), mimetype="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -184,4 +185,4 @@ def as_csv(slug: str | None = None):
 def dictionary():
     """The data dictionary: every table and field of the open data, and its licence."""
     return render_template("snapshot/dictionary.html", dictionary=snapshot.DICTIONARY,
-                           suppress_below=snapshot.SUPPRESS_BELOW)
+                           suppress_below=snapshot.SUPPRESS_BELOW, workforce_notes=workforce_figures.NOTES)

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.models.base import utcnow
+from portal.services.ledger import fiscal_year_of
 from tests import factories
 from tests.e2e.test_journeys import PASSWORD, choose, expect, heading, sign_in
 from tests.e2e.test_memberships import sign_out
@@ -140,10 +141,16 @@ def test_from_publishing_a_program_to_a_verified_credential(new_page, live_serve
     audit(page, "a verified credential")
 
     page.goto("/snapshot")
+    by_year = page.locator("#table-workforce_by_fiscal_year")
+    year = by_year.get_by_role("row").filter(has=page.get_by_role("rowheader", name=str(fiscal_year_of(
+        utcnow().date())), exact=True))
+    expect(year.get_by_role("cell").first).to_have_text("300")
+    expect(year.get_by_role("cell").nth(4)).to_have_text("fewer than 10")  # the one veteran
+    # the only institute with K-12 students: beside the others' zeros and the year's total it is withheld
     table = page.locator("#table-workforce_by_institute")
     row = table.get_by_role("row").filter(has=page.get_by_role("rowheader", name="America Makes", exact=True))
-    expect(row.get_by_role("cell").first).to_have_text("300")
-    expect(row.get_by_role("cell").nth(4)).to_have_text("fewer than 10")  # the one veteran
+    expect(row.get_by_role("cell").first).to_have_text("withheld")
+    expect(row.get_by_role("cell").nth(4)).to_have_text("fewer than 10")
     audit(page, "the snapshot with workforce figures")
 
 
