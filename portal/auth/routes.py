@@ -243,6 +243,7 @@ def render_account(status: int = 200, **forms):
         "auth/account.html", affiliations=organizations.affiliations_of(current_user),
         sessions=sessions.of(current_user), this_session=record.id if record else None, device=sessions.device,
         must_use_mfa=mfa.must_use(current_user), recovery_codes_left=mfa.recovery_codes_left(current_user),
+        old_recovery_codes=mfa.has_old_recovery_codes(current_user),
         audit_head=audit.head() if current_user.is_network_admin else None,
         proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
         administers=memberships.institutes_administered(current_user), **forms

@@ -222,20 +222,21 @@ def enrol():
     user = current_user._get_current_object()
     if user.has_second_factor:
         return redirect(url_for("auth.account"))
-    if request.method == "GET" or "enrol_secret" not in session:
-        session["enrol_secret"] = mfa.new_secret()
-    secret = session["enrol_secret"]
+    record = current_session()
+    secret = mfa.pending_secret(record)
+    if request.method == "GET" or secret is None:  # a new secret for each visit, kept server-side
+        secret = mfa.start_enrolment(record)
+        db.session.commit()
     form = EnrolForm()
     if form.validate_on_submit():
         try:
-            codes = mfa.enrol(user, secret, filled(form.code.data))
+            codes = mfa.enrol(user, record, filled(form.code.data))
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            current_session().second_factor_at = utcnow()
+            record.second_factor_at = utcnow()
             db.session.commit()
-            session.pop("enrol_secret", None)
             return render_template("auth/recovery_codes.html", codes=codes, enrolled=True)
     status = 422 if form.errors else 200
     return render_template("auth/enrol.html", form=form, secret=secret,
