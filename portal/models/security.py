@@ -46,3 +46,22 @@ class RecoveryCode(Base):
 
     def __repr__(self) -> str:
         return f"<RecoveryCode {self.id} user={self.user_id}>"
+
+
+class PasskeyCredential(Base):
+    """A passkey or security key (WebAuthn) registered as a second factor: its credential ID and public key
+    (nothing secret), and the signature counter it last reported."""
+
+    __tablename__ = "passkey_credentials"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(1023), unique=True)
+    public_key: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(2048))
+    sign_count: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    name: so.Mapped[str] = so.mapped_column(sa.String(100))
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_used_at: so.Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<PasskeyCredential {self.id} user={self.user_id}>"

@@ -46,6 +46,9 @@ class User(UserMixin, Base):
     totp_secret: so.Mapped[str | None] = so.mapped_column(EncryptedString())
     totp_enrolled_at: so.Mapped[datetime | None]
     totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # The challenge of the passkey ceremony under way (adding one, or proving one), and when it was made.
+    passkey_challenge: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(64))
+    passkey_challenge_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(

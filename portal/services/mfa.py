@@ -25,7 +25,7 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import InstituteStaff, RecoveryCode, User, UserSession, encryption
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, sessions
+from portal.services import DomainError, audit, outbox, passkeys, sessions
 
 ISSUER = "Manufacturing Innovation Network"
 RECOVERY_CODES = 10
@@ -208,6 +208,7 @@ def reset(actor: User, user: User, *, reason: str) -> None:
     user.totp_enrolled_at = None
     user.totp_last_step = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    passkeys.remove_all(user)
     sessions.end_all(user)
     audit.record(actor, "user.second_factor_reset", user, from_state="totp", to_state="none", reason=reason[:1000])
     outbox.queue(user.email, "second_factor_reset", user=user, actor=actor, reason=reason,
