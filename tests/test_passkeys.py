@@ -131,6 +131,28 @@ def test_a_spoiled_answer_is_refused(app, person, spoil):
         passkeys.check(user, answer)
 
 
+def garbled(answer: str, part: str) -> str:
+    """``answer`` with one part of its response replaced by bytes that are not what it should hold."""
+    data = json.loads(answer)
+    data["response"][part] = b64(b"\xff\x00 not cbor, not json")
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("part", ["clientDataJSON", "authenticatorData", "signature"])
+def test_a_malformed_answer_is_refused_not_an_error(person, part):
+    user, authenticator = person
+    with pytest.raises(DomainError, match="not accepted"):
+        passkeys.check(user, garbled(authenticator.get(passkeys.authentication_options(user)), part))
+
+
+@pytest.mark.parametrize("part", ["clientDataJSON", "attestationObject"])
+def test_a_malformed_new_passkey_is_refused_not_an_error(person, part):
+    user, _ = person
+    answer = Authenticator().create(passkeys.registration_options(user))
+    with pytest.raises(DomainError, match="could not be added"):
+        passkeys.add(user, garbled(answer, part), "Broken")
+
+
 def test_a_reset_of_the_second_factor_removes_passkeys(app, person):
     user, _ = person
     admin = db.session.get(User, make_user(app, role=Role.NETWORK_ADMIN).id)

@@ -26,7 +26,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import parse_authentication_credential_json, parse_registration_credential_json
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -119,7 +119,7 @@ def add(user: User, credential: str, name: str) -> PasskeyCredential:
         verified = verify_registration_response(
             credential=parse_registration_credential_json(credential), expected_challenge=challenge,
             expected_rp_id=party.id, expected_origin=party.origin)
-    except (InvalidRegistrationResponse, InvalidJSONStructure, ValueError) as error:
+    except (WebAuthnException, ValueError) as error:  # any answer that is not right, however malformed
         raise DomainError("name", "That passkey could not be added. Try again.") from error
     passkey = PasskeyCredential(user_id=user.id, credential_id=verified.credential_id,
                                 public_key=verified.credential_public_key, sign_count=verified.sign_count, name=name)
@@ -148,7 +148,7 @@ def check(user: User, credential: str) -> PasskeyCredential:
     challenge = _take_challenge(user, None)
     try:
         parsed = parse_authentication_credential_json(credential)
-    except (InvalidJSONStructure, ValueError) as error:
+    except (WebAuthnException, ValueError) as error:
         raise DomainError(None, NOT_ACCEPTED) from error
     passkey = db.session.scalar(sa.select(PasskeyCredential).where(
         PasskeyCredential.user_id == user.id, PasskeyCredential.credential_id == parsed.raw_id))
@@ -159,7 +159,7 @@ def check(user: User, credential: str) -> PasskeyCredential:
         verified = verify_authentication_response(
             credential=parsed, expected_challenge=challenge, expected_rp_id=party.id, expected_origin=party.origin,
             credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count)
-    except InvalidAuthenticationResponse as error:  # a wrong signature, or a counter gone back (a clone)
+    except (WebAuthnException, ValueError) as error:  # a wrong signature, a counter gone back (a clone)...
         raise DomainError(None, NOT_ACCEPTED) from error
     passkey.sign_count, passkey.last_used_at = verified.new_sign_count, utcnow()
     return passkey
