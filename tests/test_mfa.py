@@ -333,20 +333,21 @@ def test_the_migration_encrypts_secrets_keeps_old_recovery_codes_and_goes_back(t
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'mfa.db'}")
     with app.app_context():
         upgrade(revision=before)
-    user = make_user(app)
-    with app.app_context():
-        db.session.execute(sa.text("UPDATE users SET totp_secret = :s WHERE id = :id"),
-                           {"s": TOTP_SECRET, "id": user.id})
+    with app.app_context():  # as the schema was then: the models are newer
+        user_id = db.session.execute(sa.text(
+            "INSERT INTO users (email, full_name, password_hash, active, role, session_token, totp_secret, "
+            "totp_enrolled_at, created_at) VALUES ('old@example.com', 'Old Hand', 'x', true, 'member', 'token', "
+            ":secret, :now, :now) RETURNING id"), {"secret": TOTP_SECRET, "now": utcnow()}).scalar()
         for code in ("abc123-def456", "0a0b0c-1d1e1f"):
             digest = hashlib.sha256(code.replace("-", "").encode()).hexdigest()
             db.session.execute(sa.text("INSERT INTO recovery_codes (user_id, code_hash) VALUES (:u, :h)"),
-                               {"u": user.id, "h": digest})
+                               {"u": user_id, "h": digest})
         db.session.commit()
         upgrade()
         db.session.remove()
-    assert raw_secret(app, "users", "totp_secret", user.id).startswith("gAAAAA")
+    assert raw_secret(app, "users", "totp_secret", user_id).startswith("gAAAAA")
     with app.app_context():
-        person = db.session.get(User, user.id)
+        person = db.session.get(User, user_id)
         assert person.totp_secret == TOTP_SECRET and mfa.has_old_recovery_codes(person)
         assert mfa.check(person, "abc123-def456") == "recovery code"
         db.session.commit()

@@ -75,6 +75,12 @@ def _legacy_secret(code: str) -> str:
     return hashlib.sha256(_normalize(code).encode()).hexdigest()
 
 
+def _could_be_recovery_code(code: str) -> bool:
+    secret, legacy = _recovery_secret(code), _normalize(code)
+    return ((len(secret) == RECOVERY_GROUPS * RECOVERY_GROUP and set(secret) <= set(RECOVERY_ALPHABET))
+            or (len(legacy) == 12 and set(legacy) <= set("0123456789abcdef")))
+
+
 def new_recovery_code() -> str:
     return "-".join("".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_GROUP))
                     for _ in range(RECOVERY_GROUPS))
@@ -151,6 +157,8 @@ def check(user: User, code: str) -> str:
         raise DomainError("code", "Your account has no second factor.")
     if _accept_totp(user, user.totp_secret, code):
         return "totp"
+    if not _could_be_recovery_code(code):  # a mistyped 6 digits costs no hashing
+        raise DomainError("code", WRONG_CODE)
     unused = list(db.session.scalars(sa.select(RecoveryCode).where(
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)).order_by(RecoveryCode.id)
         .with_for_update()))  # one use of a code at a time
