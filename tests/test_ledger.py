@@ -372,7 +372,8 @@ def test_instalments_due_within_90_days_and_reminders(client, app, ledger_world,
     make_pledge(app, ledger_world, cents=300_00, schedule=[(soon, 100_00), (later, 200_00)])
     login(client, ledger_world.admin.email)
     page = client.get(f"/organizations/{ledger_world.organization.id}/ledger").data.decode()
-    assert "Due in the next 90 days" in page and "$100" in page and long_date(soon) in page and long_date(later) not in page
+    assert "Due in the next 90 days" in page and "$100" in page
+    assert long_date(soon) in page and long_date(later) not in page
     assert "1 reminder(s)" in runner.invoke(args=["ledger", "remind"]).output
     assert "0 reminder(s)" in runner.invoke(args=["ledger", "remind"]).output
 
