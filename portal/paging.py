@@ -41,6 +41,11 @@ class Capped:
     def reached(self) -> bool:
         return self.value > self.cap
 
+    @classmethod
+    def exact(cls, value: int) -> "Capped":
+        """A count known exactly (from the summary figures), shown whole however large."""
+        return cls(value, max(value, COUNT_CAP))
+
     def __str__(self) -> str:
         return f"{self.cap:,}+" if self.reached else f"{self.value:,}"
 
