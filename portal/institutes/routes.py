@@ -7,7 +7,7 @@ from flask_login import current_user
 from portal import authz, paging
 from portal.extensions import db
 from portal.institutes.forms import InstituteSearchForm
-from portal.models import Institute, Membership, Organization
+from portal.models import Institute, Organization
 from portal.services import institutes, memberships
 from portal.services.institutes import InstituteFilters
 
@@ -29,9 +29,11 @@ def index():
 
 
 def roster_page(institute: Institute) -> paging.Page:
-    """One page of the members in force, by organization name."""
-    return paging.keyset(memberships.members_in_force_query(institute), [Organization.name, Membership.id],
-                         lambda m: [m.organization.name, m.id], descending=False)
+    """One page of the members in force, by organization name (an organization has one at a time), with their
+    number from the summary figures."""
+    return paging.keyset(memberships.members_in_force_query(institute), [Organization.name, Organization.id],
+                         lambda m: [m.organization.name, m.organization.id], descending=False,
+                         total=sum(memberships.in_force_counts(institute).values()))
 
 
 @bp.get("/<slug>")

@@ -49,12 +49,10 @@ def projects():
         q = ""
     query = proposals.public_projects_query(institute, status=status or None, area=area or None, q=q)
     known = proposals.public_projects_count(institute, status=status or None, area=area or None, q=q)
-    page = paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True, count=known is None)
-    if known is not None:
-        page.total = paging.Capped.exact(known)
     return render_template(
         "proposals/projects.html", problems=problems, institute=institute,
-        status=public.get(status), area=area, q=q, page=page)
+        status=public.get(status), area=area, q=q,
+        page=paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True, total=known))
 
 
 @bp.get("/institutes/<slug>/calls")
@@ -66,8 +64,8 @@ def calls(slug: str):
                           [ProjectCall.closes_at, ProjectCall.id], lambda c: [c.closes_at, c.id], descending=True,
                           count=False)
     projects = paging.keyset(proposals.public_projects_query(institute), [Proposal.id], lambda p: [p.id],
-                             descending=True, per_page=20, param="projects_after", count=False)
-    projects.total = paging.Capped.exact(proposals.public_projects_count(institute) or 0)
+                             descending=True, per_page=20, param="projects_after",
+                             total=proposals.public_projects_count(institute))
     return render_template("proposals/calls.html", institute=institute, can_manage=can_manage,
                            calls=calls, projects=projects, now=utcnow())
 

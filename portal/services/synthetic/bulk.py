@@ -1,14 +1,13 @@
 """Bulk writing for the synthetic network, and the audit log and notifications the services would write."""
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
 from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import JsonDumper
 
 from portal.extensions import db
 from portal.models import AuditEvent, Notification
@@ -25,14 +24,6 @@ def next_id(model) -> int:
     return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
 
 
-def _copy_value(value):
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return value
-
-
 def insert(model, rows: Rows, tick: Tick) -> None:
     """Bulk insert: COPY on PostgreSQL, multi-row INSERTs elsewhere, in the session's transaction."""
     if rows:
@@ -47,12 +38,14 @@ def insert_tuples(model, columns: list[str], rows: list[tuple], tick: Tick) -> N
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection  # psycopg's own connection, for COPY
         assert driver is not None  # a connection checked out of the pool always has one
-        with (driver.cursor() as cursor,
-              cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy):
-            for start in range(0, len(rows), CHUNK):
-                for row in rows[start:start + CHUNK]:
-                    copy.write_row([_copy_value(value) for value in row])
-                tick(min(CHUNK, len(rows) - start))
+        with driver.cursor() as cursor:
+            # a dict goes in as JSON text; a StrEnum is a str, written as its value
+            cursor.adapters.register_dumper(dict, JsonDumper)
+            with cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy:
+                for start in range(0, len(rows), CHUNK):
+                    for row in rows[start:start + CHUNK]:
+                        copy.write_row(row)
+                    tick(min(CHUNK, len(rows) - start))
         return
     for start in range(0, len(rows), CHUNK):
         batch = rows[start:start + CHUNK]
