@@ -117,7 +117,8 @@ def institute_totals(institute: Institute, filters: LedgerFilters = LedgerFilter
                    .where(Pledge.institute_id == institute.id, Pledge.proposal_id.is_not(None), ~summary.counted()))
     if filters.fiscal_year:
         conditional = conditional.where(Pledge.fiscal_year == filters.fiscal_year)
-    return Totals(*(sums[name] for name in summary.MONEY_TOTALS), int(db.session.scalar(conditional) or 0))
+    return Totals(pledged_cents=sums["pledged"], received_cents=sums["received"], verified_cents=sums["verified"],
+                  cancelled_cents=sums["cancelled"], conditional_cents=int(db.session.scalar(conditional) or 0))
 
 
 def conditional_ids(pledges, among: list[int] | None = None) -> set[int]:

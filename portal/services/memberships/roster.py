@@ -109,12 +109,15 @@ def in_force_counts(institute: Institute, on: date | None = None) -> dict[str, i
     for group, value in db.session.execute(sa.select(Summary.key, Summary.value).where(
             Summary.scope == institute.id, Summary.figure == Figure.MEMBERS_BY_GROUP)):
         counts[group.split(" ")[0]] += value  # "industry (small)" and "industry (large)" are industry
-    ended_unrecorded = sa.and_(Membership.institute_id == institute.id, Membership.status == MembershipStatus.ACTIVE,
-                               sa.or_(Membership.ends_on < on, Membership.ends_on.is_(None)))
-    for sector, ended in db.session.execute(
-            sa.select(Organization.sector, sa.func.count())
-            .join(Membership, Membership.organization_id == Organization.id)
-            .where(ended_unrecorded).group_by(Organization.sector)):
+    # two index ranges (an OR of them would read every membership of the institute), the sector of each found
+    active = sa.and_(Membership.institute_id == institute.id, Membership.status == MembershipStatus.ACTIVE)
+    ended_unrecorded = sa.union_all(
+        sa.select(Membership.organization_id).where(active, Membership.ends_on < on),
+        sa.select(Membership.organization_id).where(active, Membership.ends_on.is_(None))).subquery()
+    sector_of = (sa.select(Organization.sector).where(Organization.id == ended_unrecorded.c.organization_id)
+                 .scalar_subquery())
+    for sector, ended in db.session.execute(sa.select(sector_of, sa.func.count()).select_from(ended_unrecorded)
+                                            .group_by(sector_of)):
         counts[str(sector)] -= ended
     return counts
 

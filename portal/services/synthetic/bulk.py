@@ -83,7 +83,7 @@ def indexes_afterwards(models: list) -> Iterator[None]:
         yield
         return
     tables = [model.__tablename__ for model in models]
-    found = connection.execute(sa.text(_SET_ASIDE), {"tables": tables}).all()
+    found = list(connection.execute(sa.text(_SET_ASIDE), {"tables": tables}).all())
     order = {"f": 0, "u": 1, "i": 2}  # foreign keys go first and come back last
     found.sort(key=lambda row: order[row[3]])
     for _name, drop, _make, _kind in found:
