@@ -43,6 +43,7 @@ def pages(slug: str, org_id: int, call_id: int, word: str) -> dict[str, list[str
                 f"/institutes/{slug}/calls", f"/calls/{call_id}", "/notifications/"],
         f"person{SEED}-{org_id}@{DOMAIN}": [f"/organizations/{org_id}/ledger", f"/organizations/{org_id}",
                                             f"/organizations/{org_id}/manage", "/notifications/", "/account"],
+        f"network{SEED}-1@{DOMAIN}": ["/ledger/match", "/ledger/match?fiscal_year=2026"],
     }
 
 
@@ -64,7 +65,8 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
                 event.remove(engine, "before_cursor_execute", listener)
             assert response.status_code == 200, (who, url, response.status_code)
             label = url.replace(slug, "<slug>").replace(str(org_id), "<org>").replace(str(call_id), "<call>")
-            role = "anonymous" if who == "anonymous" else "staff" if who.startswith("staff") else "organization"
+            role = ("anonymous" if who == "anonymous" else "staff" if who.startswith("staff")
+                    else "network" if who.startswith("network") else "organization")
             selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
             counts[f"{role} {label.replace(word, '<word>')}"] = len(selects)
     return counts

@@ -12,6 +12,7 @@ token, the sign-in's second step outside a sign-in, and opening a notification (
 """
 
 import argparse
+import re
 import statistics
 import time
 import tracemalloc
@@ -129,6 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds after the warm-up (at least 1)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--match", default="", help="only the routes this regular expression finds in their rule")
     args = parser.parse_args()
     app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False,
                      SESSION_COOKIE_SECURE=False)
@@ -166,7 +168,7 @@ def main() -> None:
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     rows = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" not in rule.methods or rule.endpoint in SKIP:
+        if "GET" not in rule.methods or rule.endpoint in SKIP or not re.search(args.match, rule.rule):
             continue
         chosen = OBJECT.get(rule.endpoint, {})
         values = {name: objects[chosen.get(name, name)] for name in rule.arguments}

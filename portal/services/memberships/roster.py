@@ -207,7 +207,7 @@ def wait_times(institute: Institute, now: datetime | None = None) -> WaitTimes:
                 if seen <= position < seen + value:
                     middle.append(day)
             seen += value
-        median = round(statistics.mean(middle), 1)
+        median = round(float(statistics.mean(middle)), 1)
     oldest = db.session.scalar(sa.select(sa.func.min(Membership.applied_at)).where(
         Membership.institute_id == institute.id, Membership.status == MembershipStatus.PENDING,
         Membership.decided_at.is_(None)))
