@@ -3,7 +3,7 @@ pages through members in force by name, listed or not), an institute's membershi
 application (the pending queue, a page at a time, and its longest wait), and its requested changes of tier.
 
 Revision ID: 7d3e9b1c5a20
-Revises: 4e8b2d6f1a37
+Revises: 7b1e9c4d2a60
 Create Date: 2026-11-30 09:00:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7d3e9b1c5a20'
-down_revision = '4e8b2d6f1a37'
+down_revision = '7b1e9c4d2a60'
 branch_labels = None
 depends_on = None
 

@@ -95,6 +95,8 @@ class Membership(Base):
         sa.Index("ix_memberships_institute_status_applied", "institute_id", "status", "applied_at", "id"),
         sa.Index("ix_memberships_tier_requests", "institute_id", sqlite_where=sa.text("requested_tier_id IS NOT NULL"),
                  postgresql_where=sa.text("requested_tier_id IS NOT NULL")),
+        # the memberships in force on a past day (the snapshot as of a fiscal year)
+        sa.Index("ix_memberships_starts_on_ends_on", "starts_on", "ends_on"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
