@@ -49,10 +49,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int = WORKERS) -> subprocess.Popen:
     env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32),
                MFA_ENCRYPTION_KEY=development_key())
-    command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", "wsgi:app"]
     # A session of its own: Ctrl-C reaches this script only, which then stops gunicorn in order.
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
