@@ -12,7 +12,7 @@ from portal.models.ledger import (
     PledgeStatus,
 )
 from portal.models.membership import LIVE_STATUSES, InstituteStaff, Membership, MembershipStatus, Tier
-from portal.models.notification import Notification
+from portal.models.notification import Delivery, Digest, NoticeKind, Notification, NotificationPreference
 from portal.models.organization import (
     Affiliation,
     AffiliationRole,
@@ -56,6 +56,10 @@ from portal.models.workforce import (
 )
 
 __all__ = [
+    "Delivery",
+    "Digest",
+    "NoticeKind",
+    "NotificationPreference",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
     "NETWORK",
