@@ -56,10 +56,6 @@ from portal.models.workforce import (
 )
 
 __all__ = [
-    "Delivery",
-    "Digest",
-    "NoticeKind",
-    "NotificationPreference",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
     "NETWORK",
@@ -73,6 +69,8 @@ __all__ = [
     "CallStatus",
     "Credential",
     "Criterion",
+    "Delivery",
+    "Digest",
     "EntryKind",
     "FederalObligation",
     "Figure",
@@ -84,7 +82,9 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "Milestone",
+    "NoticeKind",
     "Notification",
+    "NotificationPreference",
     "OrgSize",
     "Organization",
     "OutboxMessage",

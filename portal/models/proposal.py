@@ -146,6 +146,7 @@ class Proposal(Base):
 
     call: so.Mapped[ProjectCall] = so.relationship()
     lead_organization: so.Mapped["Organization"] = so.relationship()
+    created_by: so.Mapped["User"] = so.relationship(foreign_keys=[created_by_id])
     completion_requested_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[completion_requested_by_id])
     signed_off_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[signed_off_by_id])
     milestones: so.Mapped[list["Milestone"]] = so.relationship(
