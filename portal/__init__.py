@@ -25,6 +25,7 @@ from portal.memberships.routes import bp as memberships_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
+from portal.services.home import waiting_count
 from portal.services.notifications import unread_count
 from portal.services.parsing import EASTERN, format_cents
 from portal.snapshot.routes import bp as snapshot_bp
@@ -109,6 +110,14 @@ def _template_helpers(app: Flask) -> None:
         if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
             return {"unread_count": unread_count(current_user)}
         return {"unread_count": 0}
+
+    @app.template_global()
+    def tasks_waiting() -> int:
+        """The header's count of what waits for the signed-in person (one statement, asked only by pages
+        that show it)."""
+        if has_request_context() and current_user.is_authenticated:
+            return waiting_count(current_user)
+        return 0
 
     @app.template_global()
     @pass_context
