@@ -2,38 +2,32 @@
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from sqlalchemy import event
 
 from portal.extensions import db
 from portal.models import (
-    Affiliation,
     AffiliationStatus,
     Instalment,
     Institute,
-    LedgerEntry,
     Organization,
     Pledge,
-    Proposal,
     Role,
     User,
 )
-from portal.services import home, ledger, memberships, organizations, proposals
+from portal.services import home, ledger, memberships, organizations
 from portal.services.clock import today
 from tests.conftest import login
-from tests.test_proposals import submitted_proposal
 from tests.factories import (
     affiliate,
-    make_call,
     make_institute,
     make_membership,
     make_pledge,
-    make_proposal,
     make_staff,
     make_tier,
     make_user,
     org_admin,
 )
+from tests.test_proposals import submitted_proposal
 
 
 class Counter:
@@ -161,7 +155,7 @@ def _busy_world(app, n: int):
     recorder, checker = make_staff(app, institute), make_staff(app, institute)
     admin, organization = org_admin(app)
     make_membership(app, organization, institute, tier)
-    for i in range(n):
+    for _ in range(n):
         pledge = make_pledge(app, admin, organization, institute, cents=10_000_00)
         db.session.add(Instalment(pledge_id=pledge.id, due_on=today() + timedelta(days=5), amount_cents=10_000_00))
         ledger.record_receipt(recorder, pledge, amount_cents=1_000_00, received_on=today(), key=None)
