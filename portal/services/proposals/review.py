@@ -100,8 +100,16 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
         review.scores.remove(stale)
     if final:
         review.submitted_at = utcnow()
-        audit.record(actor, "proposal.review_submitted", review.proposal,
-                     institute_id=review.proposal.call.institute_id, details={"review_id": review.id})
+        proposal = review.proposal
+        audit.record(actor, "proposal.review_submitted", proposal,
+                     institute_id=proposal.call.institute_id, details={"review_id": review.id})
+        waiting = sum(1 for r in reviews_of(proposal) if r.submitted_at is None)
+        then = (f"{waiting} more review{'s' if waiting != 1 else ''} to come." if waiting
+                else "Every review is in: decide.")
+        notifications.notify(conflicts.staff_of_institute(proposal.call.institute_id),
+                             f"{actor.full_name} submitted a review of “{proposal.title}”. {then}",
+                             "proposals.detail", proposal_id=proposal.id, actor=actor,
+                             notice_kind=NoticeKind.REVIEW)
 
 
 @dataclass
