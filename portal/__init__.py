@@ -14,6 +14,7 @@ from wtforms import Form as WTForm
 from config import CONFIGS
 from portal import cli, errors, headers
 from portal.addresses import RecordIdConverter
+from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
@@ -76,6 +77,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
+    app.register_blueprint(audit_bp)
 
     errors.init_app(app)
     headers.init_app(app)

@@ -191,6 +191,7 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "pledge.record": can_record_for_pledge,
     "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
+    "audit.network": can_view_network_match,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
     "proposal.view": can_view_proposal,
