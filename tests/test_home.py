@@ -67,7 +67,7 @@ def test_signed_out_home_is_the_public_page_and_signed_in_it_lists_what_waits(cl
     assert "Receipts to verify" in page
     assert f'href="/pledges/{pledge_id}"' in page and "Verify $12,345 from" in page
     assert "<title>(1) Home" in page
-    assert "1<span class=\"usa-sr-only\"> waiting for you</span>" in page
+    assert '<span class="portal-home__count">1<span class="usa-sr-only"> waiting for you</span>' in page
 
 
 def test_the_recorder_is_never_asked_to_verify_their_own_receipt(app, ctx, ledger_world):

@@ -1,5 +1,5 @@
 """Notifications have a kind and a delivery (at once, daily digest, off); each person's choice per kind;
-the daily digests sent; an index for receipts awaiting verification.
+the daily digests sent; indexes for receipts awaiting verification and for a person's own proposals.
 
 Revision ID: 7a1c9e3b5d20
 Revises: 4e8b2d6f1a37
@@ -59,9 +59,13 @@ def upgrade():
     )
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.create_index('ix_ledger_entries_verifies_id', ['verifies_id'], unique=False)
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.create_index('ix_proposals_created_by_id', ['created_by_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('proposals', schema=None) as batch_op:
+        batch_op.drop_index('ix_proposals_created_by_id')
     with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_entries_verifies_id')
     op.drop_table('notification_digests')

@@ -117,7 +117,7 @@ class Proposal(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     call_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("project_calls.id"), index=True)
     lead_organization_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organizations.id"), index=True)
-    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)  # "my proposals"
     status: so.Mapped[ProposalStatus] = so.mapped_column(
         enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.DRAFT)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
