@@ -184,14 +184,21 @@ def _subject_rows(kind: str, ids: set[int]):
     return parts[kind]() if kind in parts else None
 
 
+def _whose(name: str | None) -> str:
+    """The possessive of a name: "Acme's", "Juniper Ridge Castings'"."""
+    name = name or ""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def _name(row) -> _Subject:
     """A subject's words and link, from its row of the union."""
     kind, id_, t1, t2, n, n2, at = row
     day = f"{at:%-d %B %Y}" if at is not None else ""
     return {
-        "memberships": lambda: _Subject(f"{t1}'s membership of {t2}", ("memberships.detail", {"membership_id": id_})),
-        "pledges": lambda: _Subject(f"{t1}'s FY{n} pledge to {t2}", ("ledger.pledge", {"pledge_id": n2})),
-        "ledger_entries": lambda: _Subject(f"{t1}'s FY{n} pledge to {t2}", ("ledger.pledge", {"pledge_id": n2})),
+        "memberships": lambda: _Subject(f"{_whose(t1)} membership of {t2}",
+                                        ("memberships.detail", {"membership_id": id_})),
+        "pledges": lambda: _Subject(f"{_whose(t1)} FY{n} pledge to {t2}", ("ledger.pledge", {"pledge_id": n2})),
+        "ledger_entries": lambda: _Subject(f"{_whose(t1)} FY{n} pledge to {t2}", ("ledger.pledge", {"pledge_id": n2})),
         "proposals": lambda: _Subject(f"“{t1}”", ("proposals.detail", {"proposal_id": id_})),
         "project_calls": lambda: _Subject(f"the call “{t1}”", ("proposals.call", {"call_id": id_})),
         "affiliations": lambda: _Subject(f"{t1} at {t2}", ("organizations.detail", {"org_id": n2})),
