@@ -23,6 +23,7 @@ from portal.services import (
     institutes,
     ledger,
     memberships,
+    mfa,
     notifications,
     outbox,
     summary,
@@ -35,6 +36,7 @@ outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
+accounts_cli = AppGroup("accounts", help="Accounts: disable or enable one (audited).")
 
 
 @click.command("seed")
@@ -226,7 +228,7 @@ def ledger_recount_command() -> None:
 
 @ledger_cli.command("remind")
 def ledger_remind_command() -> None:
-    """Notify organizations of instalments falling due within 30 days (once each)."""
+    """Notify organizations of installments falling due within 30 days (once each)."""
     count = ledger.remind()
     db.session.commit()
     outbox.deliver()
@@ -245,6 +247,18 @@ def audit_verify_command() -> None:
         click.echo(f"The audit log's chain is broken after {report.checked} good event(s): {report.problem}.")
         raise SystemExit(1)
     click.echo(f"The audit log's chain holds: {report.checked} event(s), head {report.head}.")
+
+
+mfa_cli = AppGroup("mfa", help="Second factors.")
+
+
+@mfa_cli.command("rekey")
+def mfa_rekey_command() -> None:
+    """Encrypt the authenticator secrets again under the first key of MFA_ENCRYPTION_KEY (key rotation:
+    put the new key first, keep the old one after it, run this, then drop the old key)."""
+    count = mfa.rekey()
+    db.session.commit()
+    click.echo(f"{count} secret(s) encrypted under the first key.")
 
 
 @workforce_cli.command("remind")
@@ -268,7 +282,38 @@ def notifications_digest_command() -> None:
     click.echo(f"{count} digest(s) queued.")
 
 
+def _account_change(email: str, change, done: str) -> None:
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email}.")
+    try:
+        change(user)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"The account of {user.email} {done}.")
+
+
+@accounts_cli.command("disable")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def accounts_disable_command(email: str, reason: str) -> None:
+    """Disable EMAIL's account: its sessions end and it cannot sign in until enabled."""
+    _account_change(email, lambda user: accounts.disable(None, user, reason=reason),
+                    "is disabled; its sessions have ended")
+
+
+@accounts_cli.command("enable")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def accounts_enable_command(email: str, reason: str) -> None:
+    """Enable EMAIL's disabled account again."""
+    _account_change(email, lambda user: accounts.enable(None, user, reason=reason), "is enabled again")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(accounts_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
@@ -278,3 +323,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(memberships_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(workforce_cli)
+    app.cli.add_command(mfa_cli)

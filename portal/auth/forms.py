@@ -1,9 +1,10 @@
 """Forms for accounts: registration, sign-in, passwords and the account page."""
 
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from portal.forms import Form, OrganizationChoiceFields, SelectChoice
+from portal.forms import TIME_ZONE_CHOICES, Form, OrganizationChoiceFields, SelectChoice
+from portal.geography import DEFAULT_TIME_ZONE
 from portal.models import Delivery, NoticeKind
 from portal.services.notifications import CHOOSABLE
 from portal.services.passwords import MIN_LENGTH
@@ -46,6 +47,9 @@ class ResetPasswordForm(Form):
 class ProfileForm(Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})
+    time_zone = SelectField("Time zone", choices=TIME_ZONE_CHOICES, default=DEFAULT_TIME_ZONE,
+                            validate_choice=False,  # the service says which zones it takes, beside the field
+                            description="Times in the portal are shown in this zone. Exports keep UTC.")
 
 
 class ChangePasswordForm(Form):
@@ -60,9 +64,21 @@ class JoinOrganizationForm(OrganizationChoiceFields, Form):
 
 
 class CodeForm(Form):
-    code = StringField("Code", validators=[InputRequired("Enter the code"), Length(max=20)],
+    code = StringField("Code", validators=[InputRequired("Enter the code"), Length(max=40)],
                        description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"})
+
+
+class PasskeyForm(Form):
+    """The answer of a passkey, filled in by static/js/passkeys.js."""
+
+    credential = HiddenField()
+
+
+class AddPasskeyForm(Form):
+    name = StringField("Name of the passkey", validators=[InputRequired("Name the passkey"), Length(max=100)],
+                       description="So that you can tell your passkeys apart, for example: Work laptop.")
+    credential = HiddenField()
 
 
 class EnrolForm(Form):

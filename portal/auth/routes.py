@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
+    AddPasskeyForm,
     ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -21,7 +22,17 @@ from portal.auth.forms import (
 from portal.extensions import db, form_email_key, limiter, login_manager
 from portal.forms import ConfirmForm, filled
 from portal.models import Delivery, User
-from portal.services import accounts, audit, memberships, mfa, notifications, organizations, proposals, sessions
+from portal.services import (
+    accounts,
+    audit,
+    memberships,
+    mfa,
+    notifications,
+    organizations,
+    passkeys,
+    proposals,
+    sessions,
+)
 from portal.views import refusal, run_change
 
 bp = Blueprint("auth", __name__)
@@ -234,11 +245,13 @@ def sign_out() -> None:
 
 
 def render_account(status: int = 200, **forms):
-    forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name))
+    forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name,
+                                                 time_zone=current_user.time_zone))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
+    forms.setdefault("passkey_form", AddPasskeyForm(formdata=None, prefix="passkey"))
     forms.setdefault("preferences_form", notification_preferences_form(notifications.preferences_of(current_user),
                                                                        formdata=None))
     record = current_session()
@@ -246,6 +259,7 @@ def render_account(status: int = 200, **forms):
         "auth/account.html", affiliations=organizations.affiliations_of(current_user),
         sessions=sessions.of(current_user), this_session=record.id if record else None, device=sessions.device,
         must_use_mfa=mfa.must_use(current_user), recovery_codes_left=mfa.recovery_codes_left(current_user),
+        old_recovery_codes=mfa.has_old_recovery_codes(current_user), passkeys=passkeys.passkeys_of(current_user),
         audit_head=audit.head() if current_user.is_network_admin else None,
         proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
         administers=memberships.institutes_administered(current_user), **forms
@@ -264,7 +278,8 @@ def account():
 def update_profile():
     """Change the user's name."""
     form = ProfileForm()
-    return run_change(form, lambda: accounts.update_profile(current_user, full_name=filled(form.full_name.data)),
+    return run_change(form, lambda: accounts.update_profile(current_user, full_name=filled(form.full_name.data),
+                                                            time_zone=filled(form.time_zone.data)),
                       success="Your profile has been saved.", redirect_to=url_for("auth.account"),
                       render=lambda _status: render_account(422, profile_form=form))
 

@@ -34,6 +34,7 @@ from portal.models import (
     Review,
     User,
 )
+from portal.models.encryption import development_key
 from portal.services import synthetic
 
 SKIP = {"static", "auth.logout"}
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False,
-                     SESSION_COOKIE_SECURE=False)
+                     SESSION_COOKIE_SECURE=False, MFA_ENCRYPTION_KEY=development_key())
     with app.app_context():
         objects = heaviest(args.seed)
         sizes = {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))

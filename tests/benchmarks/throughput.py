@@ -34,6 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from config import database_url
+from portal.models.encryption import development_key
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
@@ -49,7 +50,8 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32))
+    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32),
+               MFA_ENCRYPTION_KEY=development_key())
     command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", "wsgi:app"]
     # A session of its own: Ctrl-C reaches this script only, which then stops gunicorn in order.

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditEvent, Notification
 from portal.models.audit import chain_hash, chain_tail
+from portal.models.encryption import EncryptedString, encrypt
 from portal.services import outbox
 
 CHUNK = 5_000
@@ -46,11 +47,14 @@ def insert_tuples(model, columns: list[str], rows: list[tuple], tick: Tick) -> N
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection  # psycopg's own connection, for COPY
         assert driver is not None  # a connection checked out of the pool always has one
+        # COPY passes the types by: encrypted columns are encrypted here, as an INSERT would
+        encrypted = {i for i, name in enumerate(columns) if isinstance(model.__table__.c[name].type, EncryptedString)}
         with (driver.cursor() as cursor,
               cursor.copy(f"COPY {model.__tablename__} ({', '.join(columns)}) FROM STDIN") as copy):
             for start in range(0, len(rows), CHUNK):
                 for row in rows[start:start + CHUNK]:
-                    copy.write_row([_copy_value(value) for value in row])
+                    copy.write_row([encrypt(value) if i in encrypted and value is not None else _copy_value(value)
+                                    for i, value in enumerate(row)])
                 tick(min(CHUNK, len(rows) - start))
         return
     for start in range(0, len(rows), CHUNK):

@@ -1,8 +1,8 @@
 """Notifications have a kind and a delivery (at once, daily digest, off); each person's choice per kind;
 the daily digests sent; indexes for receipts awaiting verification and for a person's own proposals.
 
-Revision ID: 7a1c9e3b5d20
-Revises: 4e8b2d6f1a37
+Revision ID: d3f8a2c6b417
+Revises: 9c3d7a1f5e20
 Create Date: 2026-12-01 09:00:00.000000
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '7a1c9e3b5d20'
-down_revision = '4e8b2d6f1a37'
+revision = 'd3f8a2c6b417'
+down_revision = '9c3d7a1f5e20'
 branch_labels = None
 depends_on = None
 
