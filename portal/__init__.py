@@ -14,6 +14,7 @@ from wtforms import Form as WTForm
 from config import CONFIGS
 from portal import cli, errors, headers, static_files
 from portal.addresses import RecordIdConverter
+from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
@@ -28,6 +29,7 @@ from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
 from portal.services.clock import local_time, long_date
+from portal.services.home import waiting_count
 from portal.services.notifications import unread_count
 from portal.services.parsing import format_cents
 from portal.snapshot.routes import bp as snapshot_bp
@@ -80,6 +82,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
     app.register_blueprint(network_bp)
+    app.register_blueprint(audit_bp)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]
@@ -117,6 +120,14 @@ def _template_helpers(app: Flask) -> None:
         if has_request_context() and current_user.is_authenticated:  # mail is rendered outside requests too
             return {"unread_count": unread_count(current_user)}
         return {"unread_count": 0}
+
+    @app.template_global()
+    def tasks_waiting() -> int:
+        """The header's count of what waits for the signed-in person (one statement, asked only by pages
+        that show it)."""
+        if has_request_context() and current_user.is_authenticated:
+            return waiting_count(current_user)
+        return 0
 
     @app.template_global()
     @pass_context

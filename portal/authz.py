@@ -197,6 +197,7 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
     "network.administer": can_administer_network,
+    "audit.network": can_view_network_match,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
     "proposal.view": can_view_proposal,

@@ -24,6 +24,7 @@ from portal.services import (
     ledger,
     memberships,
     mfa,
+    notifications,
     outbox,
     summary,
     synthetic,
@@ -269,6 +270,18 @@ def workforce_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+notifications_cli = AppGroup("notifications", help="Notifications: the daily digest.")
+
+
+@notifications_cli.command("digest")
+def notifications_digest_command() -> None:
+    """Send each person who chose a daily digest one mail listing what waited (once a day: running it again
+    the same day sends nothing more). Run it daily from cron; the outbox worker delivers the mail."""
+    count = notifications.send_digests()
+    db.session.commit()
+    click.echo(f"{count} digest(s) queued.")
+
+
 def _account_change(email: str, change, done: str) -> None:
     user = accounts.find_by_email(email)
     if user is None:
@@ -301,6 +314,7 @@ def accounts_enable_command(email: str, reason: str) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(notifications_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)

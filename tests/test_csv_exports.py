@@ -68,7 +68,9 @@ def exports(app):
                 "ledger.organization_csv": [f"/organizations/{organization.id}/ledger.csv"],
                 "institute_admin.ledger_csv": [f"/institutes/{institute.slug}/ledger.csv"],
                 "snapshot.as_csv": ["/snapshot.csv", f"/institutes/{institute.slug}/snapshot.csv"],
-                "workforce.roster_csv": [f"/sessions/{sess.id}/roster.csv"]}
+                "workforce.roster_csv": [f"/sessions/{sess.id}/roster.csv"],
+                "institute_admin.audit_csv": [f"/institutes/{institute.slug}/audit.csv"],
+                "audit.log_csv": ["/audit.csv", "/audit.csv?kind=ledger"]}
 
 
 def csv_files(response) -> dict[str, list[list[str]]]:

@@ -1,10 +1,12 @@
 """Forms for accounts: registration, sign-in, passwords and the account page."""
 
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from portal.forms import TIME_ZONE_CHOICES, Form, OrganizationChoiceFields
+from portal.forms import TIME_ZONE_CHOICES, Form, OrganizationChoiceFields, SelectChoice
 from portal.geography import DEFAULT_TIME_ZONE
+from portal.models import Delivery, NoticeKind
+from portal.services.notifications import CHOOSABLE
 from portal.services.passwords import MIN_LENGTH
 
 NEW_PASSWORD_HINT = (f"At least {MIN_LENGTH} characters. A few unrelated words make a strong "
@@ -110,3 +112,17 @@ class ChangeEmailForm(Form):
 class LinkPasswordForm(Form):
     password = PasswordField("Password", validators=[InputRequired("Enter your password")],
                              render_kw={"autocomplete": "current-password"})
+
+
+def notification_preferences_form(choices: dict[NoticeKind, Delivery] | None = None, **kwargs) -> Form:
+    """One radio group per kind of notification: at once, daily digest, or off (security is never off)."""
+
+    class NotificationPreferencesForm(Form):
+        pass
+
+    options = [SelectChoice(d.value, d.label) for d in Delivery]
+    for kind in CHOOSABLE:
+        setattr(NotificationPreferencesForm, kind.value, RadioField(
+            kind.label, choices=options, default=(choices or {}).get(kind, Delivery.NOW).value,
+            validators=[InputRequired("Choose at once, daily digest or off")]))
+    return NotificationPreferencesForm(**kwargs)

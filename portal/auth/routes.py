@@ -17,11 +17,22 @@ from portal.auth.forms import (
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
+    notification_preferences_form,
 )
 from portal.extensions import db, form_email_key, limiter, login_manager
 from portal.forms import ConfirmForm, filled
-from portal.models import User
-from portal.services import accounts, audit, memberships, mfa, organizations, passkeys, proposals, sessions
+from portal.models import Delivery, User
+from portal.services import (
+    accounts,
+    audit,
+    memberships,
+    mfa,
+    notifications,
+    organizations,
+    passkeys,
+    proposals,
+    sessions,
+)
 from portal.views import refusal, run_change
 
 bp = Blueprint("auth", __name__)
@@ -162,7 +173,7 @@ def login():
     """Sign in; the error never says whether the account exists."""
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url or url_for("auth.account"))
+        return redirect(next_url or url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(filled(form.email.data), filled(form.password.data))
@@ -180,7 +191,7 @@ def login():
             accounts.record_login(user)
             start_session(user)
             flash(f"Signed in as {user.email}.", "success")
-            return redirect(next_url or url_for("auth.account"))
+            return redirect(next_url or url_for("main.index"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
 
@@ -241,6 +252,8 @@ def render_account(status: int = 200, **forms):
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
     forms.setdefault("passkey_form", AddPasskeyForm(formdata=None, prefix="passkey"))
+    forms.setdefault("preferences_form", notification_preferences_form(notifications.preferences_of(current_user),
+                                                                       formdata=None))
     record = current_session()
     return render_template(
         "auth/account.html", affiliations=organizations.affiliations_of(current_user),
@@ -269,6 +282,19 @@ def update_profile():
                                                             time_zone=filled(form.time_zone.data)),
                       success="Your profile has been saved.", redirect_to=url_for("auth.account"),
                       render=lambda _status: render_account(422, profile_form=form))
+
+
+@bp.post("/account/notifications")
+@login_required
+def notification_preferences():
+    """Choose, per kind, whether notifications are mailed at once, in a daily digest, or not at all."""
+    form = notification_preferences_form()
+    return run_change(
+        form, lambda: notifications.set_preferences(
+            current_user, {kind: Delivery(form[kind.value].data) for kind in notifications.CHOOSABLE}),
+        success="Your choices for notifications have been saved.",
+        redirect_to=url_for("auth.account") + "#notification-preferences",
+        render=lambda _status: render_account(422, preferences_form=form))
 
 
 @bp.post("/account/password")

@@ -138,7 +138,7 @@ def signed_in(user: User, used: str) -> ResponseReturnValue:
     if used == "recovery code":
         flash(f"You used a recovery code; {mfa.recovery_codes_left(user)} are left.", "info")
     flash(f"Signed in as {user.email}.", "success")
-    return redirect(safe_next(next_url) or url_for("auth.account"))
+    return redirect(safe_next(next_url) or url_for("main.index"))
 
 
 def render_second_step(user: User, form: CodeForm, passkey_form: PasskeyForm) -> ResponseReturnValue:
@@ -166,7 +166,7 @@ def locked_login():
             accounts.record_login(user)
             start_session(user, second_factor=True)
             flash(f"Signed in as {user.email}.", "success")
-            return redirect(url_for("auth.account"))
+            return redirect(url_for("main.index"))
     status = 422 if form.errors or form.form_errors else 200
     link_form = ForgotPasswordForm(formdata=None, prefix="link")
     return render_template("auth/locked_login.html", form=form, link_form=link_form), status
@@ -196,7 +196,7 @@ def link_login(token: str):
     if request.method == "GET":
         return render_template("auth/link_login.html", form=form)
     return run_change(form, lambda: accounts.sign_in_by_link(token, filled(form.password.data)),
-                      success=lambda user: f"Signed in as {user.email}.", redirect_to=url_for("auth.account"),
+                      success=lambda user: f"Signed in as {user.email}.", redirect_to=url_for("main.index"),
                       render=lambda status: (render_template("auth/link_login.html", form=form), status),
                       then=start_session)
 

@@ -1,18 +1,18 @@
 """The institute administrators' page: applications, timers, tiers, roster, staff and the audit log."""
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import render_template, url_for
 from flask_login import current_user, login_required
 
 from portal import authz, paging
+from portal.audit import routes as audit_routes
 from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
 from portal.forms import confirmed, filled
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import StaffForm, TierForm
 from portal.institutes.routes import roster_page
-from portal.models import AuditEvent, Institute, InstituteStaff, Membership, Tier, User
+from portal.models import Institute, InstituteStaff, Membership, Tier
 from portal.services import memberships
 from portal.services.clock import today
 from portal.services.parsing import parse_cents
@@ -96,13 +96,18 @@ def roster_csv(slug: str):
 @bp.get("/institutes/<slug>/audit")
 @login_required
 def audit_log(slug: str):
-    """The institute's part of the audit log, newest first, a page at a time."""
+    """The institute's part of the audit log in words, newest first, a page at a time, with filters."""
     institute = get_institute(slug)
-    query = (sa.select(AuditEvent).where(AuditEvent.institute_id == institute.id)
-             .options(so.joinedload(AuditEvent.actor).load_only(User.id, User.full_name)))
-    page = paging.keyset(query, [AuditEvent.occurred_at, AuditEvent.id], lambda e: [e.occurred_at, e.id],
-                         descending=True)
-    return render_template("institute_admin/audit.html", institute=institute, page=page)
+    return audit_routes.render_log(institute, "institute_admin.audit_log", "institute_admin.audit_csv", slug=slug)
+
+
+@bp.get("/institutes/<slug>/audit.csv")
+@login_required
+def audit_csv(slug: str):
+    """The institute's part of the audit log (filtered as on the page) as CSV, oldest first, streamed."""
+    institute = get_institute(slug)
+    return audit_routes.export(institute, f"{institute.slug}-audit-log-{today().isoformat()}.csv",
+                               "institute_admin.audit_log", "institute_admin.audit_csv", slug=slug)
 
 
 @bp.post("/institutes/<slug>/staff")

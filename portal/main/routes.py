@@ -3,17 +3,21 @@
 import redis
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import REDIS_RETRY_AFTER, db, limiter, redis_client, redis_failed
-from portal.services import institutes
+from portal.services import home, institutes
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():
-    """What the network is, with headline figures."""
+    """Signed in: what waits for me, by role, each with a link to where I act. Otherwise: what the network
+    is, with headline figures."""
+    if current_user.is_authenticated:
+        return render_template("main/home.html", home=home.home_of(current_user), limit=home.LIMIT)
     return render_template("main/index.html", counts=institutes.network_counts())
 
 

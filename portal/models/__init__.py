@@ -12,7 +12,7 @@ from portal.models.ledger import (
     PledgeStatus,
 )
 from portal.models.membership import LIVE_STATUSES, InstituteStaff, Membership, MembershipStatus, Tier
-from portal.models.notification import Notification
+from portal.models.notification import Delivery, Digest, NoticeKind, Notification, NotificationPreference
 from portal.models.organization import (
     Affiliation,
     AffiliationRole,
@@ -69,6 +69,8 @@ __all__ = [
     "CallStatus",
     "Credential",
     "Criterion",
+    "Delivery",
+    "Digest",
     "EntryKind",
     "FederalObligation",
     "Figure",
@@ -80,7 +82,9 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "Milestone",
+    "NoticeKind",
     "Notification",
+    "NotificationPreference",
     "OrgSize",
     "Organization",
     "OutboxMessage",

@@ -147,7 +147,7 @@ class LedgerEntry(Base):
     kind: so.Mapped[EntryKind] = so.mapped_column(enum_column(EntryKind, "ledger_entry_kind"))
     amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     reverses_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("ledger_entries.id"), unique=True)
-    verifies_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("ledger_entries.id"))
+    verifies_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("ledger_entries.id"), index=True)
     received_on: so.Mapped[date | None]
     reason: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))

@@ -117,7 +117,7 @@ class Proposal(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     call_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("project_calls.id"), index=True)
     lead_organization_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("organizations.id"), index=True)
-    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)  # "my proposals"
     status: so.Mapped[ProposalStatus] = so.mapped_column(
         enum_column(ProposalStatus, "proposal_status"), default=ProposalStatus.DRAFT)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
@@ -146,6 +146,7 @@ class Proposal(Base):
 
     call: so.Mapped[ProjectCall] = so.relationship()
     lead_organization: so.Mapped["Organization"] = so.relationship()
+    created_by: so.Mapped["User"] = so.relationship(foreign_keys=[created_by_id])
     completion_requested_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[completion_requested_by_id])
     signed_off_by: so.Mapped["User | None"] = so.relationship(foreign_keys=[signed_off_by_id])
     milestones: so.Mapped[list["Milestone"]] = so.relationship(

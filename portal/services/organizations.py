@@ -22,7 +22,7 @@ from portal.models import (
     name_key,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, outbox, search, summary, updated_rows
+from portal.services import DomainError, audit, conflicts, notifications, search, summary, updated_rows
 from portal.services.clock import today
 
 
@@ -114,9 +114,10 @@ def admins_of(organization: Organization) -> list[User]:
 
 
 def _tell_admins_of_request(affiliation: Affiliation) -> None:
-    url = outbox.link("organizations.manage", org_id=affiliation.organization_id)
-    for admin in admins_of(affiliation.organization):
-        outbox.queue(admin.email, "affiliation_requested", admin=admin, affiliation=affiliation, url=url)
+    """The organization's admins, in the bell and by mail: someone asks to join."""
+    notifications.notify(admins_of(affiliation.organization),
+                         f"{affiliation.user.full_name} asks to join {affiliation.organization.name}",
+                         "organizations.manage", actor=affiliation.user, org_id=affiliation.organization_id)
 
 
 def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) -> None:
@@ -133,8 +134,9 @@ def decide_affiliation(actor: User, affiliation: Affiliation, *, approve: bool) 
     db.session.refresh(affiliation)
     audit.record(actor, "affiliation.approved" if approve else "affiliation.declined", affiliation,
                  from_state=AffiliationStatus.PENDING, to_state=new_status)
-    outbox.queue(affiliation.user.email, "affiliation_decided", affiliation=affiliation,
-                 url=outbox.link("organizations.detail", org_id=affiliation.organization_id))
+    notifications.notify([affiliation.user], f"Your request to join {affiliation.organization.name} was "
+                                             f"{'approved' if approve else 'declined'}",
+                         "organizations.detail", actor=actor, org_id=affiliation.organization_id)
     if approve:  # a reviewer who joins a team's (or a competitor's) organization can no longer score its rival
         conflicts.recheck_for_organization(affiliation.organization_id, actor, member=affiliation.user)
 

@@ -122,6 +122,8 @@ def test_the_second_step_the_reset_page_and_the_way_past_a_lockout(new_page, liv
     expect(heading(page, "Second step of signing in")).to_be_visible()
     audit(page, "the second step of signing in")
     answer_second_factor(page)
+    expect(page.get_by_role("heading", level=1, name=re.compile("^Hello, "))).to_be_visible()  # the home
+    page.goto("/account")
     expect(heading(page, "Your account")).to_be_visible()
     expect(page.locator("#audit-head")).to_contain_text(re.compile("[0-9a-f]{64}"))
     page.get_by_role("link", name="Reset someone else's lost second factor").click()

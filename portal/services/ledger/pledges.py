@@ -76,6 +76,15 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     summary.pledge_recorded(pledge)
     audit.record(actor, "ledger.pledge", pledge, institute_id=institute.id,
                  details={"amount_cents": data.amount_cents, "kind": data.kind, "fiscal_year": data.fiscal_year})
+    what = (f"{organization.name} pledged {format_cents(data.amount_cents)} ({data.kind.replace('_', ' ')}) to "
+            f"{institute.acronym} for FY{data.fiscal_year}")
+    if proposal is None:  # the institute follows its pledges; cost share waits for the proposal's decision
+        notifications.notify(admins_of(organization) + staff_users(institute), f"{what}.", "ledger.pledge",
+                             pledge_id=pledge.id, actor=actor)
+    else:
+        notifications.notify([*admins_of(organization), proposal.created_by],
+                             f"{what} as cost share of “{proposal.title}”.", "ledger.pledge", pledge_id=pledge.id,
+                             actor=actor)
     return pledge
 
 

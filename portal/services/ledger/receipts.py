@@ -13,6 +13,7 @@ from portal.models import (
 )
 from portal.services import DomainError, audit, conflicts, dates, notifications, summary
 from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
+from portal.services.memberships import staff_users
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
 
@@ -40,7 +41,17 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
                          f"{pledge.institute.acronym} recorded a receipt of {format_cents(amount_cents)} "
                          f"against your FY{pledge.fiscal_year} pledge.", "ledger.pledge", pledge_id=pledge.id,
                          actor=actor)
+    notifications.notify(verifiers_of(pledge), f"A receipt of {format_cents(amount_cents)} from "
+                                               f"{pledge.organization.name} awaits your verification.",
+                         "ledger.pledge", pledge_id=pledge.id, actor=actor)
     return entry
+
+
+def verifiers_of(pledge: Pledge) -> list[User]:
+    """The institute's administrators who may verify receipts on ``pledge``: none of the pledging
+    organization's own people (the recorder is left out by ``notify``)."""
+    return [user for user in staff_users(pledge.institute)
+            if not conflicts.own_organizations(user, {pledge.organization_id})]
 
 
 def net_verified(receipt: LedgerEntry) -> int:

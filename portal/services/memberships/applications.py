@@ -43,6 +43,10 @@ def _record_lapse(membership: Membership, actor: User | None = None) -> bool:
     audit.record(actor, "membership.lapsed", membership, institute_id=membership.institute_id,
                  from_state=MembershipStatus.ACTIVE, to_state=MembershipStatus.LAPSED,
                  details={"ends_on": _term_end(membership).isoformat()})
+    notifications.notify(_people_to_tell(membership),
+                         f"{possessive(membership.organization.name)} membership of {membership.institute.acronym} "
+                         f"lapsed on {long_date(_term_end(membership))}; renew it to keep member access.",
+                         "memberships.detail", membership_id=membership.id, actor=actor)
     return True
 
 
@@ -184,6 +188,9 @@ def renew(actor: User, membership: Membership, *, expected_ends_on: date) -> Non
     db.session.refresh(membership)
     audit.record(actor, "membership.renewed", membership, institute_id=membership.institute_id,
                  details={"ends_on": [expected_ends_on.isoformat(), new_end.isoformat()]})
+    notifications.notify(_people_to_tell(membership),
+                         f"{membership.organization.name} renewed its membership of {membership.institute.acronym} "
+                         f"to {long_date(new_end)}.", "memberships.detail", membership_id=membership.id, actor=actor)
 
 
 def withdraw(actor: User, membership: Membership, *, reason: str = "") -> None:

@@ -8,9 +8,10 @@ from portal.extensions import db
 from portal.models import (
     Institute,
     InstituteStaff,
+    NoticeKind,
     User,
 )
-from portal.services import DomainError, audit
+from portal.services import DomainError, audit, notifications
 from portal.services.accounts import find_by_email
 
 # Staff ---------------------------------------------------------------------------------------
@@ -47,10 +48,18 @@ def add_staff(actor: User, institute: Institute, email: str) -> InstituteStaff:
     db.session.flush()
     audit.record(actor, "institute.staff_added", staff, institute_id=institute.id,
                  details={"user_id": user.id, "email": user.email})
+    notifications.notify([user], f"You now administer {institute.acronym}: its applications, ledger, calls and "
+                                 "proposals wait for you on your home page.", "institute_admin.manage",
+                         actor=actor, notice_kind=NoticeKind.STAFF, slug=institute.slug)
+    colleagues = [u for u in staff_users(institute) if u.id != user.id]
+    notifications.notify(colleagues, f"{user.full_name} now administers {institute.acronym} with you.",
+                         "institute_admin.manage", actor=actor, notice_kind=NoticeKind.STAFF, slug=institute.slug)
     return staff
 
 
 def remove_staff(actor: User, staff: InstituteStaff) -> None:
     audit.record(actor, "institute.staff_removed", staff, institute_id=staff.institute_id,
                  details={"user_id": staff.user_id})
+    notifications.notify([staff.user], f"You no longer administer {staff.institute.acronym}.", "main.index",
+                         actor=actor, notice_kind=NoticeKind.STAFF)
     db.session.delete(staff)

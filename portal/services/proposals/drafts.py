@@ -19,6 +19,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, summary, updated_rows
+from portal.services.organizations import admins_of
 from portal.services.proposals.calls import accepting
 from portal.services.proposals.people import lead_organizations
 
@@ -49,6 +50,11 @@ def _move(actor: User | None, proposal: Proposal, to: ProposalStatus, from_statu
     summary.proposal_moved(proposal, proposal.call.institute_id, before, to, now)
     audit.record(actor, f"proposal.{to}", proposal, institute_id=proposal.call.institute_id,
                  from_state=before, to_state=to)
+
+
+def lead_and_author(proposal: Proposal) -> list[User]:
+    """Who hears of every move of a proposal: its author and the lead organization's admins."""
+    return [proposal.created_by, *admins_of(proposal.lead_organization)]
 
 
 def start(actor: User, call: ProjectCall, organization: Organization, title: str) -> Proposal:

@@ -12,6 +12,7 @@ from portal.models import (
     Figure,
     Institute,
     Milestone,
+    NoticeKind,
     Organization,
     Partner,
     PartnerStatus,
@@ -27,8 +28,7 @@ from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, notifications, search, summary
 from portal.services.clock import add_months, today
 from portal.services.memberships import is_staff, staff_users
-from portal.services.organizations import admins_of
-from portal.services.proposals.drafts import _move
+from portal.services.proposals.drafts import _move, lead_and_author
 from portal.services.proposals.people import _active_org_ids, lead_team
 
 # Projects ------------------------------------------------------------------------------------
@@ -39,6 +39,10 @@ def start_project(actor: User, proposal: Proposal) -> None:
     begun = today()
     for milestone in proposal.milestones:
         milestone.due_on = add_months(begun, milestone.month)
+    notifications.notify(_team_to_tell(proposal) + staff_users(proposal.call.institute),
+                         f"“{proposal.title}” has started as a project; its milestones fall due from today.",
+                         "proposals.detail", proposal_id=proposal.id, actor=actor,
+                         notice_kind=NoticeKind.PROJECT)
 
 
 def post_update(actor: User, proposal: Proposal, body: str) -> ProjectUpdate:
@@ -54,7 +58,8 @@ def post_update(actor: User, proposal: Proposal, body: str) -> ProjectUpdate:
 
 
 def _team_to_tell(proposal: Proposal, *also: User | None) -> list[User]:
-    return admins_of(proposal.lead_organization) + [u for u in also if u is not None]
+    """The lead's admins and the proposal's author, and whoever else is named."""
+    return lead_and_author(proposal) + [u for u in also if u is not None]
 
 
 def _require_active(proposal: Proposal, what: str) -> None:
@@ -84,7 +89,8 @@ def report_milestone(actor: User, milestone: Milestone) -> None:
                  details={"milestone_id": milestone.id})
     notifications.notify(staff_users(proposal.call.institute),
                          f"“{proposal.title}” reports the milestone “{milestone.title}” done; accept it or send "
-                         "it back.", "proposals.detail", proposal_id=proposal.id, actor=actor)
+                         "it back.", "proposals.detail", proposal_id=proposal.id,
+                         actor=actor, notice_kind=NoticeKind.PROJECT)
 
 
 def accept_milestone(actor: User, milestone: Milestone) -> None:
@@ -103,7 +109,8 @@ def accept_milestone(actor: User, milestone: Milestone) -> None:
     then = (" Every milestone is accepted: ask the institute to sign the project off." if not waiting else "")
     notifications.notify(_team_to_tell(proposal, milestone.reported_by),
                          f"{proposal.call.institute.acronym} accepted the milestone “{milestone.title}” of "
-                         f"“{proposal.title}”.{then}", "proposals.detail", proposal_id=proposal.id, actor=actor)
+                         f"“{proposal.title}”.{then}", "proposals.detail", proposal_id=proposal.id,
+                         actor=actor, notice_kind=NoticeKind.PROJECT)
 
 
 def send_back_milestone(actor: User, milestone: Milestone, *, reason: str) -> None:
@@ -122,7 +129,8 @@ def send_back_milestone(actor: User, milestone: Milestone, *, reason: str) -> No
                  reason=reason, details={"milestone_id": milestone.id})
     notifications.notify(_team_to_tell(proposal, reporter),
                          f"{proposal.call.institute.acronym} sent back the milestone “{milestone.title}” of "
-                         f"“{proposal.title}”: {reason}", "proposals.detail", proposal_id=proposal.id, actor=actor)
+                         f"“{proposal.title}”: {reason}", "proposals.detail", proposal_id=proposal.id,
+                         actor=actor, notice_kind=NoticeKind.PROJECT)
 
 
 def _check_levels(proposal: Proposal, trl: int, mrl: int) -> None:
@@ -156,7 +164,8 @@ def request_completion(actor: User, proposal: Proposal, *, trl_reached: int, mrl
                  details={"trl_reached": trl_reached, "mrl_reached": mrl_reached})
     notifications.notify(staff_users(proposal.call.institute),
                          f"“{proposal.title}” asks to be signed off as complete (TRL {trl_reached}, MRL "
-                         f"{mrl_reached}).", "proposals.detail", proposal_id=proposal.id, actor=actor)
+                         f"{mrl_reached}).", "proposals.detail", proposal_id=proposal.id,
+                         actor=actor, notice_kind=NoticeKind.PROJECT)
 
 
 def complete(actor: User, proposal: Proposal, *, trl_reached: int, mrl_reached: int) -> None:
@@ -172,6 +181,7 @@ def complete(actor: User, proposal: Proposal, *, trl_reached: int, mrl_reached: 
     notifications.notify(_team_to_tell(proposal, proposal.completion_requested_by),
                          f"{proposal.call.institute.acronym} signed “{proposal.title}” off as complete (TRL "
                          f"{trl_reached}, MRL {mrl_reached}).", "proposals.detail", proposal_id=proposal.id,
+                         notice_kind=NoticeKind.PROJECT,
                          actor=actor)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from portal.extensions import db
 from portal.models import (
     Criterion,
+    NoticeKind,
     PartnerStatus,
     Proposal,
     ProposalStatus,
@@ -19,7 +20,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, ledger, notifications
 from portal.services.organizations import admins_of
-from portal.services.proposals.drafts import _move
+from portal.services.proposals.drafts import _move, lead_and_author
 from portal.services.proposals.people import review_of
 from portal.services.proposals.projects import is_institute_staff
 
@@ -50,10 +51,13 @@ def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> R
     db.session.flush()
     if proposal.status == ProposalStatus.SUBMITTED:
         _move(actor, proposal, ProposalStatus.UNDER_REVIEW, [ProposalStatus.SUBMITTED])
+        notifications.notify(lead_and_author(proposal), f"“{proposal.title}” is now under review at "
+                                                        f"{proposal.call.institute.acronym}.",
+                             "proposals.detail", proposal_id=proposal.id, actor=actor)
     audit.record(actor, "proposal.reviewer_assigned", proposal, institute_id=proposal.call.institute_id,
                  details={"reviewer_id": reviewer.id})
     notifications.notify([reviewer], f"You are asked to review “{proposal.title}”.", "proposals.review",
-                         proposal_id=proposal.id, actor=actor)
+                         proposal_id=proposal.id, actor=actor, notice_kind=NoticeKind.REVIEW)
     return review
 
 
@@ -96,8 +100,16 @@ def save_review(actor: User, review: Review, entries: dict[int, tuple[int, str]]
         review.scores.remove(stale)
     if final:
         review.submitted_at = utcnow()
-        audit.record(actor, "proposal.review_submitted", review.proposal,
-                     institute_id=review.proposal.call.institute_id, details={"review_id": review.id})
+        proposal = review.proposal
+        audit.record(actor, "proposal.review_submitted", proposal,
+                     institute_id=proposal.call.institute_id, details={"review_id": review.id})
+        waiting = sum(1 for r in reviews_of(proposal) if r.submitted_at is None)
+        then = (f"{waiting} more review{'s' if waiting != 1 else ''} to come." if waiting
+                else "Every review is in: decide.")
+        notifications.notify(conflicts.staff_of_institute(proposal.call.institute_id),
+                             f"{actor.full_name} submitted a review of “{proposal.title}”. {then}",
+                             "proposals.detail", proposal_id=proposal.id, actor=actor,
+                             notice_kind=NoticeKind.REVIEW)
 
 
 @dataclass
@@ -146,7 +158,7 @@ def decide(actor: User, proposal: Proposal, *, approve: bool, note: str) -> None
         ledger.cost_share_approved(proposal)
     else:
         ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was declined")
-    notifications.notify(admins_of(proposal.lead_organization) + [
+    notifications.notify(lead_and_author(proposal) + [
         u for p in proposal.partners if p.status == PartnerStatus.ACCEPTED and not p.is_lead
         for u in admins_of(p.organization)],
         f"“{proposal.title}” was {'approved' if approve else 'declined'}.", "proposals.detail",
@@ -189,8 +201,8 @@ def remove_reviewer(actor: User, review: Review, *, reason: str) -> None:
         raise DomainError("reason", "Give the reason for removing the reviewer")
     reviewer = review.reviewer
     _drop_review(actor, review, "proposal.reviewer_removed", reason)
-    notifications.notify([reviewer], f"You no longer review “{proposal.title}”: {reason}", "auth.account",
-                         actor=actor)
+    notifications.notify([reviewer], f"You no longer review “{proposal.title}”: {reason}", "main.index",
+                         actor=actor, notice_kind=NoticeKind.REVIEW)
 
 
 def reviews_for(user: User) -> list[Review]:

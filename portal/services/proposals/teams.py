@@ -19,7 +19,7 @@ from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, ledger, notifications
 from portal.services.clock import today
 from portal.services.organizations import admins_of
-from portal.services.proposals.drafts import _require_draft
+from portal.services.proposals.drafts import _require_draft, lead_and_author
 
 # Teams and cost share ------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def respond(actor: User, partner: Partner, *, accept: bool) -> None:
     proposal = partner.proposal
     audit.record(actor, "proposal.partner_" + partner.status, proposal, institute_id=proposal.call.institute_id,
                  details={"organization_id": partner.organization_id})
-    notifications.notify(admins_of(proposal.lead_organization),
+    notifications.notify(lead_and_author(proposal),
                          f"{partner.organization.name} {partner.status} the invitation to “{proposal.title}”.",
                          "proposals.detail", proposal_id=proposal.id, actor=actor)
     if accept:  # its people reviewing another proposal of the call now review a competitor

@@ -1,0 +1,1 @@
+"""The network's audit log, read by network administrators."""
