@@ -2,6 +2,7 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.institute import Agency, Institute
+from portal.models.invitation import Invitation, InvitationKind, InvitationStatus
 from portal.models.ledger import (
     EntryKind,
     FederalObligation,
@@ -56,6 +57,9 @@ from portal.models.workforce import (
 )
 
 __all__ = [
+    "Invitation",
+    "InvitationKind",
+    "InvitationStatus",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
     "NETWORK",
