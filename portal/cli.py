@@ -24,6 +24,7 @@ from portal.services import (
     ledger,
     memberships,
     outbox,
+    proposals,
     summary,
     synthetic,
     workforce_upkeep,
@@ -34,6 +35,7 @@ outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
+reviews_cli = AppGroup("reviews", help="Proposal reviews: reminders of due dates, for a daily scheduler.")
 
 
 @click.command("seed")
@@ -255,7 +257,17 @@ def workforce_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+@reviews_cli.command("remind")
+def reviews_remind_command() -> None:
+    """Remind reviewers of reviews due within three days, and once more of overdue ones (once each)."""
+    count = proposals.remind_reviewers()
+    db.session.commit()
+    outbox.deliver()
+    click.echo(f"{count} reminder(s) sent.")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(reviews_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)

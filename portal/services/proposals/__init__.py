@@ -56,11 +56,15 @@ from portal.services.proposals.review import (
     decide,
     declare_conflict,
     disagree,
+    REVIEW_DAYS,
+    check_due_on,
+    remind_reviewers,
     remove_reviewer,
     review_summary,
     reviews_for,
     reviews_of,
     save_review,
+    screen_out,
     weighted_total,
 )
 from portal.services.proposals.rules import (
@@ -73,6 +77,7 @@ from portal.services.proposals.teams import (
     find_partners,
     invite,
     respond,
+    withdraw_partner,
 )
 from portal.services.proposals.workflow import (
     return_to_draft,
@@ -85,6 +90,7 @@ __all__ = [
     "DISAGREEMENT_POINTS",
     "CallInput",
     "DraftInput",
+    "REVIEW_DAYS",
     "ReviewSummary",
     "Rule",
     "_move",
@@ -93,6 +99,7 @@ __all__ = [
     "assign_reviewer",
     "calls_of",
     "calls_query",
+    "check_due_on",
     "check_rules",
     "commit_cost_share",
     "complete",
@@ -116,6 +123,7 @@ __all__ = [
     "proposals_of_user",
     "public_projects",
     "public_projects_query",
+    "remind_reviewers",
     "remove_reviewer",
     "report_milestone",
     "request_completion",
@@ -127,6 +135,7 @@ __all__ = [
     "reviews_of",
     "save_draft",
     "save_review",
+    "screen_out",
     "send_back_milestone",
     "set_call_status",
     "start",
@@ -138,5 +147,6 @@ __all__ = [
     "updates_of",
     "weighted_total",
     "withdraw",
+    "withdraw_partner",
     "words",
 ]
