@@ -57,9 +57,6 @@ from portal.models.workforce import (
 )
 
 __all__ = [
-    "Invitation",
-    "InvitationKind",
-    "InvitationStatus",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
     "NETWORK",
@@ -80,6 +77,9 @@ __all__ = [
     "Instalment",
     "Institute",
     "InstituteStaff",
+    "Invitation",
+    "InvitationKind",
+    "InvitationStatus",
     "LedgerEntry",
     "Membership",
     "MembershipStatus",

@@ -86,7 +86,7 @@ def _send(actor: User, kind: InvitationKind, email: str, *, message: str = "", *
     audit.record(actor, "invitation.sent", invitation, institute_id=_institute_id(invitation),
                  to_state=InvitationStatus.PENDING, details={"kind": kind, "email": address})
     outbox.queue(address, "invitation", invitation=invitation, inviter=actor, what=what(invitation),
-                 url=outbox.link("invitations.open", token=token), days=VALID_DAYS)
+                 url=outbox.link("invitations.show", token=token), days=VALID_DAYS)
     return invitation
 
 

@@ -50,14 +50,14 @@ from portal.services.proposals.projects import (
 )
 from portal.services.proposals.review import (
     DISAGREEMENT_POINTS,
+    REVIEW_DAYS,
     ReviewSummary,
     assign_reviewer,
+    check_due_on,
     conflict,
     decide,
     declare_conflict,
     disagree,
-    REVIEW_DAYS,
-    check_due_on,
     remind_reviewers,
     remove_reviewer,
     review_summary,
@@ -88,9 +88,9 @@ from portal.services.proposals.workflow import (
 __all__ = [
     "ABSTRACT_MAX_WORDS",
     "DISAGREEMENT_POINTS",
+    "REVIEW_DAYS",
     "CallInput",
     "DraftInput",
-    "REVIEW_DAYS",
     "ReviewSummary",
     "Rule",
     "_move",
