@@ -29,7 +29,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import DomainError, invitations, proposals
 from tests.conftest import link_in, login, mails_to
-from tests.factories import PASSWORD, make_call, make_proposal, make_user, org_admin
+from tests.factories import PASSWORD, affiliate, make_call, make_proposal, make_user, org_admin
 
 NEW_PASSWORD = "granite lantern orchard velvet"
 
@@ -162,9 +162,8 @@ def test_an_unknown_token_is_not_found(client):
 def test_a_withdrawn_invitation_no_longer_works_and_only_its_managers_withdraw_it(client, app, colleague_world):
     admin, organization = colleague_world
     member = make_user(app, email="member@acme.example")
-    from tests.factories import affiliate
     affiliate(app, member, organization)
-    stranger, _ = org_admin(app, email="admin@other.example")
+    org_admin(app, email="admin@other.example")
     login(client, admin.email)
     client.post(f"/organizations/{organization.id}/invitations", data={"email": "maybe@example.com"})
     link = invitation_link(app, "maybe@example.com")
@@ -231,7 +230,8 @@ def test_a_network_administrator_invites_institute_staff_who_accept_signed_in(cl
     page = client.get(link)
     assert b"Accept the invitation" in page.data
     response = client.post(link + "/accept")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/institutes/{w.institute.slug}/manage")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/institutes/{w.institute.slug}/manage")
     with app.app_context():
         assert db.session.scalar(sa.select(InstituteStaff).where(InstituteStaff.user_id == future.id)) is not None
         assert db.session.scalar(sa.select(Invitation.status)) == InvitationStatus.ACCEPTED
@@ -261,7 +261,8 @@ def test_staff_invite_a_reviewer_who_registers_and_is_assigned(client, app, subm
     response = client.post(link + "/register", data={
         "full_name": "Ada Expert", "password": NEW_PASSWORD, "organization": "Lakeside University",
         "sector": "academic", "state": "MI"})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/proposals/{w.proposal.id}/review")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/proposals/{w.proposal.id}/review")
     db.session.expire_all()
     expert = db.session.scalar(sa.select(User).where(User.email == "expert@university.example"))
     review = db.session.scalar(sa.select(Review).where(Review.reviewer_id == expert.id))
