@@ -176,3 +176,14 @@ def review_form(criteria) -> type[ReviewForm]:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class OpenCallsForm(Form):
+    """The open calls' filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    institute = SelectField("Institute", choices=[], default="")
+    area = SelectField("Technology area", choices=[], default="")
+    closing_soon = BooleanField("Closing within two weeks")

@@ -6,12 +6,16 @@ One module per section; the public functions are re-exported here, so callers wr
 
 # The pages name call statuses and the time through this module.
 from portal.services.proposals.calls import (
+    CLOSING_SOON,
     CallInput,
     accepting,
     calls_of,
     calls_query,
     create_call,
     has_proposals,
+    newest_calls,
+    open_calls_query,
+    rules_summary,
     set_call_status,
     update_call,
 )
@@ -87,6 +91,7 @@ from portal.services.proposals.workflow import (
 
 __all__ = [
     "ABSTRACT_MAX_WORDS",
+    "CLOSING_SOON",
     "DISAGREEMENT_POINTS",
     "REVIEW_DAYS",
     "CallInput",
@@ -116,7 +121,9 @@ __all__ = [
     "is_institute_staff",
     "lead_organizations",
     "lead_team",
+    "newest_calls",
     "on_team",
+    "open_calls_query",
     "post_update",
     "proposals_for_staff",
     "proposals_for_staff_query",
@@ -133,6 +140,7 @@ __all__ = [
     "review_summary",
     "reviews_for",
     "reviews_of",
+    "rules_summary",
     "save_draft",
     "save_review",
     "screen_out",
