@@ -77,6 +77,8 @@ def test_a_colleague_registers_through_the_link_and_is_a_member_at_once(client, 
         assert (affiliation.status, affiliation.role) == (AffiliationStatus.ACTIVE, AffiliationRole.MEMBER)
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
         assert {"invitation.sent", "invitation.accepted", "affiliation.joined_by_invitation"} <= actions
+        told = db.session.scalar(sa.select(Notification.message).where(Notification.user_id == admin.id))
+        assert told == f"New Person accepted your invitation to join {organization.name} on the portal."
 
     client.post("/logout")
     again = client.get(link)  # the link works once
@@ -355,3 +357,24 @@ def test_the_invitation_mail_says_who_invites_to_what(app, client, colleague_wor
     client.post(f"/organizations/{organization.id}/invitations", data={"email": "pal@example.com"})
     mail = mails_to(app, "pal@example.com")[-1]
     assert f"join {organization.name}" in mail.subject and "expires in 14 days" in mail.body
+
+
+def test_a_signed_in_person_accepts_an_invitation_to_their_address_without_the_link(client, app, colleague_world):
+    admin, organization = colleague_world
+    friend = make_user(app, email="friend@example.com")
+    make_user(app, email="other@example.com")
+    login(client, admin.email)
+    client.post(f"/organizations/{organization.id}/invitations", data={"email": "friend@example.com"})
+    client.post("/logout")
+    with app.app_context():
+        waiting = invitations.waiting_for(db.session.get(User, friend.id))
+        assert [i.email for i in waiting] == ["friend@example.com"]
+        invitation_id = waiting[0].id
+    login(client, "other@example.com")
+    assert client.post(f"/invitations/{invitation_id}/accept").status_code == 404
+    client.post("/logout")
+    login(client, "friend@example.com")
+    response = client.post(f"/invitations/{invitation_id}/accept")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/organizations/{organization.id}")
+    with app.app_context():
+        assert invitations.waiting_for(db.session.get(User, friend.id)) == []

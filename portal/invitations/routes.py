@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from portal import authz
-from portal.auth.routes import start_session
+from portal.auth.routes import email_limits, limited, start_session
 from portal.extensions import db
 from portal.forms import confirmed, filled
 from portal.invitations.forms import (
@@ -42,6 +42,7 @@ def _organization(org_id: int) -> Organization:
 
 
 @bp.route("/organizations/<int:org_id>/invitations", methods=["GET", "POST"])
+@limited(email_limits)  # each sends mail
 @login_required
 def organization(org_id: int):
     """An organization's admins invite colleagues by address, and see or withdraw what is pending."""
@@ -65,6 +66,7 @@ def organization(org_id: int):
 
 
 @bp.route("/institutes/<slug>/invitations", methods=["GET", "POST"])
+@limited(email_limits)  # each sends mail
 @login_required
 def institute(slug: str):
     """Network administrators invite an institute's staff by address."""
@@ -90,6 +92,7 @@ def institute(slug: str):
 
 
 @bp.route("/proposals/<int:proposal_id>/invitations", methods=["GET", "POST"])
+@limited(email_limits)  # each sends mail
 @login_required
 def proposal(proposal_id: int):
     """The institute's staff invite reviewers, and the lead's people invite partners' contacts, by address."""
@@ -188,6 +191,19 @@ def accept(token: str):
                       redirect_to=lambda i: _landing(i), back=url_for("invitations.show", token=token))
 
 
+@bp.post("/invitations/<int:invitation_id>/accept")
+@login_required
+def accept_own(invitation_id: int):
+    """Accept an invitation sent to the signed-in person's own address (listed on their home page)."""
+    invitation = db.get_or_404(Invitation, invitation_id)
+    if invitation.email != current_user.email:
+        abort(404)  # someone else's invitation: not said to exist
+    confirmed()
+    return run_change(None, lambda: invitations.accept_own(current_user, invitation),
+                      success=lambda i: f"Invitation accepted: you now {invitations.what(i)}.",
+                      redirect_to=lambda i: _landing(i), back=url_for("auth.account"))
+
+
 def _landing(invitation: Invitation) -> str:
     """Where the new role is exercised."""
     if invitation.kind == InvitationKind.COLLEAGUE:
@@ -213,6 +229,7 @@ def _organization_choice(invitation: Invitation, form) -> OrganizationChoice | N
 
 
 @bp.route("/invitations/<token>/register", methods=["GET", "POST"])
+@limited(email_limits)  # each sends mail
 def register(token: str):
     """Register with the invited address and accept at once: the link proves the address."""
     if current_user.is_authenticated:

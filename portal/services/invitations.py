@@ -31,7 +31,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, outbox, passwords, proposals, updated_rows
+from portal.services import DomainError, audit, conflicts, notifications, outbox, passwords, proposals, updated_rows
 from portal.services.accounts import normalize_email
 from portal.services.memberships import is_staff
 from portal.services.organizations import OrganizationChoice, affiliation_of, find_by_name, join_or_create
@@ -206,9 +206,23 @@ def check_open(invitation: Invitation) -> None:
 
 def accept(actor: User, token: str) -> Invitation:
     """``actor``, signed in with the invited address, takes the role. The link works once."""
-    invitation = find(token)
+    return accept_own(actor, find(token))
+
+
+def waiting_for(user: User) -> list[Invitation]:
+    """Invitations to ``user``'s (confirmed) address still open: a home page lists them, and its owner may accept
+    them from there without the mailed link (their account proves the address)."""
+    if not user.is_verified:
+        return []
+    return list(db.session.scalars(sa.select(Invitation).where(
+        Invitation.email == user.email, Invitation.status == InvitationStatus.PENDING,
+        Invitation.expires_at > utcnow()).order_by(Invitation.created_at)))
+
+
+def accept_own(actor: User, invitation: Invitation) -> Invitation:
+    """Accept ``invitation``, sent to ``actor``'s own confirmed address."""
     check_open(invitation)
-    if actor.email != invitation.email:
+    if actor.email != invitation.email or not actor.is_verified:
         raise DomainError(None, "This invitation was sent to another address. Sign in with the account of the "
                                 "address it was sent to, or ask for an invitation to this account's address.",
                           status=403)
@@ -228,7 +242,20 @@ def accept(actor: User, token: str) -> Invitation:
     audit.record(actor, "invitation.accepted", invitation, institute_id=_institute_id(invitation),
                  from_state=InvitationStatus.PENDING, to_state=InvitationStatus.ACCEPTED,
                  details={"kind": invitation.kind})
+    endpoint, values = _page_of_target(invitation)
+    notifications.notify([inviter], f"{actor.full_name} accepted your invitation to {what(invitation)}.", endpoint,
+                         actor=actor, **values)
     return invitation
+
+
+def _page_of_target(invitation: Invitation) -> tuple[str, dict]:
+    """Where the inviter sees what the acceptance changed."""
+    if invitation.kind == InvitationKind.COLLEAGUE:
+        return "organizations.manage", {"org_id": invitation.organization_id}
+    if invitation.kind == InvitationKind.STAFF:
+        assert invitation.institute is not None
+        return "institute_admin.manage", {"slug": invitation.institute.slug}
+    return "proposals.detail", {"proposal_id": invitation.proposal_id}
 
 
 def _grant_colleague(actor: User, invitation: Invitation) -> None:
