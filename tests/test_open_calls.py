@@ -73,6 +73,7 @@ def test_the_atom_feed_lists_new_calls_with_their_rules(client, calls_world):
 def test_the_calendar_has_calls_closing_and_sessions(client, calls_world):
     response = client.get("/calls/deadlines.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert response.headers["Cache-Control"] == "public, max-age=900"  # calendars poll
     calendar = icalendar.Calendar.from_ical(response.data)
     events = {str(e["uid"]): e for e in calendar.walk("VEVENT")}
     closing = events[next(uid for uid in events if uid.startswith(f"call-{calls_world.soon.id}-"))]

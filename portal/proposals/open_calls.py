@@ -29,14 +29,18 @@ def open_calls():
                            closing_soon_days=proposals.CLOSING_SOON.days), 200 if valid else 422
 
 
+# Feed readers and calendars poll; the feeds are public and change slowly, so they may keep a copy this long.
+FEED_CACHE = "public, max-age=900"
+
+
 @bp.get("/calls/feed.atom")
 def calls_feed():
     """An Atom feed of new calls."""
-    return Response(feeds.calls_atom(), mimetype="application/atom+xml")
+    return Response(feeds.calls_atom(), mimetype="application/atom+xml", headers={"Cache-Control": FEED_CACHE})
 
 
 @bp.get("/calls/deadlines.ics")
 def deadlines():
     """An iCalendar feed of deadlines: calls closing and workforce sessions."""
     return Response(feeds.deadlines_ics(), mimetype="text/calendar",
-                    headers={"Content-Disposition": 'inline; filename="deadlines.ics"'})
+                    headers={"Content-Disposition": 'inline; filename="deadlines.ics"', "Cache-Control": FEED_CACHE})
