@@ -24,6 +24,9 @@ def test_close_names_are_matched_but_not_the_same_name_or_strangers(app, ctx):
     assert organizations.close_matches("great lakes aerostructure") == ["Great Lakes Aerostructures"]
     assert organizations.close_matches("Great Lakes Aerostructures") == []  # that is the organization itself
     assert organizations.close_matches("Lakeside Foundry") == []
+    make_organization(app, name="Lakeside Plant 2")
+    assert organizations.close_matches("Lakeside Plant 3") == []  # numbered sites are different organizations
+    assert organizations.close_matches("Lakeside Plant 2 LLC") == ["Lakeside Plant 2"]
     assert organizations.close_matches("Hidden Aerostructures") == []  # unlisted names are not shown
     assert organizations.core_name("The Acme Co.") == "acme"
 

@@ -264,14 +264,16 @@ def close_matches(name: str, limit: int = 5) -> list[str]:
         sa.select(Organization.name).where(Organization.listed, sa.or_(
             search.matches(search.ORGANIZATION_TEXT, core), search.matches(search.ORGANIZATION_TEXT, first)))
         .order_by(Organization.name).limit(200))
-    close = [c for c in candidates if core_name(c) and (core_name(c) in core or core in core_name(c)
-                                                        or _similar(core_name(c), core))]
+    close = [c for c in candidates if _close(core_name(c), core)]
     return close[:limit]
 
 
-def _similar(a: str, b: str) -> bool:
-    """Names a letter or two apart ("Aerostructure" and "Aerostructures")."""
-    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
+def _close(a: str, b: str) -> bool:
+    """One name contains the other, or they are a letter or two apart ("Aerostructure" and "Aerostructures");
+    names whose numbers differ ("Plant 2", "Plant 3") are different organizations."""
+    if not a or re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
 def suggestions(q: str, limit: int = 10) -> list[str]:
