@@ -3,7 +3,7 @@ and when it does not: the two should be close, so that the answer's time does no
 exists (production argon2id cost); (2) how long /calls, its Atom feed and the deadlines calendar take, and how
 many queries each makes, with 18 institutes, 360 open calls and 500 sessions to come.
 
-Run: .venv/bin/python tests/benchmarks/invitations_and_calls.py [rounds]
+Run: PYTHONPATH=. .venv/bin/python tests/benchmarks/invitations_and_calls.py [rounds]
 """
 
 import statistics
