@@ -128,6 +128,11 @@ def can_view_network_match(user: Actor, _obj=None) -> bool:
     return _signed_in(user) and user.is_network_admin
 
 
+def can_administer_network(user: Actor, _obj=None) -> bool:
+    """Institutes, accounts and organizations of the whole network: network administrators."""
+    return _signed_in(user) and user.is_network_admin
+
+
 def can_manage_call(user: Actor, call) -> bool:
     return can_manage_institute(user, call.institute)
 
@@ -198,6 +203,7 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "pledge.record": can_record_for_pledge,
     "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
+    "network.administer": can_administer_network,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
     "proposal.view": can_view_proposal,

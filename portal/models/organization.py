@@ -64,6 +64,9 @@ class Organization(Base):
     description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     listed: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # a network administrator checked that the organization is what it says it is
+    verified_at: so.Mapped[datetime | None]
+    verified_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(back_populates="organization")
 
