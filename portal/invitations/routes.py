@@ -21,6 +21,7 @@ from portal.models import Institute, Invitation, InvitationKind, Organization
 from portal.models.base import utcnow
 from portal.proposals.blueprint import get_proposal
 from portal.services import invitations
+from portal.services.wording import possessive
 from portal.services.organizations import OrganizationChoice
 from portal.views import refusal, run_change
 
@@ -76,7 +77,7 @@ def institute(slug: str):
     here = url_for("invitations.institute", slug=slug)
 
     def render(status: int = 200) -> ResponseReturnValue:
-        return render_invitations(status, heading=f"Invite {institute.acronym}'s staff", back=(
+        return render_invitations(status, heading=f"Invite {possessive(institute.acronym)} staff", back=(
             url_for("institute_admin.manage", slug=slug) + "#staff", f"{institute.acronym} administration"),
             sections=[{"id": "staff", "title": "Invite an administrator", "form": form, "action": here,
                        "intro": f"They administer {institute.acronym} as soon as they accept (and set up an "
