@@ -21,8 +21,8 @@ from portal.models import Institute, Invitation, InvitationKind, Organization
 from portal.models.base import utcnow
 from portal.proposals.blueprint import get_proposal
 from portal.services import invitations
-from portal.services.wording import possessive
 from portal.services.organizations import OrganizationChoice
+from portal.services.wording import possessive
 from portal.views import refusal, run_change
 
 bp = Blueprint("invitations", __name__)
