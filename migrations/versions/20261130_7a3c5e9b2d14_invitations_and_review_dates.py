@@ -1,7 +1,7 @@
 """Invitations by email; review due dates and their reminders; a partner's invitation can be withdrawn.
 
 Revision ID: 7a3c5e9b2d14
-Revises: 7b1e9c4d2a60
+Revises: 7d3e9b1c5a20
 Create Date: 2026-11-30 12:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7a3c5e9b2d14'
-down_revision = '7b1e9c4d2a60'
+down_revision = '7d3e9b1c5a20'
 branch_labels = None
 depends_on = None
 
