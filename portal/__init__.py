@@ -20,6 +20,7 @@ from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
 from portal.institute_admin import bp as institute_admin_bp
 from portal.institutes.routes import bp as institutes_bp
+from portal.invitations import bp as invitations_bp
 from portal.ledger.routes import bp as ledger_bp
 from portal.main.routes import bp as main_bp
 from portal.memberships.routes import bp as memberships_bp
@@ -83,6 +84,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(workforce_bp)
     app.register_blueprint(network_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(invitations_bp)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]

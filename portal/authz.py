@@ -24,7 +24,7 @@ from portal.models import (
     ProposalStatus,
     User,
 )
-from portal.services import conflicts, proposals, summary
+from portal.services import conflicts, invitations, proposals, summary
 from portal.services.memberships import access
 
 Actor: TypeAlias = User | AnonymousUserMixin | None
@@ -165,6 +165,13 @@ def can_answer_invitation(user: Actor, partner) -> bool:
     return _signed_in(user) and _active_affiliation(user, partner.organization, admin=True)
 
 
+def can_withdraw_invitation(user: Actor, invitation) -> bool:
+    """Whoever may send an invitation of its kind to its organization, institute or proposal may withdraw it."""
+    target = {"colleague": invitation.organization, "staff": invitation.institute}.get(invitation.kind,
+                                                                                       invitation.proposal)
+    return _signed_in(user) and invitations.may_send(user, invitation.kind, target)
+
+
 def can_manage_program(user: Actor, program) -> bool:
     """Sessions, rosters, attendance, completion and credentials: the institute's staff."""
     return can_manage_institute(user, program.institute)
@@ -205,6 +212,11 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "proposal.edit": can_edit_proposal,
     "proposal.decide": can_decide_proposal,
     "partner.answer": can_answer_invitation,
+    "organization.invite": can_manage_organization,
+    "institute.invite_staff": can_assign_institute_staff,
+    "proposal.invite_reviewer": can_decide_proposal,
+    "proposal.invite_partner": can_edit_proposal,
+    "invitation.withdraw": can_withdraw_invitation,
     "program.manage": can_manage_program,
     "signup.view": can_view_signup,
     "signup.cancel": can_view_signup,
@@ -266,8 +278,9 @@ class ProposalActions:
 
 
 def proposal_actions(user: Actor, proposal) -> ProposalActions:
-    """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws, runs the project, reports
-    milestones and asks for completion; the institute assigns and removes reviewers, returns to draft, decides,
+    """What ``user`` may do to ``proposal``: the lead team writes, submits, withdraws (the proposal, or an unanswered
+    invitation to a partner), runs the project, reports milestones and asks for completion; the institute assigns
+    and removes reviewers, screens a proposal out before any review is in, returns to draft, decides,
     accepts milestones and signs the project off (never an administrator belonging to an organization on the
     team); a reviewer reviews unless a conflict of interest blocks it, and may declare a conflict; a partner's
     admins answer the invitation and commit cost share while the proposal is a draft."""
@@ -297,6 +310,8 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
         impartial = not conflicts.own_organizations(user, conflicts.team_ids(proposal, include_invited=False))
         if in_review:
             names |= {"assign_reviewer", "return_to_draft", "remove_reviewer"}
+            if impartial and not any(r.submitted_at for r in proposals.reviews_of(proposal)):
+                names.add("screen_out")
         if status == ProposalStatus.UNDER_REVIEW and impartial:
             names.add("decide")
         if status == ProposalStatus.ACTIVE and impartial:
@@ -310,8 +325,11 @@ def proposal_actions(user: Actor, proposal) -> ProposalActions:
             names.add("declare_conflict")
         names.add("review_blocked" if in_review and proposals.conflict(user, proposal) else "review")
     partners = {}
+    lead = can_edit_proposal(user, proposal)
     for partner in proposal.partners:
         allowed: set[str] = set()
+        if lead and status == ProposalStatus.DRAFT and partner.status == "invited":
+            allowed.add("withdraw")
         if status == ProposalStatus.DRAFT and can_answer_invitation(user, partner):
             if partner.status == "invited":
                 allowed.add("answer")

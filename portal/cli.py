@@ -26,6 +26,7 @@ from portal.services import (
     mfa,
     notifications,
     outbox,
+    proposals,
     summary,
     synthetic,
     workforce_upkeep,
@@ -36,6 +37,7 @@ outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
+reviews_cli = AppGroup("reviews", help="Proposal reviews: reminders of due dates, for a daily scheduler.")
 accounts_cli = AppGroup("accounts", help="Accounts: disable or enable one (audited).")
 
 
@@ -282,6 +284,15 @@ def notifications_digest_command() -> None:
     click.echo(f"{count} digest(s) queued.")
 
 
+@reviews_cli.command("remind")
+def reviews_remind_command() -> None:
+    """Remind reviewers of reviews due within three days, and once more of overdue ones (once each)."""
+    count = proposals.remind_reviewers()
+    db.session.commit()
+    outbox.deliver()
+    click.echo(f"{count} reminder(s) sent.")
+
+
 def _account_change(email: str, change, done: str) -> None:
     user = accounts.find_by_email(email)
     if user is None:
@@ -315,6 +326,7 @@ def accounts_enable_command(email: str, reason: str) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(reviews_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)

@@ -152,9 +152,11 @@ def proposal_world(app, ctx):
 
 EXPECTED = {  # status: (what the lead team is offered, what the institute is offered)
     ProposalStatus.DRAFT: ({"edit", "submit", "invite", "withdraw"}, {"see_reviews"}),
-    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer"}),
+    # screening out (declining without review) is offered while no review has been submitted
+    ProposalStatus.SUBMITTED: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer",
+                                             "screen_out"}),
     ProposalStatus.UNDER_REVIEW: ({"withdraw"}, {"see_reviews", "assign_reviewer", "return_to_draft", "remove_reviewer",
-                                                "decide"}),
+                                                "decide", "screen_out"}),
     ProposalStatus.APPROVED: ({"start"}, {"see_reviews"}),
     # no milestones, so none waits: the lead may ask for sign-off and the institute sign off
     ProposalStatus.ACTIVE: ({"post_update", "request_completion"}, {"see_reviews", "sign_off"}),
@@ -187,10 +189,12 @@ def test_the_lead_team_is_refused_what_it_is_not_offered(proposal_world):
 def test_a_partner_answers_its_invitation_then_commits_cost_share_while_in_draft(proposal_world):
     w = proposal_world
     assert authz.proposal_actions(w.partner_admin, w.proposal).partners[w.partner.id] == {"answer"}
-    assert authz.proposal_actions(w.lead_admin, w.proposal).partners[w.partner.id] == frozenset()
+    # the lead may take back an invitation not yet answered
+    assert authz.proposal_actions(w.lead_admin, w.proposal).partners[w.partner.id] == {"withdraw"}
     proposals.respond(w.partner_admin, w.partner, accept=True)
     db.session.flush()
     assert w.partner.status == PartnerStatus.ACCEPTED
+    assert authz.proposal_actions(w.lead_admin, w.proposal).partners[w.partner.id] == frozenset()
     assert authz.proposal_actions(w.partner_admin, w.proposal).partners[w.partner.id] == {"cost_share"}
     w.proposal.status = ProposalStatus.SUBMITTED
     assert authz.proposal_actions(w.partner_admin, w.proposal).partners[w.partner.id] == frozenset()

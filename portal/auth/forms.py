@@ -23,11 +23,18 @@ def new_password_field(label: str = "Password") -> PasswordField:
                          description=NEW_PASSWORD_HINT, render_kw={"autocomplete": "new-password"})
 
 
+# The "did you mean" answer that the typed organization is new after all.
+NEW_ORGANIZATION = "new"
+
+
 class RegisterForm(OrganizationChoiceFields, Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})
     email = email_field()
     password = new_password_field()
+    # asked only when the typed name is close to organizations already on the portal; choices set by the view
+    organization_match = RadioField("Is your organization one of these, already on the portal?", choices=[],
+                                    validate_choice=False)
 
 
 class LoginForm(Form):

@@ -1,6 +1,7 @@
 """Registration, email verification, sign-in and out, password reset and the account page."""
 
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -8,6 +9,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
+    NEW_ORGANIZATION,
     AddPasskeyForm,
     ChangeEmailForm,
     ChangePasswordForm,
@@ -20,9 +22,10 @@ from portal.auth.forms import (
     notification_preferences_form,
 )
 from portal.extensions import db, form_email_key, limiter, login_manager
-from portal.forms import ConfirmForm, filled
+from portal.forms import ConfirmForm, SelectChoice, filled
 from portal.models import Delivery, User
 from portal.services import (
+    DomainError,
     accounts,
     audit,
     memberships,
@@ -137,17 +140,34 @@ def pending_user() -> User | None:
 @bp.route("/register", methods=["GET", "POST"])
 @limited(email_limits)
 def register():
-    """Create an account with an organization, then confirm the email address."""
+    """Create an account with an organization, then confirm the email address. A new organization's name close
+    to ones already on the portal is asked about first ("did you mean"), so that no duplicate is made by a typo
+    or an "Inc."."""
     if current_user.is_authenticated:
         return redirect(url_for("auth.account"))
     form = RegisterForm()
+    suggest = {"list": "organization-suggestions", "data-suggest": url_for("organizations.suggest")}
+    form.organization.render_kw = {**(form.organization.render_kw or {}), **suggest}
     if request.method == "GET":
         return render_template("auth/register.html", form=form)
-    return run_change(
-        form, lambda: accounts.register(email=filled(form.email.data), full_name=filled(form.full_name.data),
-                                        password=filled(form.password.data), organization=form.organization_choice()),
-        success=None, redirect_to=url_for("auth.check_email"),
-        render=lambda _status: (render_template("auth/register.html", form=form), 422))
+    typed = " ".join((form.organization.data or "").split())
+    matches = organizations.close_matches(typed) if typed else []
+    form.organization_match.choices = [SelectChoice(name, name) for name in matches] + (
+        [SelectChoice(NEW_ORGANIZATION, f"None of these: add “{typed}” as a new organization")] if matches else [])
+
+    def change():
+        choice = form.organization_match.data
+        if matches and choice not in {*matches, NEW_ORGANIZATION}:
+            raise DomainError("organization_match", "Organizations with close names are on the portal already: "
+                                                    "choose yours, or say that it is new")
+        organization = form.organization_choice()
+        if choice in matches:
+            organization = replace(organization, name=choice)
+        return accounts.register(email=filled(form.email.data), full_name=filled(form.full_name.data),
+                                 password=filled(form.password.data), organization=organization)
+
+    return run_change(form, change, success=None, redirect_to=url_for("auth.check_email"),
+                      render=lambda _status: (render_template("auth/register.html", form=form), 422))
 
 
 @bp.get("/register/check-email")

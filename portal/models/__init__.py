@@ -2,6 +2,7 @@
 
 from portal.models.audit import AuditEvent
 from portal.models.institute import Agency, Institute
+from portal.models.invitation import Invitation, InvitationKind, InvitationStatus
 from portal.models.ledger import (
     EntryKind,
     FederalObligation,
@@ -78,6 +79,9 @@ __all__ = [
     "Instalment",
     "Institute",
     "InstituteStaff",
+    "Invitation",
+    "InvitationKind",
+    "InvitationStatus",
     "LedgerEntry",
     "Membership",
     "MembershipStatus",

@@ -189,6 +189,7 @@ class PartnerStatus(StrEnum):
     INVITED = "invited"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # the lead took the invitation back before it was answered
 
 
 class Partner(Base):
@@ -240,6 +241,9 @@ class Review(Base):
     assigned_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     assigned_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     submitted_at: so.Mapped[datetime | None]
+    due_on: so.Mapped[date | None]  # the day the institute asks for the review by
+    reminded_at: so.Mapped[datetime | None]  # the reminder before the due date was sent
+    overdue_reminded_at: so.Mapped[datetime | None]  # the reminder after it was sent
 
     proposal: so.Mapped[Proposal] = so.relationship()
     reviewer: so.Mapped["User"] = so.relationship(foreign_keys=[reviewer_id])

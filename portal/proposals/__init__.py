@@ -3,7 +3,14 @@
 Each module registers its pages on the one ``bp``: calls (calls and the public projects), detail (a
 proposal's page and its draft), teams, review (reviewers, scores, decisions) and projects."""
 
-from portal.proposals import calls, detail, projects, review, teams  # each module registers its routes on bp
+from portal.proposals import (  # each module registers its routes on bp
+    calls,
+    detail,
+    open_calls,
+    projects,
+    review,
+    teams,
+)
 from portal.proposals.blueprint import bp
 
-__all__ = ["bp", "calls", "detail", "projects", "review", "teams"]
+__all__ = ["bp", "calls", "detail", "open_calls", "projects", "review", "teams"]

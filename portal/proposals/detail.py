@@ -18,6 +18,7 @@ from portal.proposals.forms import (
     InviteForm,
     ReasonForm,
     ReviewerForm,
+    ScreenForm,
     UpdateForm,
 )
 from portal.services import proposals
@@ -51,7 +52,8 @@ def render_detail(proposal: Proposal, status: int = 200, **forms):
     forms.setdefault("complete_form", CompleteForm(formdata=None, trl_reached=proposal.trl_requested,
                                                    mrl_reached=proposal.mrl_requested))
     for name, cls in (("decision_form", DecisionForm), ("reviewer_form", ReviewerForm), ("update_form", UpdateForm),
-                      ("invite_form", InviteForm), ("reason_form", ReasonForm)):
+                      ("invite_form", InviteForm), ("reason_form", ReasonForm),
+                      ("screen_form", ScreenForm)):
         forms.setdefault(name, cls(formdata=None))
     return render_template(
         "proposals/detail.html", proposal=proposal, actions=actions,

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     EmailField,
     HiddenField,
@@ -112,6 +113,8 @@ class DecisionForm(PressedButton, Form):
 
 class ReviewerForm(Form):
     email = EmailField("Reviewer's email address", validators=[InputRequired("Enter the reviewer's email address")])
+    due_on = DateField("Review due by (optional)", validators=[Optional(), TYPED_DATE],
+                       description="Three weeks from today if left empty. The reviewer is reminded three days before.")
 
 
 class UpdateForm(Form):
@@ -129,6 +132,13 @@ class ReasonForm(Form):
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)], render_kw={"required": True})
 
 
+class ScreenForm(Form):
+    """Screening a proposal out without review: the reason the team sees."""
+
+    reason = TextAreaField("Reason the team sees", validators=[Optional(), Length(max=5000)],
+                           render_kw={"required": True})
+
+
 class ReviewForm(Form):
     """A reviewer's scores: ``score_<id>`` and ``comment_<id>`` per criterion (see ``review_form``)."""
 
@@ -138,6 +148,16 @@ class ReviewForm(Form):
         """{criterion id: (score, comment)} for every criterion given a valid score."""
         return {c.id: (int(self[f"score_{c.id}"].data), self[f"comment_{c.id}"].data or "") for c in criteria
                 if self[f"score_{c.id}"].data and not self[f"score_{c.id}"].errors}
+
+    def typed(self, criteria) -> dict[int, tuple[int | None, str]]:
+        """{criterion id: (score or None, comment)} for every criterion, as typed, to show the form again with
+        nothing lost: a comment without a score, or beside a score that was refused, stays."""
+        typed = {}
+        for c in criteria:
+            raw = self[f"score_{c.id}"].data
+            score = int(raw) if raw and not self[f"score_{c.id}"].errors and raw.isdigit() else None
+            typed[c.id] = (score, self[f"comment_{c.id}"].data or "")
+        return typed
 
     def score_errors(self, criteria) -> dict[int, str]:
         return {c.id: self[f"score_{c.id}"].errors[0] for c in criteria if self[f"score_{c.id}"].errors}
@@ -156,3 +176,14 @@ def review_form(criteria) -> type[ReviewForm]:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class OpenCallsForm(Form):
+    """The open calls' filters (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    institute = SelectField("Institute", choices=[], default="")
+    area = SelectField("Technology area", choices=[], default="")
+    closing_soon = BooleanField("Closing within two weeks")

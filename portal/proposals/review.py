@@ -7,11 +7,12 @@ from flask_login import current_user, login_required
 from portal import authz
 from portal.extensions import db
 from portal.forms import filled
-from portal.models import Proposal, Review
+from portal.models import PartnerStatus, Proposal, Review
 from portal.proposals.blueprint import bp, get_proposal, page_of
 from portal.proposals.detail import render_detail
-from portal.proposals.forms import DecisionForm, ReasonForm, ReviewerForm, review_form
+from portal.proposals.forms import DecisionForm, ReasonForm, ReviewerForm, ScreenForm, review_form
 from portal.services import DomainError, accounts, proposals
+from portal.services.clock import long_date
 from portal.views import run_change
 
 
@@ -52,10 +53,11 @@ def assign(proposal_id: int):
         reviewer = accounts.find_by_email(filled(form.email.data))
         if reviewer is None:
             raise DomainError("email", "No active account has that email address")
-        return proposals.assign_reviewer(current_user, proposal, reviewer)
+        return proposals.assign_reviewer(current_user, proposal, reviewer, due_on=form.due_on.data)
 
     return run_change(form, assign_reviewer,
-                      success=lambda review: f"{review.reviewer.full_name} has been asked to review.",
+                      success=lambda review: f"{review.reviewer.full_name} has been asked to review by "
+                                             f"{long_date(review.due_on)}.",
                       redirect_to=page_of(proposal, "#review"), back=page_of(proposal),
                       render=lambda status: render_detail(proposal, status, reviewer_form=form))
 
@@ -63,7 +65,8 @@ def assign(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/review", methods=["GET", "POST"])
 @login_required
 def review(proposal_id: int):
-    """A reviewer scores each criterion 1 to 5; other reviews stay hidden until theirs is submitted."""
+    """A reviewer scores each criterion 1 to 5 beside the proposal's abstract, team and plan; other reviews stay
+    hidden until theirs is submitted. A refused submission shows the page again (422) with all that was typed."""
     proposal = db.get_or_404(Proposal, proposal_id)
     mine = proposals.review_of(current_user, proposal)
     if mine is None:
@@ -72,16 +75,18 @@ def review(proposal_id: int):
     form = review_form(criteria)()
 
     def render(status: int = 200):
-        entries = (form.entries(criteria) if request.method == "POST"
+        entries = (form.typed(criteria) if request.method == "POST"
                    else {s.criterion_id: (s.score, s.comment) for s in mine.scores})
         others = ([r for r in proposals.reviews_of(proposal) if r.id != mine.id and r.submitted_at]
                   if mine.submitted_at else [])
+        scored = {c: s for c, (s, _) in entries.items() if s is not None}
         return render_template(
             "proposals/review.html", proposal=proposal, review=mine, criteria=criteria, entries=entries,
             errors=form.score_errors(criteria), others=others, form=form,
             actions=authz.proposal_actions(current_user, proposal),
+            team=[p for p in proposal.partners if p.status == PartnerStatus.ACCEPTED],
             blocked_reason=proposals.conflict(current_user, proposal) if mine.submitted_at is None else None,
-            total=proposals.weighted_total({c: s for c, (s, _) in entries.items()}, criteria)), status
+            total=proposals.weighted_total(scored, criteria)), status
 
     if request.method == "GET":
         return render()
@@ -92,7 +97,7 @@ def review(proposal_id: int):
                           success=None, redirect_to=here)
     return run_change(form, lambda: proposals.save_review(current_user, mine, form.entries(criteria), final=final),
                       success="Your review has been submitted." if final else "Your scores have been saved.",
-                      redirect_to=here, back=here, render=lambda _status: render(422))
+                      redirect_to=here, render=lambda status: render(status if status >= 400 else 422))
 
 
 @bp.post("/proposals/<int:proposal_id>/review/conflict")
@@ -121,3 +126,15 @@ def remove_reviewer(proposal_id: int, review_id: int):
     return run_change(form, lambda: proposals.remove_reviewer(current_user, review, reason=form.reason.data or ""),
                       success=f"{name} no longer reviews this proposal.", redirect_to=page_of(proposal, "#review"),
                       back=page_of(proposal, "#review"))
+
+
+@bp.post("/proposals/<int:proposal_id>/screen-out")
+@login_required
+def screen_out(proposal_id: int):
+    """An institute administrator declines a submitted proposal without review, with a reason the team sees."""
+    proposal = get_proposal(proposal_id, "proposal.decide")
+    form = ScreenForm()
+    return run_change(form, lambda: proposals.screen_out(current_user, proposal, reason=form.reason.data or ""),
+                      success="The proposal has been screened out; the team has been told why.",
+                      redirect_to=page_of(proposal), back=page_of(proposal, "#review"),
+                      render=lambda status: render_detail(proposal, status, screen_form=form))

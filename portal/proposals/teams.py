@@ -1,11 +1,12 @@
 """A proposal's team: inviting partners, answering an invitation, committing cost share."""
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user, login_required
 
 from portal.extensions import db
 from portal.forms import confirmed
-from portal.models import Organization
+from portal.models import Organization, Partner
 from portal.proposals.blueprint import bp, get_partner, get_proposal, page_of
 from portal.proposals.detail import render_detail
 from portal.proposals.forms import CostShareForm, InviteForm
@@ -28,6 +29,19 @@ def invite(proposal_id: int):
     return run_change(None, lambda: proposals.invite(current_user, proposal, organization),
                       success=f"{organization.name} has been invited.", redirect_to=page_of(proposal, "#team"),
                       back=page_of(proposal))
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/withdraw")
+@login_required
+def withdraw_partner(proposal_id: int, partner_id: int):
+    """The lead withdraws an invitation to a partner organization that has not answered yet."""
+    proposal = get_proposal(proposal_id, "proposal.edit")
+    partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == proposal.id,
+                                                       Partner.is_lead.is_(False)))
+    confirmed()
+    return run_change(None, lambda: proposals.withdraw_partner(current_user, partner),
+                      success=f"The invitation to {partner.organization.name} has been withdrawn.",
+                      redirect_to=page_of(proposal, "#team"))
 
 
 @bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/answer")

@@ -1,5 +1,7 @@
 """Organizations and affiliations: joining, creating, approving, editing."""
 
+import difflib
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -239,6 +241,41 @@ def directory_query(*, q: str = "", sector: str = "", size: str = "", state: str
             sa.select(Membership.organization_id).join(Institute, Institute.id == Membership.institute_id)
             .where(Institute.slug == institute, Membership.in_force(today()))))
     return query
+
+
+# Words that say what kind of body an organization is, not which one: "Acme, Inc." is "Acme".
+LEGAL_WORDS = frozenset({"inc", "incorporated", "llc", "l.l.c", "ltd", "limited", "corp", "corporation", "co",
+                         "company", "plc", "lp", "llp", "pllc", "the", "gmbh", "&"})
+
+
+def core_name(name: str) -> str:
+    """The words of a name that pick the organization out: lower-cased, without punctuation or legal words."""
+    words = re.findall(r"[\w&.]+", name_key(name))
+    return " ".join(w for w in (word.strip(".") for word in words) if w and w not in LEGAL_WORDS)
+
+
+def close_matches(name: str, limit: int = 5) -> list[str]:
+    """Listed organizations whose names are close to ``name`` but not the same: the same name but for legal
+    words and punctuation ("Great Lakes Aerostructures, Inc."), one containing the other, or on PostgreSQL a
+    close spelling. Registration asks "did you mean" with these before it creates a new organization."""
+    core = core_name(name)
+    if len(core) < 3 or find_by_name(name) is not None:
+        return []
+    first = core.split()[0]
+    candidates = db.session.scalars(
+        sa.select(Organization.name).where(Organization.listed, sa.or_(
+            search.matches(search.ORGANIZATION_TEXT, core), search.matches(search.ORGANIZATION_TEXT, first)))
+        .order_by(Organization.name).limit(200))
+    close = [c for c in candidates if _close(core_name(c), core)]
+    return close[:limit]
+
+
+def _close(a: str, b: str) -> bool:
+    """One name contains the other, or they are a letter or two apart ("Aerostructure" and "Aerostructures");
+    names whose numbers differ ("Plant 2", "Plant 3") are different organizations."""
+    if not a or re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
 def suggestions(q: str, limit: int = 10) -> list[str]:

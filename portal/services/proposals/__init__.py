@@ -6,12 +6,16 @@ One module per section; the public functions are re-exported here, so callers wr
 
 # The pages name call statuses and the time through this module.
 from portal.services.proposals.calls import (
+    CLOSING_SOON,
     CallInput,
     accepting,
     calls_of,
     calls_query,
     create_call,
     has_proposals,
+    newest_calls,
+    open_calls_query,
+    rules_summary,
     set_call_status,
     update_call,
 )
@@ -51,17 +55,21 @@ from portal.services.proposals.projects import (
 )
 from portal.services.proposals.review import (
     DISAGREEMENT_POINTS,
+    REVIEW_DAYS,
     ReviewSummary,
     assign_reviewer,
+    check_due_on,
     conflict,
     decide,
     declare_conflict,
     disagree,
+    remind_reviewers,
     remove_reviewer,
     review_summary,
     reviews_for,
     reviews_of,
     save_review,
+    screen_out,
     weighted_total,
 )
 from portal.services.proposals.rules import (
@@ -74,6 +82,7 @@ from portal.services.proposals.teams import (
     find_partners,
     invite,
     respond,
+    withdraw_partner,
 )
 from portal.services.proposals.workflow import (
     return_to_draft,
@@ -83,7 +92,9 @@ from portal.services.proposals.workflow import (
 
 __all__ = [
     "ABSTRACT_MAX_WORDS",
+    "CLOSING_SOON",
     "DISAGREEMENT_POINTS",
+    "REVIEW_DAYS",
     "CallInput",
     "DraftInput",
     "ReviewSummary",
@@ -94,6 +105,7 @@ __all__ = [
     "assign_reviewer",
     "calls_of",
     "calls_query",
+    "check_due_on",
     "check_rules",
     "commit_cost_share",
     "complete",
@@ -110,7 +122,9 @@ __all__ = [
     "is_institute_staff",
     "lead_organizations",
     "lead_team",
+    "newest_calls",
     "on_team",
+    "open_calls_query",
     "post_update",
     "proposals_for_staff",
     "proposals_for_staff_query",
@@ -118,6 +132,7 @@ __all__ = [
     "public_projects",
     "public_projects_count",
     "public_projects_query",
+    "remind_reviewers",
     "remove_reviewer",
     "report_milestone",
     "request_completion",
@@ -127,8 +142,10 @@ __all__ = [
     "review_summary",
     "reviews_for",
     "reviews_of",
+    "rules_summary",
     "save_draft",
     "save_review",
+    "screen_out",
     "send_back_milestone",
     "set_call_status",
     "start",
@@ -140,5 +157,6 @@ __all__ = [
     "updates_of",
     "weighted_total",
     "withdraw",
+    "withdraw_partner",
     "words",
 ]

@@ -1,9 +1,10 @@
 """Project calls: their rules, the rubric and when they accept proposals."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from portal.extensions import db
 from portal.models import (
@@ -16,6 +17,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, dates
+from portal.services.parsing import format_cents
 
 # Calls ---------------------------------------------------------------------------------------
 
@@ -113,3 +115,47 @@ def calls_query(institute: Institute, *, include_drafts: bool) -> sa.Select:
 def calls_of(institute: Institute, *, include_drafts: bool) -> list[ProjectCall]:
     return list(db.session.scalars(calls_query(institute, include_drafts=include_drafts)
                                    .order_by(ProjectCall.closes_at.desc())))
+
+
+# Open calls across the network ---------------------------------------------------------------------------
+
+CLOSING_SOON = timedelta(days=14)  # "closing soon" on the open calls' page
+
+
+def open_calls_query(*, institute: str = "", area: str = "", closing_soon: bool = False,
+                     now: datetime | None = None) -> sa.Select:
+    """Calls open for proposals now, across the network: of one institute (a slug), of institutes with one
+    technology area (their focus), or closing within CLOSING_SOON. Each with its institute, for the page."""
+    now = now or utcnow()
+    query = (sa.select(ProjectCall).join(Institute, Institute.id == ProjectCall.institute_id)
+             .where(ProjectCall.status == CallStatus.OPEN, ProjectCall.opens_at <= now, ProjectCall.closes_at > now)
+             .options(so.contains_eager(ProjectCall.institute)))
+    if institute:
+        query = query.where(Institute.slug == institute)
+    if area:
+        query = query.where(Institute.focus == area)
+    if closing_soon:
+        query = query.where(ProjectCall.closes_at <= now + CLOSING_SOON)
+    return query
+
+
+def rules_summary(call: ProjectCall) -> list[str]:
+    """The call's rules in a few plain sentences, as the open calls' page and the feeds show them."""
+    ratio = f"{call.min_cost_share_bp / 10000:g}"
+    who = "Every partner" if call.all_partners_members else "The lead organization"
+    return [
+        f"Federal request of at most {format_cents(call.max_federal_cents)} per project.",
+        f"Cost share of at least {ratio} times the federal request.",
+        f"TRL {call.trl_min} to {call.trl_max} and MRL {call.mrl_min} to {call.mrl_max} at the start.",
+        f"A team with at least {call.min_industry} industry, {call.min_academic} academic and "
+        f"{call.min_small_business} small-business partner(s).",
+        f"{who} must be an active member of {call.institute.acronym}.",
+    ]
+
+
+def newest_calls(limit: int = 50) -> list[ProjectCall]:
+    """The calls most recently opened (open or since closed), newest first: the Atom feed's entries."""
+    return list(db.session.scalars(
+        sa.select(ProjectCall).where(ProjectCall.status != CallStatus.DRAFT, ProjectCall.opens_at <= utcnow())
+        .options(so.joinedload(ProjectCall.institute))
+        .order_by(ProjectCall.opens_at.desc(), ProjectCall.id.desc()).limit(limit)))

@@ -2,6 +2,7 @@
 
 import statistics
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -18,7 +19,8 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, ledger, notifications
+from portal.services import DomainError, audit, conflicts, ledger, notifications, updated_rows
+from portal.services.clock import long_date, today
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _move, lead_and_author
 from portal.services.proposals.people import review_of
@@ -26,6 +28,10 @@ from portal.services.proposals.projects import is_institute_staff
 
 # Reviewers disagree strongly when their weighted totals (1 to 5) are this far apart or more.
 DISAGREEMENT_POINTS = 1.5
+# A review is due this many days after it is asked for, unless staff choose another day (within REVIEW_WINDOW).
+REVIEW_DAYS = 21
+REVIEW_WINDOW = (1, 120)  # days after today a due date may fall
+REMIND_BEFORE = timedelta(days=3)  # the reminder goes this long before the due date
 
 
 # Review and decision ---------------------------------------------------------------------
@@ -35,8 +41,19 @@ def conflict(reviewer: User, proposal: Proposal) -> str | None:
     return conflicts.review_conflict(reviewer, proposal)
 
 
-def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> Review:
-    """Ask ``reviewer`` (an active account, or None when no account has the address typed) to review."""
+def check_due_on(due_on: date, *, on: date | None = None) -> None:
+    """A review is due from tomorrow to REVIEW_WINDOW[1] days ahead."""
+    start = on or today()
+    first, last = start + timedelta(days=REVIEW_WINDOW[0]), start + timedelta(days=REVIEW_WINDOW[1])
+    if not first <= due_on <= last:
+        raise DomainError("due_on", f"Choose a due date from {long_date(first)} to {long_date(last)}")
+
+
+def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None, *, due_on: date | None = None) -> Review:
+    """Ask ``reviewer`` (an active account, or None when no account has the address typed) to review, by
+    ``due_on`` (REVIEW_DAYS from today when not given)."""
+    if due_on is not None:
+        check_due_on(due_on)
     if reviewer is None or not reviewer.active:
         raise DomainError("email", "No active account has that email address")
     if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW):
@@ -46,7 +63,8 @@ def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> R
         raise DomainError("email", f"Conflict of interest: {reason}", status=409)
     if review_of(reviewer, proposal) is not None:
         raise DomainError("email", f"{reviewer.full_name} is already reviewing this proposal", status=409)
-    review = Review(proposal_id=proposal.id, reviewer_id=reviewer.id, assigned_by_id=actor.id)
+    due = due_on or today() + timedelta(days=REVIEW_DAYS)
+    review = Review(proposal_id=proposal.id, reviewer_id=reviewer.id, assigned_by_id=actor.id, due_on=due)
     db.session.add(review)
     db.session.flush()
     if proposal.status == ProposalStatus.SUBMITTED:
@@ -56,8 +74,8 @@ def assign_reviewer(actor: User, proposal: Proposal, reviewer: User | None) -> R
                              "proposals.detail", proposal_id=proposal.id, actor=actor)
     audit.record(actor, "proposal.reviewer_assigned", proposal, institute_id=proposal.call.institute_id,
                  details={"reviewer_id": reviewer.id})
-    notifications.notify([reviewer], f"You are asked to review “{proposal.title}”.", "proposals.review",
-                         proposal_id=proposal.id, actor=actor, notice_kind=NoticeKind.REVIEW)
+    notifications.notify([reviewer], f"You are asked to review “{proposal.title}” by {long_date(due)}.",
+                         "proposals.review", proposal_id=proposal.id, actor=actor, notice_kind=NoticeKind.REVIEW)
     return review
 
 
@@ -208,3 +226,62 @@ def remove_reviewer(actor: User, review: Review, *, reason: str) -> None:
 def reviews_for(user: User) -> list[Review]:
     return list(db.session.scalars(sa.select(Review).where(Review.reviewer_id == user.id)
                                    .options(so.joinedload(Review.proposal)).order_by(Review.assigned_at.desc())))
+
+
+def screen_out(actor: User, proposal: Proposal, *, reason: str) -> None:
+    """The institute declines a submitted proposal without review (out of scope, ineligible), with a reason the
+    team sees. Refused once a review has been submitted: then the proposal is decided on its reviews. Reviews
+    still open end with it; the cost share committed to it is released; the author and the lead's admins are
+    told."""
+    conflicts.require_impartial(actor, conflicts.team_ids(proposal, include_invited=False), "screen out its proposal")
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("reason", "Give the reason for screening the proposal out; the team sees it")
+    if review_summary(proposal).totals:
+        raise DomainError(None, "A review has been submitted: decide the proposal on its reviews instead.",
+                          status=409)
+    _move(actor, proposal, ProposalStatus.DECLINED, [ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW])
+    proposal.decision_note = reason
+    audit.record(actor, "proposal.screened_out", proposal, institute_id=proposal.call.institute_id,
+                 from_state=ProposalStatus.SUBMITTED, to_state=ProposalStatus.DECLINED, reason=reason)
+    open_reviews = list(db.session.scalars(sa.select(Review).where(Review.proposal_id == proposal.id,
+                                                                   Review.submitted_at.is_(None))))
+    ledger.release_cost_share(actor, proposal, reason=f"proposal #{proposal.id} was screened out")
+    author = db.session.get(User, proposal.created_by_id)
+    notifications.notify([*([author] if author else []), *admins_of(proposal.lead_organization)],
+                         f"“{proposal.title}” was declined without review: {reason}", "proposals.detail",
+                         proposal_id=proposal.id, actor=actor)
+    notifications.notify([r.reviewer for r in open_reviews],
+                         f"“{proposal.title}” was screened out; your review of it is no longer needed.",
+                         "notifications.index", actor=actor)
+
+
+def remind_reviewers(*, now: datetime | None = None) -> int:
+    """Remind each reviewer whose review is open and due within REMIND_BEFORE, and again once it is overdue:
+    at most once each (a conditional UPDATE marks it), so running this twice, or on two machines, tells no one
+    twice. Returns how many reminders were sent."""
+    now = now or utcnow()
+    day = now.date()
+    open_reviews = (sa.select(Review).join(Proposal, Proposal.id == Review.proposal_id)
+                    .where(Review.submitted_at.is_(None), Review.due_on.is_not(None),
+                           Proposal.status == ProposalStatus.UNDER_REVIEW)
+                    .options(so.joinedload(Review.proposal), so.joinedload(Review.reviewer)).order_by(Review.id))
+    told = 0
+    for column, condition, words in (
+            (Review.overdue_reminded_at, Review.due_on < day, "was due on {due}; please submit it, or declare a "
+                                                             "conflict if you cannot review it"),
+            (Review.reminded_at, Review.due_on <= day + REMIND_BEFORE, "is due on {due}")):
+        for review in db.session.scalars(open_reviews.where(condition, column.is_(None))):
+            claimed = updated_rows(sa.update(Review).where(Review.id == review.id, column.is_(None))
+                                   .values({column.key: now}).execution_options(synchronize_session=False))
+            if claimed != 1:
+                continue
+            if column is Review.overdue_reminded_at:  # no "due soon" after "overdue"
+                updated_rows(sa.update(Review).where(Review.id == review.id, Review.reminded_at.is_(None))
+                             .values(reminded_at=now).execution_options(synchronize_session=False))
+            assert review.due_on is not None
+            due = long_date(review.due_on)
+            notifications.notify([review.reviewer], f"Your review of “{review.proposal.title}” "
+                                 + words.format(due=due) + ".", "proposals.review", proposal_id=review.proposal_id)
+            told += 1
+    return told

@@ -6,6 +6,9 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import (
+    Invitation,
+    InvitationKind,
+    InvitationStatus,
     Membership,
     Organization,
     Partner,
@@ -16,7 +19,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, ledger, notifications
+from portal.services import DomainError, audit, conflicts, ledger, notifications, updated_rows
 from portal.services.clock import today
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _require_draft, lead_and_author
@@ -47,7 +50,7 @@ def invite(actor: User, proposal: Proposal, organization: Organization) -> Partn
     _require_draft(proposal)
     existing = db.session.scalar(sa.select(Partner).where(
         Partner.proposal_id == proposal.id, Partner.organization_id == organization.id))
-    if existing is not None and existing.status != PartnerStatus.DECLINED:
+    if existing is not None and existing.status not in (PartnerStatus.DECLINED, PartnerStatus.WITHDRAWN):
         raise DomainError("organization", f"{organization.name} is already on this proposal's team", status=409)
     if existing is not None:
         existing.status, existing.responded_at, existing.responded_by_id = PartnerStatus.INVITED, None, None
@@ -62,6 +65,31 @@ def invite(actor: User, proposal: Proposal, organization: Organization) -> Partn
                          f"{proposal.lead_organization.name} invites {organization.name} to join the proposal "
                          f"“{proposal.title}”.", "proposals.detail", proposal_id=proposal.id, actor=actor)
     return partner
+
+
+def withdraw_partner(actor: User, partner: Partner) -> None:
+    """The lead takes back an invitation to a partner organization that has not answered yet (and any invitation
+    mailed to its contact for this proposal); the organization's admins are told."""
+    proposal = partner.proposal
+    _require_draft(proposal)
+    changed = updated_rows(sa.update(Partner).where(Partner.id == partner.id, Partner.status == PartnerStatus.INVITED)
+                           .values(status=PartnerStatus.WITHDRAWN, responded_by_id=actor.id, responded_at=utcnow())
+                           .execution_options(synchronize_session=False))
+    if changed != 1:
+        raise DomainError(None, "This invitation has already been answered or withdrawn.", status=409)
+    db.session.refresh(partner)
+    audit.record(actor, "proposal.partner_withdrawn", proposal, institute_id=proposal.call.institute_id,
+                 from_state=PartnerStatus.INVITED, to_state=PartnerStatus.WITHDRAWN,
+                 details={"organization_id": partner.organization_id})
+    updated_rows(sa.update(Invitation).where(
+        Invitation.kind == InvitationKind.PARTNER, Invitation.proposal_id == proposal.id,
+        Invitation.organization_id == partner.organization_id, Invitation.status == InvitationStatus.PENDING)
+        .values(status=InvitationStatus.WITHDRAWN, withdrawn_by_id=actor.id, withdrawn_at=utcnow())
+        .execution_options(synchronize_session=False))
+    notifications.notify(admins_of(partner.organization),
+                         f"{proposal.lead_organization.name} withdrew its invitation to {partner.organization.name} "
+                         f"to join “{proposal.title}”.", "organizations.detail", org_id=partner.organization_id,
+                         actor=actor)
 
 
 def respond(actor: User, partner: Partner, *, accept: bool) -> None:
