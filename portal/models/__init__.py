@@ -1,6 +1,7 @@
 """All models, imported so that metadata and Alembic see every table."""
 
 from portal.models.audit import AuditEvent
+from portal.models.imports import MONEY_KINDS, ImportBatch, ImportKind, ImportStatus
 from portal.models.institute import Agency, Institute
 from portal.models.ledger import (
     EntryKind,
@@ -56,6 +57,10 @@ from portal.models.workforce import (
 )
 
 __all__ = [
+    "MONEY_KINDS",
+    "ImportBatch",
+    "ImportKind",
+    "ImportStatus",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
     "NETWORK",
