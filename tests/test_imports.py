@@ -237,3 +237,31 @@ def test_excel_files_read_like_csv(app, world):
         assert plan.problems == [] and len(plan.records) == 2
         assert imports.check(ImportKind.ORGANIZATIONS, b"PK\x03\x04not a workbook", "x.xlsx").problems[0].message \
             .startswith("The file could not be read")
+
+
+def test_the_command_checks_imports_and_waits_for_a_second_person_on_money(app, world, runner, tmp_path):
+    orgs, federal = tmp_path / "orgs.csv", tmp_path / "federal.csv"
+    orgs.write_text(ORGS)
+    federal.write_text(FEDERAL)
+    result = runner.invoke(args=["import", "organizations", str(orgs), "--as", "first@example.com", "--dry-run"])
+    assert result.exit_code == 0 and "would create 2 organizations" in result.output
+    with app.app_context():
+        assert count(Organization) == 0
+    result = runner.invoke(args=["import", "organizations", str(orgs), "--as", "first@example.com"])
+    assert result.exit_code == 0 and "imported: 2 organizations" in result.output
+    result = runner.invoke(args=["import", "federal", str(federal), "--as", "first@example.com"])
+    assert result.exit_code == 0 and "waits for another network administrator" in result.output
+    with app.app_context():
+        batch_id = db.session.scalar(sa.select(ImportBatch.id).where(ImportBatch.kind == ImportKind.FEDERAL))
+    refused = runner.invoke(args=["import-batch", "approve", str(batch_id), "--as", "first@example.com"])
+    assert refused.exit_code == 1 and "another network administrator" in refused.output
+    approved = runner.invoke(args=["import-batch", "approve", str(batch_id), "--as", "second@example.com"])
+    assert approved.exit_code == 0
+    with app.app_context():
+        assert count(FederalObligation) == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,sector,state\nX,spaceship,OH\nY,academic,QQ\n")
+    result = runner.invoke(args=["import", "organizations", str(bad), "--as", "first@example.com"])
+    assert result.exit_code == 1 and "row 2, column sector" in result.output and "row 3, column state" in result.output
+    member = runner.invoke(args=["import", "organizations", str(orgs), "--as", "nobody@example.com"])
+    assert member.exit_code == 1 and "not an active network administrator" in member.output

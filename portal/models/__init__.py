@@ -57,12 +57,9 @@ from portal.models.workforce import (
 )
 
 __all__ = [
-    "MONEY_KINDS",
-    "ImportBatch",
-    "ImportKind",
-    "ImportStatus",
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
+    "MONEY_KINDS",
     "NETWORK",
     "PUBLIC_STATUSES",
     "Affiliation",
@@ -78,6 +75,9 @@ __all__ = [
     "FederalObligation",
     "Figure",
     "Format",
+    "ImportBatch",
+    "ImportKind",
+    "ImportStatus",
     "Instalment",
     "Institute",
     "InstituteStaff",

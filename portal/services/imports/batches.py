@@ -79,6 +79,14 @@ def check(kind: ImportKind, data: bytes, filename: str, *, progress: Progress | 
     return plan
 
 
+def count_rows(data: bytes, filename: str) -> int:
+    """How many rows the file has (0 when it cannot be read), for a progress bar."""
+    try:
+        return len(read_table(data, filename).rows)
+    except DomainError:
+        return 0
+
+
 def _count(plan: Plan) -> dict[str, Any]:
     return {"rows": plan.rows, "already_present": len(plan.present), **plan.creates}
 

@@ -90,10 +90,12 @@ class Row:
         self.ok = False
         self.plan.add(self.number, column, message)
 
-    def rule(self, check: Callable[[], Any], columns_of: dict[str, str] | None = None, default: str | None = None):
-        """Run a check of the portal's rules; its DomainError lands on the column its field names."""
+    def rule(self, check: Callable[..., Any], *args, columns_of: dict[str, str] | None = None,
+             default: str | None = None, **kwargs):
+        """Run ``check(*args, **kwargs)``, one of the portal's rules; its DomainError lands on the column its
+        field names (``columns_of`` renames fields to columns; ``default`` for a field with no column)."""
         try:
-            return check()
+            return check(*args, **kwargs)
         except DomainError as error:
             column = (columns_of or {}).get(error.field or "", error.field if error.field in self.cells else default)
             self.fail(column, error.message)
@@ -120,14 +122,14 @@ class Row:
             return None
 
     def cents(self, column: str) -> int | None:
-        return self.rule(lambda: parse_cents(self.cells.get(column, ""), column), default=column)
+        return self.rule(parse_cents, self.cells.get(column, ""), column, default=column)
 
     def year(self, column: str = "fiscal_year") -> int | None:
         value = self.cells.get(column, "").strip()
         if not value.isdigit() or len(value) != 4:
             self.fail(column, f"Write the fiscal year as four digits, such as 2018 ({value!r} given)")
             return None
-        return self.rule(lambda: check_fiscal_year(int(value), column), default=column)
+        return self.rule(check_fiscal_year, int(value), column, default=column)
 
 
 class Lookups:
@@ -199,19 +201,19 @@ def check_organizations(table: Table, plan: Plan, progress: Progress | None) -> 
     ueis = {cells.get("uei", "").strip().upper() for _, cells in table.rows} - {""}
     uei_owner: dict[str, str] = {}
     for chunk in _chunks(ueis):
-        uei_owner.update((uei, key) for uei, key in db.session.execute(
+        uei_owner.update((str(uei), key) for uei, key in db.session.execute(
             sa.select(Organization.uei, Organization.name_key).where(Organization.uei.in_(chunk))))
     seen_names: dict[str, int] = {}
     seen_ueis: dict[str, int] = {}
     for count, (number, cells) in enumerate(table.rows, start=1):
         _tick(progress, count)
         row = Row(plan, number, cells)
-        made = row.rule(lambda row=row: organizations.new_organization(organizations.OrganizationChoice(
+        made = row.rule(organizations.new_organization, organizations.OrganizationChoice(
             name=row.cells.get("name", ""), sector=row.text("sector").lower() or None,
-            size=row.text("size").lower() or None, state=row.text("state").upper() or None)),
-            ORGANIZATION_FIELDS)
+            size=row.text("size").lower() or None, state=row.text("state").upper() or None),
+            columns_of=ORGANIZATION_FIELDS)
         city = row.text("city", limit=100)
-        website = row.rule(lambda row=row: organizations.clean_website(row.cells.get("website", "")))
+        website = row.rule(organizations.clean_website, row.cells.get("website", ""))
         uei, ein = _uei(row), _ein(row)
         if made is None:
             continue
@@ -284,8 +286,8 @@ def check_memberships(table: Table, plan: Plan, progress: Progress | None) -> No
         if starts_on and ends_on and ends_on <= starts_on:
             row.fail("ends_on", "The term must end after it starts")
         elif starts_on and ends_on and institute is not None:
-            row.rule(lambda: dates.check_membership_term(starts_on, ends_on, institute.founded_year,
-                                                         today=today, historical=True))
+            row.rule(dates.check_membership_term, starts_on, ends_on, institute.founded_year, today=today,
+                     historical=True)
         if applied_on and decided_on and decided_on < applied_on:
             row.fail("decided_on", "The decision cannot come before the application")
         if decided_on and decided_on > today:
@@ -328,7 +330,7 @@ def imported_pledges(refs: Iterable[str]) -> dict[str, Pledge]:
     """Pledges of standing batches by their file key."""
     found: dict[str, Pledge] = {}
     for chunk in _chunks(set(refs)):
-        found.update((p.import_ref, p) for p in db.session.scalars(
+        found.update((str(p.import_ref), p) for p in db.session.scalars(
             sa.select(Pledge).where(Pledge.import_ref.in_(chunk), standing(Pledge.import_batch_id))))
     return found
 
@@ -348,9 +350,9 @@ def check_pledges(table: Table, plan: Plan, progress: Progress | None) -> None:
     present = imported_pledges(cells.get("pledge_ref", "").strip() for _, cells in table.rows)
     members: set[tuple[int, int]] = set()
     for chunk in _chunks(set(ids.values())):
-        members.update((org_id, institute_id) for org_id, institute_id in db.session.execute(sa.select(Membership.organization_id, Membership.institute_id)
-                                          .where(Membership.organization_id.in_(chunk),
-                                                 Membership.status.in_(TERMS))))
+        members.update((org_id, institute_id) for org_id, institute_id in db.session.execute(
+            sa.select(Membership.organization_id, Membership.institute_id)
+            .where(Membership.organization_id.in_(chunk), Membership.status.in_(TERMS))))
     seen: dict[str, int] = {}
     for count, (number, cells) in enumerate(table.rows, start=1):
         _tick(progress, count)
@@ -371,10 +373,10 @@ def check_pledges(table: Table, plan: Plan, progress: Progress | None) -> None:
             row.fail("pledged_on", "The pledge date cannot be in the future")
         if institute is not None:
             if fiscal_year is not None:
-                row.rule(lambda: dates.check_fiscal_year_for_institute(fiscal_year, institute.founded_year))
+                row.rule(dates.check_fiscal_year_for_institute, fiscal_year, institute.founded_year)
             if pledged_on is not None:
-                row.rule(lambda: dates.check_not_before_founding(pledged_on, institute.founded_year, "pledged_on",
-                                                                 "The pledge date"))
+                row.rule(dates.check_not_before_founding, pledged_on, institute.founded_year, "pledged_on",
+                         "The pledge date")
             if org_id is not None and (org_id, institute.id) not in members:
                 row.fail("organization", f"{row.cells.get('organization')} has no membership of "
                                          f"{institute.acronym} in the portal; import its memberships first")
@@ -417,10 +419,9 @@ def check_receipts(table: Table, plan: Plan, progress: Progress | None) -> None:
         note = row.text("note", limit=1000)
         if received_on is not None and pledge is not None:
             institute = institutes[pledge.institute_id]
-            row.rule(lambda: dates.check_received_on(received_on, fiscal_year=pledge.fiscal_year,
-                                                     pledged_on=pledge.created_at.date(),
-                                                     founded_year=institute.founded_year, today=today,
-                                                     historical=True))
+            row.rule(dates.check_received_on, received_on, fiscal_year=pledge.fiscal_year,
+                     pledged_on=pledge.created_at.date(), founded_year=institute.founded_year, today=today,
+                     historical=True)
         if verified_on is not None:
             if received_on is not None and verified_on < received_on:
                 row.fail("verified_on", "A receipt cannot be verified before it was received")
@@ -456,7 +457,7 @@ def check_federal(table: Table, plan: Plan, progress: Progress | None) -> None:
         reference = row.text("reference", required=True, limit=REF_MAX)
         note = row.text("note", limit=1000)
         if institute is not None and fiscal_year is not None:
-            row.rule(lambda: dates.check_fiscal_year_for_institute(fiscal_year, institute.founded_year))
+            row.rule(dates.check_fiscal_year_for_institute, fiscal_year, institute.founded_year)
         if institute is not None and reference:
             if (institute.id, reference) in seen:
                 row.fail("reference", f"{reference} of {institute.acronym} is already on row "

@@ -75,7 +75,7 @@ def read_table(data: bytes, filename: str) -> Table:
         header.pop()
     if not any(header):
         raise DomainError("file", "Row 1 must name the columns; it is empty")
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for number, cells in enumerate(lines, start=2):
         if not any(cell.strip() for cell in cells):
             continue
