@@ -66,6 +66,8 @@ class Config:
     # A second factor proved this recently lets a person verify receipts, record federal money and
     # change who administers an institute without being asked again.
     STEP_UP_MAX_AGE = 15 * 60
+    # The largest request body accepted (an import file and its form); larger ones are answered 413.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024))
     HSTS = False
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4

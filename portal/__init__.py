@@ -29,6 +29,7 @@ from portal.services.notifications import unread_count
 from portal.services.parsing import EASTERN, format_cents
 from portal.snapshot.routes import bp as snapshot_bp
 from portal.workforce.routes import bp as workforce_bp
+from portal.imports.routes import bp as imports_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +76,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
+    app.register_blueprint(imports_bp)
 
     errors.init_app(app)
     headers.init_app(app)
