@@ -2,6 +2,7 @@
 
 import io
 import json
+from datetime import date
 from importlib import resources
 
 import pytest
@@ -10,12 +11,14 @@ from openpyxl import Workbook
 
 from portal.extensions import db
 from portal.models import (
+    NETWORK,
     AuditEvent,
     EntryKind,
     FederalObligation,
     ImportBatch,
     ImportKind,
     ImportStatus,
+    Institute,
     LedgerEntry,
     Membership,
     MembershipStatus,
@@ -28,6 +31,7 @@ from portal.models import (
 )
 from portal.services import DomainError, imports, institutes, memberships, summary
 from portal.services.ledger import reports
+from tests import network_files
 from tests.factories import make_user
 
 ORGS = ("name,sector,size,state,city,uei,ein\n"
@@ -265,3 +269,41 @@ def test_the_command_checks_imports_and_waits_for_a_second_person_on_money(app, 
     assert result.exit_code == 1 and "row 2, column sector" in result.output and "row 3, column state" in result.output
     member = runner.invoke(args=["import", "organizations", str(orgs), "--as", "nobody@example.com"])
     assert member.exit_code == 1 and "not an active network administrator" in member.output
+
+
+def test_a_network_shaped_like_the_fy2018_annual_report_loads_from_files_alone(app, world):
+    """The FY2018 report's figures (tests/fixtures): 14 institutes, 1,937 members (63% industry, 70% of it small
+    or mid-sized), $183M federal and $304M non-federal, loaded from files and read back from the portal."""
+    report = network_files.REPORT
+    with app.app_context():
+        founded = list(db.session.scalars(sa.select(Institute.acronym).where(Institute.founded_year <= 2017)
+                                          .order_by(Institute.founded_year, Institute.acronym)))
+        assert len(founded) == report["institutes"]
+        files = network_files.network_files(
+            founded, members=report["members"], fiscal_year=report["fiscal_year"],
+            industry_share=report["industry_share"], small_share=report["small_or_mid_share_of_industry"],
+            federal_usd=report["federal_usd"], non_federal_usd=report["non_federal_usd"])
+        for kind in ("organizations", "memberships"):
+            load(ImportKind(kind), files[kind], world["first"])
+        for kind in ("pledges", "receipts", "federal"):
+            load(ImportKind(kind), files[kind], world["first"], world["second"])
+
+        year_end = date(2018, 9, 30)
+        in_force = sa.and_(Membership.starts_on <= year_end, Membership.ends_on >= year_end)
+        assert count(Membership, in_force) == report["members"]
+        industry = db.session.execute(sa.select(Organization.size, sa.func.count()).where(
+            Organization.sector == "industry").group_by(Organization.size)).all()
+        sizes = {str(size): n for size, n in industry}
+        assert round((sizes["small"] + sizes["large"]) / report["members"], 2) == report["industry_share"]
+        assert round(sizes["small"] / (sizes["small"] + sizes["large"]), 2) == report["small_or_mid_share_of_industry"]
+        figures = summary.stored()
+        federal = sum(v for (scope, figure, key), v in figures.items()
+                      if scope != NETWORK and figure == "federal" and key == "2018")
+        pledged = sum(v for (scope, figure, key), v in figures.items()
+                      if scope != NETWORK and figure == "money" and key == "2018:pledged")
+        verified = sum(v for (scope, figure, key), v in figures.items()
+                       if scope != NETWORK and figure == "money" and key == "2018:verified")
+        assert (federal, pledged, verified) == (report["federal_usd"] * 100, report["non_federal_usd"] * 100,
+                                                report["non_federal_usd"] * 100)
+        assert reports.reconcile() == [] and summary.problems() == []
+        assert count(Notification) == 0 and count(OutboxMessage) == 0
