@@ -17,6 +17,7 @@ from portal.addresses import RecordIdConverter
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
+from portal.imports.routes import bp as imports_bp
 from portal.institute_admin import bp as institute_admin_bp
 from portal.institutes.routes import bp as institutes_bp
 from portal.ledger.routes import bp as ledger_bp
@@ -29,7 +30,6 @@ from portal.services.notifications import unread_count
 from portal.services.parsing import EASTERN, format_cents
 from portal.snapshot.routes import bp as snapshot_bp
 from portal.workforce.routes import bp as workforce_bp
-from portal.imports.routes import bp as imports_bp
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
