@@ -307,3 +307,15 @@ def test_a_network_shaped_like_the_fy2018_annual_report_loads_from_files_alone(a
                                                 report["non_federal_usd"] * 100)
         assert reports.reconcile() == [] and summary.problems() == []
         assert count(Notification) == 0 and count(OutboxMessage) == 0
+
+
+def test_the_same_file_uploaded_twice_at_once_is_imported_once(app, world):
+    data = ORGS.encode()
+    with app.app_context():
+        plan = imports.check(ImportKind.ORGANIZATIONS, data, "orgs.csv")  # both checked before either commits
+        imports.upload(user(world["second"]), ImportKind.ORGANIZATIONS, data, "orgs.csv")
+        with pytest.raises(DomainError, match="being imported already") as refused:
+            imports.upload(user(world["first"]), ImportKind.ORGANIZATIONS, data, "orgs.csv", plan=plan)
+        assert refused.value.status == 409
+        db.session.commit()
+        assert count(ImportBatch) == 1 and count(Organization) == 2

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import (
@@ -41,7 +42,10 @@ class ImportProblems(DomainError):
     """The file has problems (``plan.problems``); nothing was written."""
 
     def __init__(self, plan: Plan):
-        super().__init__("file", f"The file has {len(plan.problems):,} problem(s); nothing was imported")
+        first = "; ".join(f"row {p.row}{f', {p.column}' if p.column else ''}: {p.message}" if p.row else p.message
+                          for p in plan.problems[:3])
+        super().__init__("file", f"The file has {len(plan.problems):,} problem(s); nothing was imported "
+                                 f"({first}{'; ...' if len(plan.problems) > 3 else ''})")
         self.plan = plan
 
 
@@ -103,8 +107,12 @@ def upload(actor: User, kind: ImportKind, data: bytes, filename: str, *, plan: P
     batch = ImportBatch(kind=kind, filename=filename[:255] or "upload", file_sha256=sha256(data),
                         rows=plan.rows, counts=_count(plan), uploaded_by_id=actor.id,
                         status=ImportStatus.AWAITING_APPROVAL if kind in MONEY_KINDS else ImportStatus.COMMITTED)
-    db.session.add(batch)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(batch)
+    except IntegrityError:  # the same file uploaded at the same moment by someone else
+        raise DomainError("file", "This file is being imported already; nothing was imported again",
+                          status=409) from None
     if kind in MONEY_KINDS:
         batch.content = data
         audit.record(actor, "import.uploaded", batch, to_state=batch.status,
