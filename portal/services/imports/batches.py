@@ -160,20 +160,20 @@ def _require_admin(actor: User) -> None:
         raise DomainError(None, "Only network administrators import records.", status=403)
 
 
-def _insert(model, rows: list[dict[str, Any]], progress: Progress | None, returning=None) -> list:
-    """Insert ``rows`` in chunks; with ``returning``, the column's values in the order of the rows."""
+def _insert(model, rows: list[dict[str, Any]], progress: Progress | None) -> None:
+    """Insert ``rows`` in chunks (multi-row INSERTs; no RETURNING, which costs more than reading ids after)."""
     table = model.__table__
-    found: list = []
     for start in range(0, len(rows), WRITE_CHUNK):
         chunk = rows[start:start + WRITE_CHUNK]
-        if returning is not None:
-            found.extend(db.session.execute(sa.insert(table).returning(
-                table.c[returning], sort_by_parameter_order=True), chunk).scalars())
-        else:
-            db.session.execute(sa.insert(table), chunk)
+        db.session.execute(sa.insert(table), chunk)
         if progress is not None:
             progress(len(chunk))
-    return found
+
+
+def _ids_by_ref(model, batch: ImportBatch, *where) -> dict[str, int]:
+    """The ids of what ``batch`` just inserted into ``model``, by the file's own key."""
+    return {str(ref): id_ for ref, id_ in db.session.execute(
+        sa.select(model.import_ref, model.id).where(model.import_batch_id == batch.id, *where))}
 
 
 def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progress: Progress | None) -> None:
@@ -185,13 +185,15 @@ def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progr
         _insert(Membership, [{**r, **marked, "applied_by_id": uploader.id, "decided_by_id": uploader.id}
                              for r in records], progress)
     elif batch.kind == ImportKind.PLEDGES:
-        ids = _insert(Pledge, [{**r, **marked, "created_by_id": uploader.id, "received_cents": 0,
-                                "verified_cents": 0, "cancelled_cents": 0} for r in records], progress, "id")
-        _insert(LedgerEntry, [{"pledge_id": pledge_id, "kind": EntryKind.PLEDGE, "amount_cents": r["pledged_cents"],
-                               "actor_id": uploader.id, "occurred_at": r["created_at"], "import_ref": r["import_ref"],
-                               **marked} for pledge_id, r in zip(ids, records, strict=True)], None)
+        _insert(Pledge, [{**r, **marked, "created_by_id": uploader.id, "received_cents": 0, "verified_cents": 0,
+                          "cancelled_cents": 0} for r in records], progress)
+        ids = _ids_by_ref(Pledge, batch)
+        _insert(LedgerEntry, [{"pledge_id": ids[r["import_ref"]], "kind": EntryKind.PLEDGE,
+                               "amount_cents": r["pledged_cents"], "actor_id": uploader.id,
+                               "occurred_at": r["created_at"], "import_ref": r["import_ref"], **marked}
+                              for r in records], None)
     elif batch.kind == ImportKind.RECEIPTS:
-        _write_receipts(uploader, approver, records, marked, progress)
+        _write_receipts(uploader, approver, batch, records, progress)
     elif batch.kind == ImportKind.FEDERAL:
         _insert(FederalObligation, [{**r, **marked, "actor_id": approver.id, "occurred_at": now} for r in records],
                 progress)
@@ -208,17 +210,18 @@ def _entry(pledge_id: int, kind: EntryKind, amount: int, actor: User, at, marked
             **marked, **values}
 
 
-def _write_receipts(uploader: User, approver: User, records: list[dict], marked: dict,
+def _write_receipts(uploader: User, approver: User, batch: ImportBatch, records: list[dict],
                     progress: Progress | None) -> None:
     """Receipts recorded by the uploader; those the file says were verified, verified by the approver (the
     two-person rule), on the day the file gives. The pledges' totals move by the sums."""
-    ids = _insert(LedgerEntry, [_entry(r["pledge_id"], EntryKind.RECEIPT, r["amount_cents"], uploader,
-                                       at_noon(r["received_on"]), marked, received_on=r["received_on"],
-                                       reason=r["reason"], import_ref=r["import_ref"]) for r in records],
-                  progress, "id")
+    marked = {"import_batch_id": batch.id}
+    _insert(LedgerEntry, [_entry(r["pledge_id"], EntryKind.RECEIPT, r["amount_cents"], uploader,
+                                 at_noon(r["received_on"]), marked, received_on=r["received_on"],
+                                 reason=r["reason"], import_ref=r["import_ref"]) for r in records], progress)
+    ids = _ids_by_ref(LedgerEntry, batch, LedgerEntry.kind == EntryKind.RECEIPT)
     verified = [_entry(r["pledge_id"], EntryKind.VERIFICATION, r["amount_cents"], approver,
-                       at_noon(r["verified_on"]), marked, verifies_id=receipt_id)
-                for receipt_id, r in zip(ids, records, strict=True) if r["verified_on"]]
+                       at_noon(r["verified_on"]), marked, verifies_id=ids[r["import_ref"]])
+                for r in records if r["verified_on"]]
     _insert(LedgerEntry, verified, None)
     totals: dict[int, dict[str, int]] = defaultdict(lambda: {"received": 0, "verified": 0, "cancelled": 0})
     for r in records:
