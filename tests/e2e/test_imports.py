@@ -26,7 +26,7 @@ def make_admin(app) -> None:
 
 def upload(page, text: str, button: str) -> None:
     page.get_by_label("What the file holds").select_option("organizations")
-    page.get_by_label("File", exact=True).set_input_files(
+    page.locator("input[type=file]").set_input_files(
         files=[{"name": "organizations.csv", "mimeType": "text/csv", "buffer": text.encode()}])
     page.get_by_role("button", name=button).click()
 
