@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from portal.extensions import db
+from portal.geography import US_STATES
 from portal.models import (
     EntryKind,
     FederalObligation,
@@ -26,8 +27,10 @@ from portal.models import (
     Membership,
     MembershipStatus,
     Organization,
+    OrgSize,
     Pledge,
     PledgeKind,
+    Sector,
     Tier,
     name_key,
 )
@@ -208,10 +211,19 @@ def check_organizations(table: Table, plan: Plan, progress: Progress | None) -> 
     for count, (number, cells) in enumerate(table.rows, start=1):
         _tick(progress, count)
         row = Row(plan, number, cells)
+        row.text("name", required=True, limit=200)
+        sector, size, state = row.text("sector").lower(), row.text("size").lower(), row.text("state").upper()
+        if sector not in set(Sector):
+            row.fail("sector", f"sector is one of {', '.join(Sector)} ({sector!r} given)")
+        elif sector == Sector.INDUSTRY and size not in set(OrgSize):
+            row.fail("size", f"For industry, size is small (under 500 employees) or large ({size!r} given)")
+        elif sector != Sector.INDUSTRY and size:
+            row.fail("size", "Leave size empty for organizations outside industry")
+        if state not in US_STATES:
+            row.fail("state", f"state is a two-letter US state or territory code, such as OH ({state!r} given)")
         made = row.rule(organizations.new_organization, organizations.OrganizationChoice(
-            name=row.cells.get("name", ""), sector=row.text("sector").lower() or None,
-            size=row.text("size").lower() or None, state=row.text("state").upper() or None),
-            columns_of=ORGANIZATION_FIELDS)
+            name=row.cells.get("name", ""), sector=sector or None, size=size or None, state=state or None),
+            columns_of=ORGANIZATION_FIELDS) if row.ok else None
         city = row.text("city", limit=100)
         website = row.rule(organizations.clean_website, row.cells.get("website", ""))
         uei, ein = _uei(row), _ein(row)
