@@ -319,3 +319,30 @@ def test_the_same_file_uploaded_twice_at_once_is_imported_once(app, world):
         assert refused.value.status == 409
         db.session.commit()
         assert count(ImportBatch) == 1 and count(Organization) == 2
+
+
+WORKFORCE = ("institute,fiscal_year,title,held_on,k12,postsecondary,incumbent,educator,veteran\n"
+             "America Makes,2018,FY2018 programs,,\"1,200\",800,450,60,35\n"
+             "MxD,2018,Manufacturing Day,2017-10-06,300,,,,\n")
+
+
+def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
+    bad = ("institute,fiscal_year,title,held_on,k12,postsecondary,incumbent,educator,veteran\n"
+           "MxD,2018,Day,2018-10-06,10,,,,\n"      # after the fiscal year
+           "MxD,2018,Night,,-5,,,,\n"              # not a whole number
+           "MxD,2018,Nothing,,0,0,,,\n"            # nobody counted
+           "MxD,2018,Twice,,1,,,,\nMxD,2018,Twice,,2,,,,\n"
+           "MxD,2012,Early,,1,,,,\n")              # before MxD was founded
+    with app.app_context():
+        where = {(p.row, p.column) for p in imports.check(ImportKind.WORKFORCE, bad.encode(), "w.csv").problems}
+        assert where == {(2, "held_on"), (3, "k12"), (4, None), (6, "title"), (7, "fiscal_year")}
+        batch = load(ImportKind.WORKFORCE, WORKFORCE, world["first"])
+        america_makes = db.session.scalar(sa.select(Institute.id).where(Institute.acronym == "America Makes"))
+        figures = summary.stored()
+        assert figures[(america_makes, "workforce", "2018:k12")] == 1200
+        assert figures[(america_makes, "workforce", "2018:veteran")] == 35
+        assert summary.problems() == []
+        assert imports.check(ImportKind.WORKFORCE, WORKFORCE.encode() + b"\n", "again.csv").present == [2, 3]
+        imports.undo(user(world["first"]), batch)
+        db.session.commit()
+        assert (america_makes, "workforce", "2018:k12") not in summary.stored()

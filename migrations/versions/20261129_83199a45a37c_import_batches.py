@@ -1,5 +1,5 @@
 """Import batches; imported records carry their batch (and the file's own key for money); organizations'
-UEI and EIN.
+UEI and EIN; workforce outreach counts by batch too.
 
 Revision ID: 83199a45a37c
 Revises: 4e8b2d6f1a37
@@ -19,7 +19,7 @@ depends_on = None
 def upgrade():
     op.create_table('import_batches',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('organizations', 'memberships', 'pledges', 'receipts', 'federal', name='import_kind', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('kind', sa.Enum('organizations', 'memberships', 'pledges', 'receipts', 'federal', 'workforce', name='import_kind', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('status', sa.Enum('awaiting_approval', 'committed', 'undone', 'refused', name='import_status', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('file_sha256', sa.String(length=64), nullable=False),
@@ -68,6 +68,12 @@ def upgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_organizations_uei'), ['uei'])
         batch_op.create_foreign_key(batch_op.f('fk_organizations_import_batch_id_import_batches'), 'import_batches', ['import_batch_id'], ['id'])
 
+    with op.batch_alter_table('outreach_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('import_batch_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_outreach_events_import_batch_id'), ['import_batch_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_outreach_events_import_batch_id_import_batches'),
+                                    'import_batches', ['import_batch_id'], ['id'])
+
     with op.batch_alter_table('pledges', schema=None) as batch_op:
         batch_op.add_column(sa.Column('import_batch_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('import_ref', sa.String(length=100), nullable=True))
@@ -78,6 +84,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('outreach_events', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_outreach_events_import_batch_id_import_batches'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_outreach_events_import_batch_id'))
+        batch_op.drop_column('import_batch_id')
+
     with op.batch_alter_table('pledges', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_pledges_import_batch_id_import_batches'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_pledges_import_ref'))

@@ -19,6 +19,7 @@ class ImportKind(StrEnum):
     PLEDGES = "pledges"
     RECEIPTS = "receipts"
     FEDERAL = "federal"
+    WORKFORCE = "workforce"
 
     @property
     def moves_money(self) -> bool:

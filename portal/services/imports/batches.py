@@ -6,6 +6,7 @@ commits. Rows are written in bulk with the values the services would write, each
 one audit event records the batch, no notification or mail is sent, and the snapshot's summary is recounted
 once at the end (``summary.rebuild``). Undoing deletes what holds no money (organizations, memberships) and
 reverses what does with ledger entries (cancellations, reversals, corrections), never deleting them.
+Workforce counts (outreach counts by category) hold no money and are deleted too.
 """
 
 import hashlib
@@ -27,6 +28,7 @@ from portal.models import (
     LedgerEntry,
     Membership,
     Organization,
+    OutreachEvent,
     Pledge,
     User,
 )
@@ -197,6 +199,9 @@ def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progr
     elif batch.kind == ImportKind.FEDERAL:
         _insert(FederalObligation, [{**r, **marked, "actor_id": approver.id, "occurred_at": now} for r in records],
                 progress)
+    elif batch.kind == ImportKind.WORKFORCE:
+        _insert(OutreachEvent, [{**r, **marked, "recorded_by_id": uploader.id, "recorded_at": now} for r in records],
+                progress)
     batch.committed_at = now
     summary.rebuild()
     audit.record(approver, "import.committed", batch, to_state=ImportStatus.COMMITTED,
@@ -257,6 +262,8 @@ def undo(actor: User, batch: ImportBatch) -> ImportBatch:
         _undo_organizations(batch)
     elif batch.kind == ImportKind.MEMBERSHIPS:
         db.session.execute(sa.delete(Membership).where(Membership.import_batch_id == batch.id))
+    elif batch.kind == ImportKind.WORKFORCE:
+        db.session.execute(sa.delete(OutreachEvent).where(OutreachEvent.import_batch_id == batch.id))
     elif batch.kind == ImportKind.PLEDGES:
         _undo_pledges(actor, batch, marked, reason)
     elif batch.kind == ImportKind.RECEIPTS:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.geography import US_STATES
 from portal.models import (
+    Audience,
     EntryKind,
     FederalObligation,
     ImportBatch,
@@ -28,6 +29,7 @@ from portal.models import (
     MembershipStatus,
     Organization,
     OrgSize,
+    OutreachEvent,
     Pledge,
     PledgeKind,
     Sector,
@@ -74,7 +76,7 @@ class Plan:
 def creates_of(kind: ImportKind, records: list[dict[str, Any]]) -> dict[str, int]:
     if kind == ImportKind.RECEIPTS:
         return {"receipts": len(records), "verifications": sum(1 for r in records if r["verified_on"])}
-    name = {ImportKind.FEDERAL: "federal obligations"}.get(kind, str(kind))
+    name = {ImportKind.FEDERAL: "federal obligations", ImportKind.WORKFORCE: "workforce counts"}.get(kind, str(kind))
     return {name: len(records)}
 
 
@@ -485,12 +487,58 @@ def check_federal(table: Table, plan: Plan, progress: Progress | None) -> None:
                              "reference": reference, "note": note})
 
 
+# Workforce counts -------------------------------------------------------------------------------
+
+def check_workforce(table: Table, plan: Plan, progress: Progress | None) -> None:
+    lookups, today = Lookups(), clock.today()
+    existing = {(institute_id, year, title) for institute_id, year, title in db.session.execute(
+        sa.select(OutreachEvent.institute_id, OutreachEvent.fiscal_year, OutreachEvent.title))}
+    seen: dict[tuple[int, int, str], int] = {}
+    for count, (number, cells) in enumerate(table.rows, start=1):
+        _tick(progress, count)
+        row = Row(plan, number, cells)
+        institute, fiscal_year = lookups.institute(row), row.year()
+        title = row.text("title", required=True, limit=200)
+        held_on = row.day("held_on", required=False)
+        counts = {}
+        for audience in Audience:
+            value = row.cells.get(audience.value, "").strip().replace(",", "") or "0"
+            if not value.isdigit() or not value.isascii() or len(value) > 9:
+                row.fail(audience.value, f"{audience.value} is a whole number of people ({value!r} given)")
+            else:
+                counts[audience.value] = int(value)
+        if len(counts) == len(Audience) and not any(counts.values()):
+            row.fail(None, "Every count is 0 or empty; give at least one")
+        if institute is not None and fiscal_year is not None:
+            row.rule(dates.check_fiscal_year_for_institute, fiscal_year, institute.founded_year)
+            held_on = held_on or min(dates.fiscal_year_end(fiscal_year), today)
+            if not dates.fiscal_year_start(fiscal_year) <= held_on <= dates.fiscal_year_end(fiscal_year):
+                row.fail("held_on", f"{held_on.isoformat()} is outside FY{fiscal_year} (1 October "
+                                    f"{fiscal_year - 1} to 30 September {fiscal_year})")
+            elif held_on > today:
+                row.fail("held_on", "The day it was held cannot be in the future")
+        if institute is not None and fiscal_year is not None and title:
+            key = (institute.id, fiscal_year, title)
+            if key in seen:
+                row.fail("title", f"{title} of {institute.acronym} for FY{fiscal_year} is already on row {seen[key]}")
+            seen.setdefault(key, number)
+        if not row.ok:
+            continue
+        assert institute is not None and fiscal_year is not None
+        if (institute.id, fiscal_year, title) in existing:
+            plan.present.append(number)
+            continue
+        plan.records.append({"institute_id": institute.id, "fiscal_year": fiscal_year, "title": title,
+                             "held_on": held_on, **counts})
+
+
 CHECKS: dict[ImportKind, Callable[[Table, Plan, Progress | None], None]] = {
     ImportKind.ORGANIZATIONS: check_organizations,
     ImportKind.MEMBERSHIPS: check_memberships,
     ImportKind.PLEDGES: check_pledges,
     ImportKind.RECEIPTS: check_receipts,
     ImportKind.FEDERAL: check_federal,
+    ImportKind.WORKFORCE: check_workforce,
 }
 
 

@@ -84,6 +84,20 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
            "FA8650-12-2-7230 P00012"),
         _c("note", False, "A note kept with the obligation.", ""),
     ),
+    ImportKind.WORKFORCE: (
+        _c("institute", True, "The institute's acronym.", "America Makes"),
+        _c("fiscal_year", True, "Federal fiscal year the people were counted in.", "2018"),
+        _c("title", True, "What was counted: an event, a program or a year's total; one row per institute, "
+                          "year and title.", "FY2018 workforce programs"),
+        _c("held_on", False, "Day it was held, within the fiscal year; the year's last day if left empty.",
+           "2018-09-30"),
+        *(_c(name, False, f"People counted: {meaning} (a whole number; empty is 0). At least one count is "
+                          "above 0.", example)
+          for name, meaning, example in (
+              ("k12", "K-12 students", "1200"), ("postsecondary", "college and university students", "800"),
+              ("incumbent", "incumbent workers", "450"), ("educator", "educators and trainers", "60"),
+              ("veteran", "veterans and transitioning service members", "35"))),
+    ),
 }
 
 LABELS = {
@@ -92,6 +106,7 @@ LABELS = {
     ImportKind.PLEDGES: "Pledges",
     ImportKind.RECEIPTS: "Receipts and verifications",
     ImportKind.FEDERAL: "Federal obligations",
+    ImportKind.WORKFORCE: "Workforce counts",
 }
 
 
