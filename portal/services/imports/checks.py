@@ -121,7 +121,9 @@ class Row:
                 self.fail(column, f"Fill in {column} as YYYY-MM-DD")
             return None
         try:
-            return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("")
+            if len(value) != 10:  # fromisoformat also reads 20180930 and week dates; only YYYY-MM-DD is meant
+                raise ValueError(value)
+            return date.fromisoformat(value)
         except ValueError:
             self.fail(column, f"{value!r} is not a date written YYYY-MM-DD")
             return None
