@@ -342,12 +342,16 @@ def check_memberships(table: Table, plan: Plan, progress: Progress | None) -> No
 
 # Pledges --------------------------------------------------------------------------------------
 
-def imported_pledges(refs: Iterable[str]) -> dict[str, Pledge]:
-    """Pledges of standing batches by their file key."""
-    found: dict[str, Pledge] = {}
+def imported_pledges(refs: Iterable[str]) -> dict[str, sa.Row]:
+    """What a receipt needs of the pledges of standing batches, by their file key (rows, not loaded objects:
+    a file names up to 200,000)."""
+    found: dict[str, sa.Row] = {}
+    remaining = Pledge.pledged_cents - Pledge.received_cents - Pledge.cancelled_cents
     for chunk in _chunks(set(refs)):
-        found.update((str(p.import_ref), p) for p in db.session.scalars(
-            sa.select(Pledge).where(Pledge.import_ref.in_(chunk), standing(Pledge.import_batch_id))))
+        found.update((str(p.import_ref), p) for p in db.session.execute(
+            sa.select(Pledge.import_ref, Pledge.id, Pledge.institute_id, Pledge.fiscal_year, Pledge.created_at,
+                      remaining.label("remaining_cents"))
+            .where(Pledge.import_ref.in_(chunk), standing(Pledge.import_batch_id))))
     return found
 
 
