@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test test-e2e lint install install-dev migrate seed clean
+.PHONY: run test test-e2e lint install install-dev migrate seed static assets lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,22 @@ migrate: install
 seed: migrate
 	$(FLASK) seed
 
+# Hashed and gzip copies of the static files with their manifest (portal/static_files.py).
+static: install
+	$(FLASK) digest compile > /dev/null
+
+# Rebuild static/vendor/uswds/css/uswds.min.css from USWDS's Sass sources (needs Node.js and npm; the built
+# file is committed, so only a change of USWDS or of the classes the templates use calls for this).
+assets:
+	cd frontend && npm install --no-audit --no-fund --no-save && node build.mjs
+
+# Lighthouse (mobile) scores of five pages, against a server started on PORT (see README, Performance).
+lighthouse:
+	cd frontend && npm install --no-audit --no-fund --no-save && node lighthouse.mjs http://127.0.0.1:$(PORT)
+
 # The server and, beside it, the outbox worker that delivers mail (to this terminal without MAIL_SERVER);
 # the worker stops when the server does.
-run: seed
+run: seed static
 	$(FLASK) outbox work & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
@@ -49,4 +62,5 @@ lint: install-dev
 	$(BIN)/mypy portal
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache frontend/node_modules
+	-$(FLASK) digest clean > /dev/null 2>&1

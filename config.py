@@ -69,6 +69,11 @@ class Config:
     # The largest request body accepted (an import file and its form); larger ones are answered 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024))
     HSTS = False
+    # Seconds browsers keep a static file whose name does not carry its content's hash (fonts, and every
+    # file before `flask digest compile` has run); hashed names are kept a year.
+    STATIC_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", str(60 * 60)))
+    # Pages name the hashed copies listed in static/cache_manifest.json when it exists.
+    STATIC_MANIFEST = True
 
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
 
@@ -111,6 +116,7 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = (os.environ.get("DATABASE_URL") and database_url()) or "sqlite://"
     RATELIMIT_ENABLED = False
     WTF_CSRF_ENABLED = False
+    STATIC_MANIFEST = False  # pages name the plain files, whether or not `flask digest compile` ran here
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 1024
     ARGON2_PARALLELISM = 1

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import Form as WTForm
 
 from config import CONFIGS
-from portal import cli, errors, headers
+from portal import cli, errors, headers, static_files
 from portal.addresses import RecordIdConverter
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -23,11 +23,13 @@ from portal.institutes.routes import bp as institutes_bp
 from portal.ledger.routes import bp as ledger_bp
 from portal.main.routes import bp as main_bp
 from portal.memberships.routes import bp as memberships_bp
+from portal.network.routes import bp as network_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
+from portal.services.clock import local_time, long_date
 from portal.services.notifications import unread_count
-from portal.services.parsing import EASTERN, format_cents
+from portal.services.parsing import format_cents
 from portal.snapshot.routes import bp as snapshot_bp
 from portal.workforce.routes import bp as workforce_bp
 
@@ -77,7 +79,11 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(network_bp)
 
+    if app.config.get("STATIC_FOLDER"):
+        app.static_folder = app.config["STATIC_FOLDER"]
+    static_files.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     cli.init_app(app)
@@ -120,11 +126,11 @@ def _template_helpers(app: Flask) -> None:
         return next((value for value in context.get_all().values() if isinstance(value, WTForm) and value.errors),
                     None)
 
-    @app.template_filter("eastern")
-    def eastern(value) -> str:
-        """A UTC time shown in US Eastern time, with the zone named."""
-        local = value.astimezone(EASTERN)
-        return local.strftime("%-d %B %Y, %-I:%M %p ") + ("EDT" if local.dst() else "EST") + " (US Eastern)"
+    @app.template_filter("local_time")
+    def _local_time(value) -> str:
+        """A UTC time in the signed-in person's time zone (US Eastern for everyone else), the zone named."""
+        zone = current_user.time_zone if has_request_context() and current_user.is_authenticated else None
+        return local_time(value, zone)
 
     @app.template_filter("slice_pick")
     def slice_pick(row, label_index: int, value_index: int):
@@ -137,4 +143,5 @@ def _template_helpers(app: Flask) -> None:
 
     @app.template_filter("date")
     def date(value) -> str:
-        return value.strftime("%-d %B %Y") if value else ""
+        """December 29, 2026."""
+        return long_date(value) if value else ""

@@ -149,6 +149,11 @@ def can_undo_import(user: Actor, batch: ImportBatch) -> bool:
     return can_import(user) and batch.status == ImportStatus.COMMITTED
 
 
+def can_administer_network(user: Actor, _obj=None) -> bool:
+    """Institutes, accounts and organizations of the whole network: network administrators."""
+    return _signed_in(user) and user.is_network_admin
+
+
 def can_manage_call(user: Actor, call) -> bool:
     return can_manage_institute(user, call.institute)
 
@@ -216,6 +221,7 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "import.approve": can_approve_import,
     "import.refuse": can_refuse_import,
     "import.undo": can_undo_import,
+    "network.administer": can_administer_network,
     "call.manage": can_manage_call,
     "call.view": can_view_call,
     "proposal.view": can_view_proposal,

@@ -35,6 +35,7 @@ outbox_cli = AppGroup("outbox", help="Mail waiting to be delivered.")
 memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily scheduler.")
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
+accounts_cli = AppGroup("accounts", help="Accounts: disable or enable one (audited).")
 
 
 @click.command("seed")
@@ -226,7 +227,7 @@ def ledger_recount_command() -> None:
 
 @ledger_cli.command("remind")
 def ledger_remind_command() -> None:
-    """Notify organizations of instalments falling due within 30 days (once each)."""
+    """Notify organizations of installments falling due within 30 days (once each)."""
     count = ledger.remind()
     db.session.commit()
     outbox.deliver()
@@ -256,7 +257,38 @@ def workforce_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+def _account_change(email: str, change, done: str) -> None:
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the address {email}.")
+    try:
+        change(user)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"The account of {user.email} {done}.")
+
+
+@accounts_cli.command("disable")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def accounts_disable_command(email: str, reason: str) -> None:
+    """Disable EMAIL's account: its sessions end and it cannot sign in until enabled."""
+    _account_change(email, lambda user: accounts.disable(None, user, reason=reason),
+                    "is disabled; its sessions have ended")
+
+
+@accounts_cli.command("enable")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+def accounts_enable_command(email: str, reason: str) -> None:
+    """Enable EMAIL's disabled account again."""
+    _account_change(email, lambda user: accounts.enable(None, user, reason=reason), "is enabled again")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(accounts_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(create_admin_command)

@@ -10,11 +10,11 @@ from wtforms import Field, HiddenField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # WTForms 3.3; not in its stubs yet
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from portal.geography import US_STATES
+from portal.geography import TIME_ZONES, US_STATES
 from portal.models import Sector
 from portal.models.base import MAX_ID
 from portal.services import DomainError
-from portal.services.clock import today
+from portal.services.clock import long_date, today
 from portal.services.organizations import OrganizationChoice
 from portal.services.parsing import parse_cents, parse_signed_cents
 
@@ -23,6 +23,7 @@ SIZE_CHOICES = [
     SelectChoice("small", "Small: fewer than 500 employees"),
     SelectChoice("large", "Large: 500 employees or more"),
 ]
+TIME_ZONE_CHOICES = [SelectChoice(zone, label) for zone, label in TIME_ZONES.items()]
 STATE_CHOICES = [SelectChoice("", "- Select -")] + [
     SelectChoice(code, name) for code, name in sorted(US_STATES.items(), key=lambda item: item[1])
 ]
@@ -157,7 +158,7 @@ class DateWindow:
         day = field.data.date() if isinstance(field.data, datetime) else field.data
         first, last = self.bounds()
         if not first <= day <= last:
-            raise ValidationError(self.message or f"Enter a date from {first:%-d %B %Y} to {last:%-d %B %Y}")
+            raise ValidationError(self.message or f"Enter a date from {long_date(first)} to {long_date(last)}")
 
 
 class PressedButton:

@@ -17,6 +17,24 @@ US_STATES: dict[str, str] = {
 }
 
 
+# The zones of the states and territories (IANA names), as a person picks one on the account page; times
+# are shown in the chosen one, US Eastern until a person chooses.
+TIME_ZONES: dict[str, str] = {
+    "America/New_York": "Eastern",
+    "America/Chicago": "Central",
+    "America/Denver": "Mountain",
+    "America/Phoenix": "Mountain, Arizona (no daylight saving time)",
+    "America/Los_Angeles": "Pacific",
+    "America/Anchorage": "Alaska",
+    "Pacific/Honolulu": "Hawaii",
+    "America/Puerto_Rico": "Atlantic (Puerto Rico, U.S. Virgin Islands)",
+    "Pacific/Guam": "Chamorro (Guam, Northern Mariana Islands)",
+    "Pacific/Pago_Pago": "Samoa (American Samoa)",
+    "UTC": "Coordinated Universal Time (UTC)",
+}
+DEFAULT_TIME_ZONE = "America/New_York"
+
+
 def state_name(code: str) -> str:
     return US_STATES.get(code, code)
 

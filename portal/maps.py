@@ -1,6 +1,6 @@
 """The US state map for the snapshot: SVG paths built from public-domain Census geometry.
 
-`portal/data/us-atlas/states-albers-10m.json` is the us-atlas package's TopoJSON (ISC licence, from the
+`portal/data/us-atlas/states-albers-10m.json` is the us-atlas package's TopoJSON (ISC license, from the
 US Census Bureau's cartographic boundary files), already projected to a 975 x 610 Albers USA frame.
 `python -m portal.maps` turns it into `static/map/us-states.svg`, one path per state with the state's code
 as its id. The snapshot page draws each state with `<use href=".../us-states.svg#OH">` and its own fill,
@@ -64,7 +64,7 @@ def build() -> dict[str, str]:
 def svg(paths: dict[str, str]) -> str:
     outlines = "\n".join(f'<path id="{code}" d="{d}"/>' for code, d in paths.items())
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{VIEWBOX}">\n'
-            "<!-- US states and DC from the us-atlas package (ISC licence), made from the US Census Bureau's\n"
+            "<!-- US states and DC from the us-atlas package (ISC license), made from the US Census Bureau's\n"
             "     public-domain cartographic boundary files; built by `python -m portal.maps`. -->\n"
             f"{outlines}\n</svg>\n")
 

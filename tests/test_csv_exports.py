@@ -2,9 +2,11 @@
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import ImportKind, Institute, Pledge, Proposal, ProposalStatus, Role, User
@@ -127,3 +129,15 @@ def test_the_ledger_keeps_negative_amounts_as_numbers(client, app, exports):
 ])
 def test_safe_cell(value, written):
     assert safe_cell(value) == written
+
+
+def test_exports_keep_utc_whatever_zone_the_reader_chose(client, app, exports):
+    with app.app_context():
+        reader = db.session.scalars(sa.select(User).where(User.email == "network@example.com")).one()
+        reader.time_zone = "Pacific/Honolulu"
+        db.session.commit()
+    login(client, "network@example.com")
+    [url] = exports["institute_admin.ledger_csv"]
+    [rows] = csv_files(client.get(url)).values()
+    times = [row[1] for row in rows[1:]]
+    assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", value) for value in times)

@@ -91,7 +91,7 @@ def test_instalments_far_from_the_pledges_fiscal_year_are_refused(app, ctx, ledg
             ledger_world.admin, ledger_world.organization, ledger_world.institute,
             PledgeInput(amount_cents=200_00, kind="cash", fiscal_year=year,
                         schedule=[(date(year, 1, 15), 100_00), (far, 100_00)]), key=None))
-        assert "Instalment 2" in error.message
+        assert "Installment 2" in error.message
     ledger.record_pledge(ledger_world.admin, ledger_world.organization, ledger_world.institute,
                          PledgeInput(amount_cents=200_00, kind="cash", fiscal_year=year,
                                      schedule=[(date(year, 1, 15), 100_00), (date(year + 2, 6, 1), 100_00)]), key=None)

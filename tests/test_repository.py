@@ -1,4 +1,4 @@
-"""The repository a contributor expects: the licence stated alike everywhere, and the documented commands
+"""The repository a contributor expects: the license stated alike everywhere, and the documented commands
 and hooks are the ones that really exist."""
 
 import re
@@ -22,7 +22,7 @@ def make_recipe(target: str) -> list[str]:
     return [line.strip().replace("$(BIN)/", ".venv/bin/") for line in match.group(1).splitlines()]
 
 
-def test_the_licence_is_cc0_in_the_file_the_package_and_the_readme():
+def test_the_license_is_cc0_in_the_file_the_package_and_the_readme():
     assert read("LICENSE").startswith("Creative Commons Legal Code\n\nCC0 1.0 Universal")
     project = tomllib.loads(read("pyproject.toml"))["project"]
     assert project["license"] == "CC0-1.0"

@@ -1,9 +1,10 @@
 """Forms for accounts: registration, sign-in, passwords and the account page."""
 
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from portal.forms import Form, OrganizationChoiceFields
+from portal.forms import TIME_ZONE_CHOICES, Form, OrganizationChoiceFields
+from portal.geography import DEFAULT_TIME_ZONE
 from portal.services.passwords import MIN_LENGTH
 
 NEW_PASSWORD_HINT = (f"At least {MIN_LENGTH} characters. A few unrelated words make a strong "
@@ -44,6 +45,9 @@ class ResetPasswordForm(Form):
 class ProfileForm(Form):
     full_name = StringField("Full name", validators=[InputRequired("Enter your full name"), Length(max=120)],
                             render_kw={"autocomplete": "name"})
+    time_zone = SelectField("Time zone", choices=TIME_ZONE_CHOICES, default=DEFAULT_TIME_ZONE,
+                            validate_choice=False,  # the service says which zones it takes, beside the field
+                            description="Times in the portal are shown in this zone. Exports keep UTC.")
 
 
 class ChangePasswordForm(Form):

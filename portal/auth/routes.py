@@ -233,7 +233,8 @@ def sign_out() -> None:
 
 
 def render_account(status: int = 200, **forms):
-    forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name))
+    forms.setdefault("profile_form", ProfileForm(formdata=None, full_name=current_user.full_name,
+                                                 time_zone=current_user.time_zone))
     forms.setdefault("password_form", ChangePasswordForm(formdata=None))
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
@@ -261,7 +262,8 @@ def account():
 def update_profile():
     """Change the user's name."""
     form = ProfileForm()
-    return run_change(form, lambda: accounts.update_profile(current_user, full_name=filled(form.full_name.data)),
+    return run_change(form, lambda: accounts.update_profile(current_user, full_name=filled(form.full_name.data),
+                                                            time_zone=filled(form.time_zone.data)),
                       success="Your profile has been saved.", redirect_to=url_for("auth.account"),
                       render=lambda _status: render_account(422, profile_form=form))
 

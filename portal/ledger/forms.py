@@ -40,8 +40,8 @@ class PledgeForm(KeyedForm):
         description="In-kind only. For example: 400 hours of metallurgist time at $150 an hour.")
     fiscal_year = SelectField("Federal fiscal year", coerce=int)
     schedule = TextAreaField(
-        "Instalment schedule (optional)", validators=[Optional(), Length(max=4000)],
-        description="One instalment a line: the date due and the amount, such as 2027-01-15 250,000. "
+        "Installment schedule (optional)", validators=[Optional(), Length(max=4000)],
+        description="One installment a line: the date due and the amount, such as 2027-01-15 250,000. "
                     "The amounts must add up to the pledge.")
     note = TextAreaField("Note (optional)", validators=[Optional(), Length(max=1000)])
 

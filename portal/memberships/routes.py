@@ -13,6 +13,7 @@ from portal.memberships.forms import ApplyForm, DecideForm, ReasonForm, RenewFor
 from portal.models import Institute, Membership, Organization, Tier
 from portal.services import clock, memberships
 from portal.services.parsing import format_cents
+from portal.services.wording import possessive
 from portal.views import run_change
 
 bp = Blueprint("memberships", __name__)
@@ -62,7 +63,7 @@ def apply(slug: str):
 
     return run_change(
         form, apply_for,
-        success=lambda membership: (f"{membership.organization.name}'s application to {institute.acronym} "
+        success=lambda membership: (f"{possessive(membership.organization.name)} application to {institute.acronym} "
                                     "has been filed."),
         redirect_to=lambda membership: url_for("memberships.detail", membership_id=membership.id),
         render=lambda status: (render_template("memberships/apply.html", institute=institute, form=form,

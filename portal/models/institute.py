@@ -1,6 +1,6 @@
 """The institutes of the network."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -52,9 +52,16 @@ class Institute(Base):
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     federal_base_award_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # the last day the institute was part of the network (a network administrator retires it); None: active
+    retired_on: so.Mapped[date | None]
+    retire_reason: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
 
     def __repr__(self) -> str:
         return f"<Institute {self.slug}>"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_on is not None
 
 
 trigram_index(Institute.__table__, "ix_institutes_search_trgm",

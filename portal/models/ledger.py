@@ -1,4 +1,4 @@
-"""Co-investment: pledges, their instalment schedules, the append-only ledger and federal obligations."""
+"""Co-investment: pledges, their installment schedules, the append-only ledger and federal obligations."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -131,7 +131,7 @@ class Instalment(Base):
     pledge: so.Mapped[Pledge] = so.relationship(back_populates="instalments")
 
     def __repr__(self) -> str:
-        return f"<Instalment pledge={self.pledge_id} {self.due_on} {self.amount_cents}>"
+        return f"<Installment pledge={self.pledge_id} {self.due_on} {self.amount_cents}>"
 
 
 class LedgerEntry(Base):
@@ -189,7 +189,7 @@ class FederalObligation(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     institute_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("institutes.id"), index=True)
-    fiscal_year: so.Mapped[int]
+    fiscal_year: so.Mapped[int] = so.mapped_column(index=True)
     amount_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     reference: so.Mapped[str] = so.mapped_column(sa.String(100))
     corrects_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("federal_obligations.id"), index=True)

@@ -92,6 +92,8 @@ class Membership(Base):
         sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on > starts_on", name="term_order"),
         # finds active memberships past their end date that have not been recorded as lapsed yet
         sa.Index("ix_memberships_status_ends_on", "status", "ends_on"),
+        # the memberships in force on a past day (the snapshot as of a fiscal year)
+        sa.Index("ix_memberships_starts_on_ends_on", "starts_on", "ends_on"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -69,6 +69,9 @@ class Organization(Base):
     ein: so.Mapped[str | None] = so.mapped_column(sa.String(10), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     import_batch_id: so.Mapped[int | None] = batch_column()
+    # a network administrator checked that the organization is what it says it is
+    verified_at: so.Mapped[datetime | None]
+    verified_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(back_populates="organization")
 

@@ -216,6 +216,8 @@ class StatusChange(Base):
     """Each move of a proposal from one state to the next; the time spent in each follows."""
 
     __tablename__ = "proposal_status_changes"
+    # when projects started and were completed (the snapshot as of a fiscal year)
+    __table_args__ = (sa.Index("ix_proposal_status_changes_to_status_at", "to_status", "at"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     proposal_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("proposals.id"), index=True)

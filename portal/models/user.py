@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
+from portal.geography import DEFAULT_TIME_ZONE
 from portal.models.base import Base, enum_column, utcnow
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
@@ -46,6 +47,9 @@ class User(UserMixin, Base):
     totp_enrolled_at: so.Mapped[datetime | None]
     totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Times are shown to this person in this zone (one of geography.TIME_ZONES).
+    time_zone: so.Mapped[str] = so.mapped_column(sa.String(40), default=DEFAULT_TIME_ZONE,
+                                                 server_default=DEFAULT_TIME_ZONE)
 
     affiliations: so.WriteOnlyMapped["Affiliation"] = so.relationship(
         back_populates="user", foreign_keys="Affiliation.user_id"

@@ -11,6 +11,7 @@ from portal.models import Affiliation, AffiliationStatus, Institute, MembershipS
 from portal.organizations.forms import DirectoryForm, OrganizationProfileForm
 from portal.services import memberships, organizations
 from portal.services.clock import today
+from portal.services.wording import possessive
 from portal.views import run_change
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
@@ -103,5 +104,5 @@ def decide(org_id: int, affiliation_id: int):
     verb = "approved" if decision == "approve" else "declined"
     return run_change(
         None, lambda: organizations.decide_affiliation(current_user, affiliation, approve=decision == "approve"),
-        success=f"You {verb} {affiliation.user.full_name}'s request to join.",
+        success=f"You {verb} {possessive(affiliation.user.full_name)} request to join.",
         redirect_to=url_for("organizations.manage", org_id=organization.id))

@@ -11,6 +11,7 @@ from portal.proposals.detail import render_detail
 from portal.proposals.forms import CostShareForm, InviteForm
 from portal.services import proposals
 from portal.services.parsing import parse_cents
+from portal.services.wording import possessive
 from portal.views import run_change
 
 
@@ -52,6 +53,7 @@ def cost_share(proposal_id: int, partner_id: int):
         form, lambda: proposals.commit_cost_share(
             current_user, partner, amount_cents=parse_cents(form.amount.data, "amount"), kind=form.kind.data,
             in_kind_description=form.in_kind_description.data or "", key=form.key.data),
-        success=f"{partner.organization.name}'s cost share has been pledged.", redirect_to=page_of(proposal, "#team"),
+        success=f"{possessive(partner.organization.name)} cost share has been pledged.",
+        redirect_to=page_of(proposal, "#team"),
         back=page_of(proposal), repeated_to=lambda _: page_of(proposal),
         render=lambda status: render_detail(proposal, status, cost_form=form))

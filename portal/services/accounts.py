@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
 from portal.extensions import db
+from portal.geography import TIME_ZONES
 from portal.models import PasswordResetRequest, Role, User, UserSession
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, outbox, passwords, sessions, tokens
@@ -113,14 +114,32 @@ def log_out(user: User, record: UserSession) -> None:
     audit.record(user, "user.logged_out", user)
 
 
-def disable(actor: User, user: User, *, reason: str) -> None:
-    """Disable an account (a network administrator's decision): every session of it ends at once."""
-    if not actor.is_network_admin:
+def disable(actor: User | None, user: User, *, reason: str) -> None:
+    """Disable an account (a network administrator's decision, or an operator's at the command line, with
+    no actor): every session of it ends at once and it cannot sign in until it is enabled again."""
+    if actor is not None and not actor.is_network_admin:
         raise DomainError(None, "Only a network administrator may disable an account.", status=403)
+    if actor is not None and actor.id == user.id:
+        raise DomainError(None, "You cannot disable your own account; ask another network administrator.")
+    if not reason.strip():
+        raise DomainError("reason", "Give the reason for disabling the account")
+    if not user.active:
+        raise DomainError(None, f"The account of {user.email} is disabled already.", status=409)
+    user.active = False
+    end_sessions(user, action="user.sessions_ended")
+    audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason.strip())
+
+
+def enable(actor: User | None, user: User, *, reason: str) -> None:
+    """Enable a disabled account again: its owner signs in with their password (and second factor) as before."""
+    if actor is not None and not actor.is_network_admin:
+        raise DomainError(None, "Only a network administrator may enable an account.", status=403)
+    if not reason.strip():
+        raise DomainError("reason", "Give the reason for enabling the account")
     if user.active:
-        user.active = False
-        end_sessions(user, action="user.sessions_ended")
-        audit.record(actor, "user.disabled", user, from_state="active", to_state="disabled", reason=reason)
+        raise DomainError(None, f"The account of {user.email} is enabled already.", status=409)
+    user.active = True
+    audit.record(actor, "user.enabled", user, from_state="disabled", to_state="active", reason=reason.strip())
 
 
 def check_password_for(user: User, password: str, field: str = "password") -> None:
@@ -197,13 +216,19 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def update_profile(user: User, *, full_name: str) -> None:
+def update_profile(user: User, *, full_name: str, time_zone: str | None = None) -> None:
+    """Change a person's name and, when given, the time zone the portal shows times in."""
     full_name = " ".join(full_name.split())
     if not full_name:
         raise DomainError("full_name", "Enter your full name")
-    if full_name != user.full_name:
-        audit.record(user, "user.profile_updated", user, details={"full_name": [user.full_name, full_name]})
-        user.full_name = full_name
+    zone = user.time_zone if time_zone is None else time_zone
+    if zone not in TIME_ZONES:
+        raise DomainError("time_zone", "Choose a time zone from the list")
+    changes = {name: [before, after] for name, before, after in
+               (("full_name", user.full_name, full_name), ("time_zone", user.time_zone, zone)) if before != after}
+    if changes:
+        audit.record(user, "user.profile_updated", user, details=changes)
+        user.full_name, user.time_zone = full_name, zone
 
 
 def create_verified_user(email: str, password: str, full_name: str) -> User:

@@ -32,6 +32,7 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, audit, notifications
+from portal.services.wording import possessive
 
 IN_REVIEW = (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW)
 
@@ -107,8 +108,8 @@ def recheck_for_organization(organization_id: int, actor: User | None = None, *,
         audit.record(actor, "proposal.review_blocked", proposal, institute_id=institute_id,
                      details={"review_id": review.id, "reviewer_id": review.reviewer_id, "reason": reason})
         notifications.notify(staff_of_institute(institute_id),
-                             f"{review.reviewer.full_name}'s review of “{proposal.title}” is blocked by a conflict "
-                             f"of interest ({reason}); remove the reviewer or assign another.",
+                             f"{possessive(review.reviewer.full_name)} review of “{proposal.title}” is blocked by "
+                             f"a conflict of interest ({reason}); remove the reviewer or assign another.",
                              "proposals.detail", proposal_id=proposal.id, actor=actor)
         blocked += 1
     return blocked

@@ -1,7 +1,7 @@
 """The window each date a person types must fall in, in one place.
 
 Everyday forms (and the services behind them) record what is happening now: a membership that starts about
-now, money received lately, instalments around the pledge's fiscal year, calls that open soon. A date outside
+now, money received lately, installments around the pledge's fiscal year, calls that open soon. A date outside
 its window is far more likely a typo (1999 for 2029) than a fact, and is refused with a message naming the
 field. Records of the past belong to the bulk import, which will call these checks with ``historical=True``:
 then only the institute's founding year bounds a date from below.
@@ -12,6 +12,7 @@ Each check raises DomainError on the field the date was typed in.
 from datetime import date, datetime, timedelta
 
 from portal.services import DomainError
+from portal.services.clock import long_date
 from portal.services.clock import now as clock_now
 from portal.services.clock import today as clock_today
 
@@ -44,10 +45,6 @@ def fiscal_year_end(fiscal_year: int) -> date:
     return date(fiscal_year, 9, 30)
 
 
-def _long(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
 def check_not_before_founding(day: date, founded_year: int, field: str, what: str) -> None:
     if day.year < founded_year:
         raise DomainError(field, f"{what} cannot be before {founded_year}, when the institute was founded")
@@ -69,14 +66,14 @@ def check_membership_term(starts_on: date, ends_on: date, founded_year: int, *, 
     check_not_before_founding(starts_on, founded_year, "starts_on", "The start date")
     if starts_on > today + MEMBERSHIP_START_AHEAD:
         raise DomainError("starts_on", f"The start date can be at most a year ahead "
-                                       f"(by {_long(today + MEMBERSHIP_START_AHEAD)})")
+                                       f"(by {long_date(today + MEMBERSHIP_START_AHEAD)})")
     if historical:
         return
     if starts_on < today - MEMBERSHIP_START_BACK:
         raise DomainError("starts_on", f"The start date can be at most a year back "
-                                       f"(from {_long(today - MEMBERSHIP_START_BACK)})")
+                                       f"(from {long_date(today - MEMBERSHIP_START_BACK)})")
     if ends_on <= today:
-        raise DomainError("starts_on", f"A term starting {_long(starts_on)} would end on {_long(ends_on)}, "
+        raise DomainError("starts_on", f"A term starting {long_date(starts_on)} would end on {long_date(ends_on)}, "
                                        "which has passed; choose a later start date or a longer term")
 
 
@@ -93,24 +90,24 @@ def check_received_on(received_on: date, *, fiscal_year: int, pledged_on: date, 
         return
     earliest = min(fiscal_year_start(fiscal_year), pledged_on)
     if received_on < earliest:
-        raise DomainError("received_on", f"The date received cannot be before {_long(earliest)}, when this "
+        raise DomainError("received_on", f"The date received cannot be before {long_date(earliest)}, when this "
                                          f"FY{fiscal_year} pledge's fiscal year began or it was made")
 
 
 def instalment_window(fiscal_year: int) -> tuple[date, date]:
-    """The first and last day an instalment of a pledge for ``fiscal_year`` may fall due."""
+    """The first and last day an installment of a pledge for ``fiscal_year`` may fall due."""
     start = fiscal_year_start(fiscal_year) - INSTALMENTS_BEFORE
     end = fiscal_year_end(fiscal_year)
     return start, end.replace(year=end.year + INSTALMENT_YEARS_AFTER)
 
 
 def check_instalments(due_dates: list[date], fiscal_year: int, field: str = "schedule") -> None:
-    """Every instalment falls within ``instalment_window`` of the pledge's fiscal year."""
+    """Every installment falls within ``instalment_window`` of the pledge's fiscal year."""
     first, last = instalment_window(fiscal_year)
     for number, due in enumerate(due_dates, start=1):
         if not first <= due <= last:
-            raise DomainError(field, f"Instalment {number} is due {_long(due)}; instalments of an FY{fiscal_year} "
-                                     f"pledge fall from {_long(first)} to {_long(last)}")
+            raise DomainError(field, f"Installment {number} is due {long_date(due)}; installments of an "
+                                     f"FY{fiscal_year} pledge fall from {long_date(first)} to {long_date(last)}")
 
 
 def check_call_window(opens_at: datetime, closes_at: datetime, founded_year: int, *,

@@ -1,4 +1,4 @@
-"""What people type, read into the values the services take: money as integer cents, instalment
+"""What people type, read into the values the services take: money as integer cents, installment
 schedules, rubrics, ratios, milestones and US Eastern times; and cents written back as dollars.
 
 Each reader raises DomainError naming the form field, so the message lands next to what was typed.

@@ -102,6 +102,11 @@ def _ratio(numerator: int | None, denominator: int) -> float | None:
     return round(numerator / denominator, 2)
 
 
+# the same rules for the snapshot as of a fiscal year (portal.services.snapshot_as_of)
+suppressed = _suppressed
+ratio = _ratio
+
+
 def _median(counts: dict[int, int]) -> float | None:
     """The median of values given as {value: how many}."""
     total = sum(counts.values())
@@ -242,7 +247,7 @@ def compute(institute: Institute | None = None) -> dict:
     return {
         "as_of": as_of.isoformat(),
         "scope": institute.acronym if institute is not None else "network",
-        "licence": "CC0 1.0: no rights reserved",
+        "license": "CC0 1.0: no rights reserved",
         "tables": {
             "overview": _table("overview", overview),
             "members_by_sector": _table("members_by_sector", [

@@ -12,7 +12,7 @@ already has, so the first membership or pledge is counted once however many arri
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -117,6 +117,41 @@ def _organization_locked(organization_id: int) -> sa.Row:
     return db.session.execute(
         sa.select(Organization.sector, Organization.size, Organization.state)
         .where(Organization.id == organization_id).with_for_update(key_share=True)).one()
+
+
+def lock_organization(organization_id: int) -> None:
+    """Lock the organization's row until commit, as every change to what counts it does (see above)."""
+    _organization_locked(organization_id)
+
+
+def organization_share(organization_ids: set[int]) -> Counter:
+    """What the organizations in ``organization_ids`` add to the figures that count organizations: members by
+    group and state (for an institute, one per active membership; for the network, each member once) and
+    organizations with pledges counted. Taken before and after a merge, the difference is what it moves."""
+    figures: Counter = Counter()
+    active = sa.and_(Membership.status == MembershipStatus.ACTIVE, Membership.organization_id.in_(organization_ids))
+    place = (Organization.sector, Organization.size, Organization.state)
+    rows = db.session.execute(sa.select(Membership.institute_id, *place, sa.func.count())
+                              .join(Organization, Organization.id == Membership.organization_id).where(active)
+                              .group_by(Membership.institute_id, *place)).all()
+    network: sa.Select = sa.select(sa.literal_column(str(NETWORK)), *place, sa.func.count()).where(
+        Organization.id.in_(sa.select(Membership.organization_id).where(active))).group_by(*place)
+    members: Sequence[sa.Row] = db.session.execute(network).all()
+    for scope, sector, size, state, n in [*rows, *members]:
+        figures[(scope, str(Figure.MEMBERS_BY_GROUP), group_of(sector, size))] += n
+        figures[(scope, str(Figure.MEMBERS_BY_STATE), state)] += n
+    pledges = sa.and_(counted(), Pledge.organization_id.in_(organization_ids))
+    pledgers = sa.func.count(sa.distinct(Pledge.organization_id))
+    by_year: tuple[Any, ...] = (Pledge.fiscal_year,)
+    groupings: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = [
+        ((Pledge.institute_id,), by_year), ((Pledge.institute_id,), ()),
+        ((), by_year), ((), ())]
+    for scoped, keys in groupings:
+        key = (lambda row: str(row[1])) if keys else (lambda row: "all")
+        column = scoped[0] if scoped else sa.literal_column(str(NETWORK))
+        for row in db.session.execute(sa.select(column, *keys, pledgers).where(pledges).group_by(*scoped, *keys)):
+            figures[(int(row[0]), str(Figure.PLEDGERS), key(row))] += int(row[-1])
+    return figures
 
 
 def _active_memberships(organization_id: int) -> list[int]:

@@ -191,7 +191,7 @@ def sign_up(actor: User, session: ProgramSession, category: str, *, now: datetim
     db.session.refresh(session)
     audit.record(actor, "workforce.signup", signup, to_state=signup.status, institute_id=program.institute_id,
                  details={"session_id": session.id, "category": category})
-    when = f"{program.title} on {session.starts_at:%-d %B %Y}"
+    when = f"{program.title} on {clock.long_date(session.starts_at)}"
     message = (f"You have a place in {when}." if signup.status == SignupStatus.CONFIRMED else
                f"{when} is full; you are number {waitlist_position(signup)} on the waitlist. "
                "We will tell you if a place opens.")
@@ -225,7 +225,7 @@ def cancel(actor: User, signup: Signup, *, reason: str = "", now: datetime | Non
                  reason=reason.strip() or None, institute_id=institute_id, details={"session_id": session.id})
     if by_staff and signup.user is not None:
         notifications.notify([signup.user], f"{session.program.institute.acronym} cancelled your place in "
-                             f"{session.program.title} on {session.starts_at:%-d %B %Y}: {reason.strip()}",
+                             f"{session.program.title} on {clock.long_date(session.starts_at)}: {reason.strip()}",
                              "workforce.my_sessions")
     if was == SignupStatus.CONFIRMED:
         _free_seat(session)
@@ -246,14 +246,16 @@ def promote(actor: User | None, session: ProgramSession) -> Signup | None:
     if session.reminded_at is not None:  # the session's reminder went out before this place was given
         waiting.reminded_at = clock.now()
         where = "online" if session.online else f"at {session.place}"
-        reminder = f" It starts on {session.starts_at:%-d %B %Y at %H:%M} UTC, {where}."
+        zone = waiting.user.time_zone if waiting.user is not None else None
+        reminder = f" It starts on {clock.local_time(session.starts_at, zone)}, {where}."
     db.session.flush()
     audit.record(actor, "workforce.promoted", waiting, from_state=SignupStatus.WAITLISTED,
                  to_state=SignupStatus.CONFIRMED, institute_id=session.program.institute_id,
                  details={"session_id": session.id, "reminded": bool(reminder)})
     if waiting.user is not None:
         notifications.notify([waiting.user], f"A place opened in {session.program.title} on "
-                             f"{session.starts_at:%-d %B %Y} and it is yours.{reminder}", "workforce.my_sessions")
+                             f"{clock.long_date(session.starts_at)} and it is yours.{reminder}",
+                             "workforce.my_sessions")
     return waiting
 
 

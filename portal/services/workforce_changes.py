@@ -131,7 +131,7 @@ def cancel_session(actor: User, session: ProgramSession, reason: str, *, now: da
     db.session.flush()
     people = [signup.user for signup in live if signup.user is not None]
     notifications.notify(people, f"{program.institute.acronym} cancelled {program.title} on "
-                         f"{session.starts_at:%-d %B %Y}: {reason.strip()}", "workforce.my_sessions")
+                         f"{clock.long_date(session.starts_at)}: {reason.strip()}", "workforce.my_sessions")
     audit.record(actor, "workforce.session_cancelled", session, to_state="cancelled", reason=reason.strip(),
                  institute_id=program.institute_id, details={"signups": len(live)})
     return len(live)

@@ -40,9 +40,10 @@ def remind_signups(session: ProgramSession, now: datetime) -> int:
         signup.reminded_at = now
     people = [signup.user for signup in signups if signup.user is not None]
     where = "online" if session.online else f"at {session.place}"
-    notifications.notify(people, f"Reminder: {session.program.title} ({session.program.institute.acronym}) "
-                         f"starts on {session.starts_at:%-d %B %Y at %H:%M} UTC, {where}.",
-                         "workforce.my_sessions")
+    for person in people:  # each reads the time in their own zone
+        notifications.notify([person], f"Reminder: {session.program.title} ({session.program.institute.acronym}) "
+                             f"starts on {clock.local_time(session.starts_at, person.time_zone)}, {where}.",
+                             "workforce.my_sessions")
     return len(people)
 
 

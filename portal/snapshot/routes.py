@@ -7,15 +7,17 @@ import zipfile
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request, session, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
 
+from portal.errors import render_error
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
+from portal.services import DomainError, snapshot, snapshot_as_of
 from portal.services import csvfile as csv  # the one CSV writer: formula-leading cells are escaped
-from portal.services import snapshot
 
 bp = Blueprint("snapshot", __name__)
 
@@ -111,8 +113,10 @@ def row_links(tables: dict, institute: Institute | None) -> dict[str, list[tuple
 @bp.get("/snapshot")
 @bp.get("/institutes/<slug>/snapshot")
 def page(slug: str | None = None):
-    """The snapshot page: figures, charts, the map and the tables behind them."""
+    """The snapshot page: figures, charts, the map and the tables behind them (``?fy=``: as of a fiscal year)."""
     institute = institute_or_404(slug)
+    if "fy" in request.args:
+        return as_of("page", institute)
     version = snapshot.version(institute)
     # the page also shows who is signed in, so its tag covers the user too
     tag = etag(f"page:{current_user.get_id() if current_user.is_authenticated else '-'}", version)
@@ -145,6 +149,8 @@ def render_body(institute: Institute | None, version: str) -> str:
 def as_json(slug: str | None = None):
     """The snapshot as JSON (CC0)."""
     institute = institute_or_404(slug)
+    if "fy" in request.args:
+        return as_of("json", institute)
     version = snapshot.version(institute)
     tag = etag("json", version)
     if (response := not_modified(tag, "public, max-age=60")) is not None:
@@ -158,11 +164,19 @@ def as_json(slug: str | None = None):
 def as_csv(slug: str | None = None):
     """The snapshot as a zip of one CSV per table, with a README (CC0)."""
     institute = institute_or_404(slug)
+    if "fy" in request.args:
+        return as_of("csv", institute)
     version = snapshot.version(institute)
     tag = etag("csv", version)
     if (response := not_modified(tag, "public, max-age=60")) is not None:
         return response
     data = snapshot.cached(institute, version)
+    name = f"snapshot-{institute.slug if institute else 'network'}.zip"
+    return conditional(zipped(data, snapshot.DICTIONARY, name), "public, max-age=60", tag)
+
+
+def zipped(data: dict, dictionary: dict, name: str) -> Response:
+    """A snapshot as a zip of one CSV per table, with a README made from ``dictionary``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, table in data["tables"].items():
@@ -173,15 +187,55 @@ def as_csv(slug: str | None = None):
             info = zipfile.ZipInfo(f"{name}.csv", date_time=(2000, 1, 1, 0, 0, 0))  # same bytes, same ETag
             archive.writestr(info, out.getvalue())
         readme = zipfile.ZipInfo("README.txt", date_time=(2000, 1, 1, 0, 0, 0))
-        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=snapshot.DICTIONARY))
-    name = f"snapshot-{institute.slug if institute else 'network'}.zip"
-    response = Response(buffer.getvalue(), mimetype="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return conditional(response, "public, max-age=60", tag)
+        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=dictionary))
+    return Response(buffer.getvalue(), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# As of a fiscal year -----------------------------------------------------------------------------
+
+def refused(kind: str, message: str, status: int) -> ResponseReturnValue:
+    """A fiscal year that cannot be shown: the message as problem+json, as text, or on the error page."""
+    if kind == "json":
+        response = jsonify({"type": "about:blank", "title": "Bad fiscal year", "status": status, "detail": message})
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+        return response
+    if kind == "csv":
+        return Response(message + "\n", status=status, mimetype="text/plain")
+    return render_error(status, message)
+
+
+def as_of(kind: str, institute: Institute | None) -> ResponseReturnValue:
+    """The network as it stood at the end of the fiscal year ``?fy=`` names: page, JSON or zipped CSV."""
+    if institute is not None:
+        return refused(kind, "The snapshot as of a fiscal year is the whole network's: ask /snapshot?fy=YEAR.", 400)
+    try:
+        fiscal_year = snapshot_as_of.parse_fiscal_year(request.args.get("fy"))
+    except DomainError as error:
+        return refused(kind, error.message, error.status)
+    version = snapshot_as_of.version(fiscal_year)
+    personal = kind == "page"  # the page also shows who is signed in
+    tag = etag(f"{kind}:{current_user.get_id() if personal and current_user.is_authenticated else '-'}", version)
+    cache_control = "private, no-cache" if personal else "public, max-age=60"
+    if (response := not_modified(tag, cache_control)) is not None:
+        return response
+    if kind == "json":
+        text = snapshot.kept(f"json-{version}", lambda: json.dumps(snapshot_as_of.cached(fiscal_year, version),
+                                                                   indent=1))
+        return conditional(Response(text, mimetype="application/json"), cache_control, tag)
+    data = snapshot_as_of.cached(fiscal_year, version)
+    if kind == "csv":
+        return conditional(zipped(data, snapshot_as_of.DICTIONARY, f"snapshot-network-fy{fiscal_year}.zip"),
+                           cache_control, tag)
+    body = snapshot.kept(f"body-{version}", lambda: render_template(
+        "snapshot/as_of.html", data=data, tables=data["tables"]))
+    return conditional(Response(render_template("snapshot/page.html", body=Markup(body), institute=None,
+                                                 fiscal_year=fiscal_year)), cache_control, tag)
 
 
 @bp.get("/snapshot/data")
 def dictionary():
-    """The data dictionary: every table and field of the open data, and its licence."""
+    """The data dictionary: every table and field of the open data, and its license."""
     return render_template("snapshot/dictionary.html", dictionary=snapshot.DICTIONARY,
-                           suppress_below=snapshot.SUPPRESS_BELOW)
+                           as_of_dictionary=snapshot_as_of.DICTIONARY, suppress_below=snapshot.SUPPRESS_BELOW)

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from portal.services.clock import today
+from portal.services.clock import long_date, today
 from portal.services.ledger import fiscal_year_of
 from tests import factories
 from tests.e2e.test_journeys import PASSWORD, choose, expect, heading, sign_in
@@ -74,7 +74,7 @@ def test_pledge_receive_verify_reverse_cancel_export_and_match(new_page, live_se
     fiscal_year = fiscal_year_of(day)
     page = new_page()
 
-    # The organization's admin pledges $1,250,000 in two instalments.
+    # The organization's admin pledges $1,250,000 in two installments.
     sign_in(page, ORG_ADMIN_EMAIL, PASSWORD)
     page.goto(f"/organizations/{org_id}")
     page.get_by_role("link", name="Co-investment", exact=True).click()
@@ -91,13 +91,13 @@ def test_pledge_receive_verify_reverse_cancel_export_and_match(new_page, live_se
     page.get_by_label("Amount pledged").fill("1e6")
     choose(page, "Kind", "Cash")
     schedule = f"{first_due.isoformat()} 1,000,000\n{second_due.isoformat()} 250,000"
-    page.get_by_label("Instalment schedule (optional)").fill(schedule)
+    page.get_by_label("Installment schedule (optional)").fill(schedule)
     page.get_by_role("button", name="Record pledge").click()
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
     expect(summary.get_by_role("link", name=re.compile("scientific notation"))).to_have_attribute("href", "#amount")
     expect(page.locator("#amount-error")).to_contain_text("scientific notation")  # next to the field
     expect(page.get_by_label("Amount pledged")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_label("Instalment schedule (optional)")).to_have_value(schedule)
+    expect(page.get_by_label("Installment schedule (optional)")).to_have_value(schedule)
     audit(page, "the pledge form with an error")
 
     page.get_by_label("Amount pledged").fill("1,250,000")
@@ -112,9 +112,9 @@ def test_pledge_receive_verify_reverse_cancel_export_and_match(new_page, live_se
     audit(page, "a new pledge, as the organization's admin")
 
     page.goto(f"/organizations/{org_id}/ledger")
-    due = page.get_by_role("table", name="Instalments due in the next 90 days")
-    expect(due.get_by_role("row")).to_have_count(2)  # the header and the instalment in 20 days
-    expect(due.get_by_role("row").nth(1)).to_contain_text(f"{first_due:%-d %B %Y}")
+    due = page.get_by_role("table", name="Installments due in the next 90 days")
+    expect(due.get_by_role("row")).to_have_count(2)  # the header and the installment in 20 days
+    expect(due.get_by_role("row").nth(1)).to_contain_text(long_date(first_due))
     expect(due.get_by_role("row").nth(1)).to_contain_text("$1,000,000")
     expect(due.get_by_role("link", name=f"#{pledge_id}")).to_be_visible()
     audit(page, "the organization's ledger with a pledge")

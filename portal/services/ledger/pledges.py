@@ -30,6 +30,7 @@ from portal.services.ledger.entries import (
 from portal.services.memberships import is_staff, staff_users
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
+from portal.services.wording import possessive
 
 # Pledges -------------------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     if data.schedule:
         total = sum(amount for _, amount in data.schedule)
         if total != data.amount_cents:
-            raise DomainError("schedule", f"The instalments add up to {format_cents(total)}, not the "
+            raise DomainError("schedule", f"The installments add up to {format_cents(total)}, not the "
                                           f"{format_cents(data.amount_cents)} pledged")
     pledge = Pledge(organization_id=organization.id, institute_id=institute.id, kind=data.kind,
                     fiscal_year=data.fiscal_year, in_kind_description=description if data.kind == PledgeKind.IN_KIND
@@ -100,7 +101,7 @@ def cancel_remainder(actor: User, pledge: Pledge, *, reason: str, key: str | Non
     told = admins_of(pledge.organization) + ([] if by_institute else staff_users(pledge.institute))
     who = pledge.institute.acronym if by_institute else pledge.organization.name
     notifications.notify(told, f"{who} cancelled the remaining {format_cents(remaining)} of "
-                               f"{pledge.organization.name}'s FY{pledge.fiscal_year} pledge to "
+                               f"{possessive(pledge.organization.name)} FY{pledge.fiscal_year} pledge to "
                                f"{pledge.institute.acronym}: {reason}", "ledger.pledge", pledge_id=pledge.id,
                          actor=actor)
     return entry

@@ -1,4 +1,4 @@
-"""Listing, totals, CSV export, instalment reminders and reconciliation of the ledger."""
+"""Listing, totals, CSV export, installment reminders and reconciliation of the ledger."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import csvfile, notifications, summary
+from portal.services.clock import long_date
 from portal.services.ledger.entries import TOTAL_OF
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
@@ -144,7 +145,7 @@ def entries_of(pledge: Pledge) -> list[LedgerEntry]:
 
 def instalments_due(*, organization: Organization | None = None, within_days: int = DUE_SOON_DAYS,
                     on: date | None = None) -> list[Instalment]:
-    """Instalments falling due in the next ``within_days`` days on pledges still open."""
+    """Installments falling due in the next ``within_days`` days on pledges still open."""
     on = on or datetime.now(UTC).date()
     query = (sa.select(Instalment).join(Instalment.pledge)
              .where(Instalment.due_on >= on, Instalment.due_on <= on + timedelta(days=within_days),
@@ -158,7 +159,7 @@ def instalments_due(*, organization: Organization | None = None, within_days: in
 
 
 def remind(on: date | None = None, within_days: int = 30) -> int:
-    """Notify organizations of instalments due within ``within_days`` days, once per instalment."""
+    """Notify organizations of installments due within ``within_days`` days, once per installment."""
     count = 0
     for instalment in instalments_due(within_days=within_days, on=on):
         if instalment.reminded_at is not None:
@@ -167,8 +168,8 @@ def remind(on: date | None = None, within_days: int = 30) -> int:
         pledge = instalment.pledge
         notifications.notify(
             admins_of(pledge.organization),
-            f"An instalment of {format_cents(instalment.amount_cents)} on your FY{pledge.fiscal_year} pledge to "
-            f"{pledge.institute.acronym} is due on {instalment.due_on:%-d %B %Y}.",
+            f"An installment of {format_cents(instalment.amount_cents)} on your FY{pledge.fiscal_year} pledge to "
+            f"{pledge.institute.acronym} is due on {long_date(instalment.due_on)}.",
             "ledger.pledge", pledge_id=pledge.id)
         count += 1
     return count
@@ -201,7 +202,7 @@ def reconcile() -> list[str]:
             problems.append(f"pledge {pledge.id}: more verified than received")
         scheduled = sum(i.amount_cents for i in pledge.instalments)
         if pledge.instalments and scheduled != computed.get("pledged", 0):
-            problems.append(f"pledge {pledge.id}: instalments add up to {scheduled} cents, "
+            problems.append(f"pledge {pledge.id}: installments add up to {scheduled} cents, "
                             f"not the {computed.get('pledged', 0)} pledged")
     for entry, reversed_entry in db.session.execute(
             sa.select(LedgerEntry, original).join(original, LedgerEntry.reverses_id == original.id)):

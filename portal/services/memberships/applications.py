@@ -18,9 +18,10 @@ from portal.models import (
 )
 from portal.models.base import utcnow
 from portal.services import DomainError, audit, conflicts, dates, notifications, summary, updated_rows
-from portal.services.clock import add_years, today
+from portal.services.clock import add_years, long_date, today
 from portal.services.memberships.staff import staff_users
 from portal.services.organizations import admins_of
+from portal.services.wording import possessive
 
 REMIND_DAYS = 30
 
@@ -52,6 +53,8 @@ def _people_to_tell(membership: Membership) -> list[User]:
 def apply(actor: User, organization: Organization, institute: Institute, tier: Tier, *,
           statement: str, contact_name: str, contact_email: str) -> Membership:
     """File an application; at most one pending or active membership per organization and institute."""
+    if institute.is_retired:
+        raise DomainError(None, f"{institute.acronym} has left the network; it takes no applications.", status=409)
     if tier.institute_id != institute.id:
         raise DomainError("tier", f"That tier does not belong to {institute.acronym}")
     if tier.is_retired:
@@ -136,7 +139,7 @@ def approve(actor: User, membership: Membership, *, starts_on: date | None = Non
                  details={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()})
     notifications.notify(
         _people_to_tell(membership),
-        f"{membership.organization.name}'s application to {membership.institute.acronym} was approved.",
+        f"{possessive(membership.organization.name)} application to {membership.institute.acronym} was approved.",
         "memberships.detail", membership_id=membership.id, actor=actor)
 
 
@@ -151,7 +154,7 @@ def decline(actor: User, membership: Membership, *, reason: str) -> None:
                  from_state=MembershipStatus.PENDING, to_state=MembershipStatus.DECLINED, reason=reason)
     notifications.notify(
         _people_to_tell(membership),
-        f"{membership.organization.name}'s application to {membership.institute.acronym} was declined.",
+        f"{possessive(membership.organization.name)} application to {membership.institute.acronym} was declined.",
         "memberships.detail", membership_id=membership.id, actor=actor)
 
 
@@ -177,7 +180,7 @@ def renew(actor: User, membership: Membership, *, expected_ends_on: date) -> Non
     if changed != 1:
         db.session.refresh(membership)
         raise DomainError(None, f"This membership was already renewed; it now ends on "
-                                f"{membership.ends_on:%-d %B %Y}.", status=409)
+                                f"{long_date(_term_end(membership))}.", status=409)
     db.session.refresh(membership)
     audit.record(actor, "membership.renewed", membership, institute_id=membership.institute_id,
                  details={"ends_on": [expected_ends_on.isoformat(), new_end.isoformat()]})
@@ -208,7 +211,7 @@ def end(actor: User, membership: Membership, *, reason: str) -> None:
                  from_state=MembershipStatus.ACTIVE, to_state=MembershipStatus.ENDED, reason=reason)
     notifications.notify(
         _people_to_tell(membership),
-        f"{membership.institute.acronym} ended {membership.organization.name}'s membership.",
+        f"{membership.institute.acronym} ended {possessive(membership.organization.name)} membership.",
         "memberships.detail", membership_id=membership.id, actor=actor)
 
 
@@ -249,7 +252,7 @@ def decide_tier_change(actor: User, membership: Membership, *, approve_change: b
     verb = "approved" if approve_change else "declined"
     notifications.notify(
         admins_of(membership.organization),
-        f"{membership.institute.acronym} {verb} {membership.organization.name}'s change of tier.",
+        f"{membership.institute.acronym} {verb} {possessive(membership.organization.name)} change of tier.",
         "memberships.detail", membership_id=membership.id, actor=actor)
 
 
@@ -273,8 +276,8 @@ def remind(on: date | None = None) -> int:
         membership.reminded_for = membership.ends_on
         notifications.notify(
             _people_to_tell(membership),
-            f"{membership.organization.name}'s membership of {membership.institute.acronym} ends on "
-            f"{membership.ends_on:%-d %B %Y}; renew it to keep member access.",
+            f"{possessive(membership.organization.name)} membership of {membership.institute.acronym} ends on "
+            f"{long_date(_term_end(membership))}; renew it to keep member access.",
             "memberships.detail", membership_id=membership.id)
         audit.record(None, "membership.reminded", membership, institute_id=membership.institute_id,
                      details={"ends_on": _term_end(membership).isoformat()})

@@ -91,6 +91,8 @@ def set_call_status(actor: User, call: ProjectCall, status: CallStatus) -> None:
     allowed = {CallStatus.OPEN: {CallStatus.DRAFT}, CallStatus.CLOSED: {CallStatus.OPEN}}
     if call.status not in allowed.get(status, set()):
         raise DomainError(None, f"A {call.status} call cannot become {status}.", status=409)
+    if status == CallStatus.OPEN and call.institute.is_retired:
+        raise DomainError(None, f"{call.institute.acronym} has left the network; it opens no calls.", status=409)
     audit.record(actor, f"call.{status}", call, institute_id=call.institute_id, from_state=call.status,
                  to_state=status)
     call.status = status

@@ -15,6 +15,7 @@ from portal.services.proposals.calls import accepting
 from portal.services.proposals.drafts import ABSTRACT_MAX_WORDS, words
 from portal.services.proposals.people import in_force_tiers
 from portal.services.proposals.teams import cost_share_cents
+from portal.services.wording import possessive
 
 # The rule check ------------------------------------------------------------------------------
 
@@ -65,7 +66,7 @@ def check_rules(proposal: Proposal, now: datetime | None = None) -> list[Rule]:
     if not lead_tiers:
         standing.append(f"{proposal.lead_organization.name} (the lead) is not an active member")
     elif not any(t.may_lead_projects for t in lead_tiers):
-        standing.append(f"{proposal.lead_organization.name}'s tier may not lead proposals")
+        standing.append(f"{possessive(proposal.lead_organization.name)} tier may not lead proposals")
     if call.all_partners_members:
         standing += [f"{o.name} is not an active member" for o in orgs
                      if o.id != proposal.lead_organization_id and not in_force_tiers(o.id, call.institute_id)]
