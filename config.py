@@ -68,6 +68,12 @@ class Config:
     STEP_UP_MAX_AGE = 15 * 60
     # The largest request body accepted (an import file and its form); larger ones are answered 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024))
+    # Fernet keys (comma-separated, the first encrypts) for authenticator secrets at rest; production must
+    # set it, development derives one from SECRET_KEY. See portal/models/encryption.py.
+    MFA_ENCRYPTION_KEY = os.environ.get("MFA_ENCRYPTION_KEY")
+    # argon2id for recovery codes: 80 random bits need no more than OWASP's first setting (19 MiB, 2 passes).
+    RECOVERY_ARGON2_TIME_COST = 2
+    RECOVERY_ARGON2_MEMORY_COST_KIB = 19 * 1024
     HSTS = False
     # Seconds browsers keep a static file whose name does not carry its content's hash (fonts, and every
     # file before `flask digest compile` has run); hashed names are kept a year.
@@ -120,6 +126,8 @@ class TestingConfig(Config):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 1024
     ARGON2_PARALLELISM = 1
+    RECOVERY_ARGON2_TIME_COST = 1
+    RECOVERY_ARGON2_MEMORY_COST_KIB = 1024
 
 
 class ProductionConfig(Config):

@@ -23,6 +23,7 @@ from portal.institutes.routes import bp as institutes_bp
 from portal.ledger.routes import bp as ledger_bp
 from portal.main.routes import bp as main_bp
 from portal.memberships.routes import bp as memberships_bp
+from portal.models import encryption
 from portal.network.routes import bp as network_bp
 from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
@@ -49,6 +50,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     _ensure_secret_key(app)
+    encryption.check_keys(app.config)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("portal").setLevel(logging.INFO)
 

@@ -24,6 +24,7 @@ from portal.services import (
     institutes,
     ledger,
     memberships,
+    mfa,
     outbox,
     summary,
     synthetic,
@@ -248,6 +249,18 @@ def audit_verify_command() -> None:
     click.echo(f"The audit log's chain holds: {report.checked} event(s), head {report.head}.")
 
 
+mfa_cli = AppGroup("mfa", help="Second factors.")
+
+
+@mfa_cli.command("rekey")
+def mfa_rekey_command() -> None:
+    """Encrypt the authenticator secrets again under the first key of MFA_ENCRYPTION_KEY (key rotation:
+    put the new key first, keep the old one after it, run this, then drop the old key)."""
+    count = mfa.rekey()
+    db.session.commit()
+    click.echo(f"{count} secret(s) encrypted under the first key.")
+
+
 @workforce_cli.command("remind")
 def workforce_remind_command() -> None:
     """Remind everyone with a place of sessions starting within two days (once per session)."""
@@ -299,3 +312,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(workforce_cli)
     app.cli.add_command(import_command)
     app.cli.add_command(batch_cli)
+    app.cli.add_command(mfa_cli)

@@ -41,6 +41,11 @@ class Capped:
     def reached(self) -> bool:
         return self.value > self.cap
 
+    @classmethod
+    def exact(cls, value: int) -> "Capped":
+        """A count known exactly (from the summary figures), shown whole however large."""
+        return cls(value, max(value, COUNT_CAP))
+
     def __str__(self) -> str:
         return f"{self.cap:,}+" if self.reached else f"{self.value:,}"
 
@@ -84,14 +89,17 @@ def _typed(key: Any, value: Any) -> Any:
 
 def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
            descending: bool, per_page: int = PER_PAGE, scalars: bool = True,
-           count: bool = True, param: str = "after") -> Page:
+           count: bool = True, param: str = "after", total: int | None = None) -> Page:
     """One page of ``query`` ordered by ``keys`` (all ascending or all descending; the last one unique), after
     the cursor in the query string's ``param``. ``row_key`` gives a row's values of ``keys`` (strings or
-    integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing."""
+    integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing. The page's
+    total is ``total`` when the caller knows it without counting (from the summary figures), else a capped
+    count of the matches if ``count``."""
     if query is None:  # a filter that can match nothing
         return Page(items=[], param=param, after=None, first=True, total=Capped(0, COUNT_CAP))
     values = _cursor(request.args.get(param), keys)
-    total = capped_count(query) if count else Capped(0, 0)
+    known = Capped.exact(total) if total is not None else None
+    total_of_page = known or (capped_count(query) if count else Capped(0, 0))
     if values is not None:
         row = sa.tuple_(*keys)
         cursor = sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
@@ -103,7 +111,7 @@ def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any]
     more = len(items) > per_page
     items = items[:per_page]
     after = json.dumps([_plain(v) for v in row_key(items[-1])], separators=(",", ":")) if more and items else None
-    return Page(items=items, param=param, after=after, first=values is None, total=total)
+    return Page(items=items, param=param, after=after, first=values is None, total=total_of_page)
 
 
 def _plain(value: Any) -> str | int:

@@ -132,7 +132,7 @@ def make_staff(app, institute, **user_fields) -> User:
 
 
 def make_membership(app, organization, institute, tier, *, status="active", applied_by=None,
-                    starts_on=None, ends_on=None, applied_at=None) -> Membership:
+                    starts_on=None, ends_on=None, applied_at=None, decided_at=None) -> Membership:
     applied_by = applied_by or make_user(app)
     if status == "active":
         starts_on = starts_on or today() - timedelta(days=30)
@@ -141,7 +141,7 @@ def make_membership(app, organization, institute, tier, *, status="active", appl
         organization_id=organization.id, institute_id=institute.id, tier_id=tier.id, status=status,
         statement="We make parts.", contact_name="Pat Contact", contact_email="pat@example.com",
         applied_by_id=applied_by.id, applied_at=applied_at or utcnow(), starts_on=starts_on, ends_on=ends_on,
-        decided_at=utcnow() if status != "pending" else None))
+        decided_at=(decided_at or utcnow()) if status != "pending" else None))
     _counted(app, membership)
     return membership
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from portal.extensions import db
-from portal.models import Institute, Organization, Pledge, ProjectCall
+from portal.models import PUBLIC_STATUSES, Institute, Organization, Pledge, ProjectCall, Proposal
 from portal.services import synthetic
 from portal.services.synthetic import DOMAIN, Scale
 from tests.conftest import login
@@ -43,6 +43,7 @@ def pages(slug: str, org_id: int, call_id: int, word: str) -> dict[str, list[str
                 f"/institutes/{slug}/calls", f"/calls/{call_id}", "/notifications/"],
         f"person{SEED}-{org_id}@{DOMAIN}": [f"/organizations/{org_id}/ledger", f"/organizations/{org_id}",
                                             f"/organizations/{org_id}/manage", "/notifications/", "/account"],
+        f"network{SEED}-1@{DOMAIN}": ["/ledger/match", "/ledger/match?fiscal_year=2026"],
     }
 
 
@@ -64,7 +65,8 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
                 event.remove(engine, "before_cursor_execute", listener)
             assert response.status_code == 200, (who, url, response.status_code)
             label = url.replace(slug, "<slug>").replace(str(org_id), "<org>").replace(str(call_id), "<call>")
-            role = "anonymous" if who == "anonymous" else "staff" if who.startswith("staff") else "organization"
+            role = ("anonymous" if who == "anonymous" else "staff" if who.startswith("staff")
+                    else "network" if who.startswith("network") else "organization")
             selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
             counts[f"{role} {label.replace(word, '<word>')}"] = len(selects)
     return counts
@@ -137,3 +139,26 @@ def test_search_finds_cities_and_on_postgresql_close_spellings(make_app):
     if dialect == "postgresql":
         page = client.get("/projects", query_string={"q": "addditive"}).data.decode()
         assert "Additive manufacturing" in page and "0 projects" not in page
+
+
+def test_the_projects_count_is_exact_from_the_figures_however_filtered(make_app):
+    app, slug, *_ = network(make_app, SMALLER)
+    client = app.test_client()
+    with app.app_context():
+        public = (sa.select(sa.func.count()).select_from(Proposal).join(ProjectCall, ProjectCall.id == Proposal.call_id)
+                  .where(Proposal.status.in_(PUBLIC_STATUSES)))
+        institute_id = db.session.scalar(sa.select(Institute.id).where(Institute.slug == slug))
+        area = db.session.scalar(sa.select(Proposal.technology_area).where(Proposal.status.in_(PUBLIC_STATUSES),
+                                                                           Proposal.technology_area != "").limit(1))
+        expected = [
+            ({}, db.session.scalar(public)),
+            ({"institute": slug}, db.session.scalar(public.where(ProjectCall.institute_id == institute_id))),
+            ({"status": "active"}, db.session.scalar(public.where(Proposal.status == "active"))),
+            ({"area": area}, db.session.scalar(public.where(Proposal.technology_area == area))),
+            ({"status": "completed", "area": area},
+             db.session.scalar(public.where(Proposal.status == "completed", Proposal.technology_area == area))),
+        ]
+    assert expected[0][1] > 0
+    for query, count in expected:
+        page = client.get("/projects", query_string=query).data.decode()
+        assert f">{count:,} project{'' if count == 1 else 's'}.<" in page, query

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -401,10 +402,9 @@ def test_staff_export_the_roster_as_csv(client, app, membership_world):
 
 def test_wait_times_median_and_longest_open_wait(ctx, app, membership_world):
     now = utcnow()
-    for days in (2, 4, 10):
-        m = application(app, membership_world, make_organization(app), status="declined",
-                        applied_at=now - timedelta(days=30))
-        m.decided_at = m.applied_at + timedelta(days=days)
+    for days in (2, 4, 10):  # decided (and counted in the summary figures) after this many days
+        application(app, membership_world, make_organization(app), status="declined",
+                    applied_at=now - timedelta(days=30), decided_at=now - timedelta(days=30 - days))
     application(app, membership_world, make_organization(app), applied_at=now - timedelta(days=12))
     application(app, membership_world, make_organization(app), applied_at=now - timedelta(days=3))
     db.session.flush()
@@ -420,6 +420,21 @@ def test_manage_page_shows_the_queue_oldest_first_with_days_waiting(client, app,
     page = client.get(f"/institutes/{membership_world.institute.slug}/manage").data.decode()
     assert page.index("Older Co") < page.index("Newer Co")
     assert "<td>9</td>" in page and "days, the longest open wait" in page
+
+
+def test_the_queue_pages_oldest_first_and_counts_every_application_waiting(client, app, membership_world):
+    now = utcnow()
+    for n in range(30):  # Applicant 00 applied 40 days ago, Applicant 29 eleven days ago
+        application(app, membership_world, make_organization(app, name=f"Applicant {n:02d}"),
+                    applied_at=now - timedelta(days=40 - n))
+    login(client, membership_world.staff.email)
+    page = client.get(f"/institutes/{membership_world.institute.slug}/manage").data.decode()
+    assert '"portal-stats__figure">30</span> waiting' in page
+    shown = re.findall(r">(Applicant \d\d)</a>", page)
+    assert shown == [f"Applicant {n:02d}" for n in range(25)]
+    following = re.search(r'href="([^"]+)" rel="next"', page).group(1).replace("&amp;", "&")
+    rest = re.findall(r">(Applicant \d\d)</a>", client.get(following).data.decode())
+    assert rest == [f"Applicant {n:02d}" for n in range(25, 30)]
 
 
 def test_manage_page_is_for_that_institutes_admins(client, app, membership_world):

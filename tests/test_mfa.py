@@ -1,16 +1,20 @@
 """The second factor: enrolment, signing in with it, recovery codes, step-up and a network administrator's reset."""
 
+import hashlib
 import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from portal.extensions import db
 from portal.models import AuditEvent, LedgerEntry, Pledge, RecoveryCode, Role, User, UserSession
 from portal.models.base import utcnow
+from portal.services import DomainError
 from tests.conftest import PASSWORD, link_in, login, mails_to, totp_code
-from tests.factories import make_institute, make_pledge, make_staff, make_user
+from tests.factories import TOTP_SECRET, make_institute, make_pledge, make_staff, make_user
 from tests.test_security import limited_app
 
 
@@ -20,7 +24,7 @@ def enrol(client) -> list[str]:
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     response = client.post("/account/second-factor", data={"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 200
-    return re.findall(r"<li>([0-9a-f]{6}-[0-9a-f]{6})</li>", response.get_data(as_text=True))
+    return re.findall(r"<li>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})</li>", response.get_data(as_text=True))
 
 
 def test_an_institute_administrator_must_enrol_before_any_staff_page(client, app):
@@ -213,3 +217,146 @@ def test_a_locked_out_owner_without_an_authenticator_gets_in_by_a_mailed_link():
     client.post("/logout")
     response = client.get(link, follow_redirects=True)
     assert b"no longer valid" in response.data  # the link works once
+
+
+def test_recovery_codes_carry_80_bits_in_groups_of_four_and_are_stored_as_argon2id(client, app):
+    from portal.services import mfa
+
+    user = make_user(app)
+    login(client, user.email)
+    codes = enrol(client)
+    assert len(codes) == 10
+    for code in codes:
+        groups = code.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4, 4] and set("".join(groups)) <= set(mfa.RECOVERY_ALPHABET)
+    assert len(mfa.RECOVERY_ALPHABET) ** 16 == 2 ** 80
+    with app.app_context():
+        stored = db.session.scalars(sa.select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all()
+        assert all(row.code_hash.startswith("$argon2id$") and not row.legacy for row in stored)
+        assert not any(code.replace("-", "") in row.code_hash for code in codes for row in stored)
+
+
+def test_a_recovery_code_is_read_as_people_type_it(client, app):
+    from portal.services import mfa
+
+    user = make_user(app)
+    login(client, user.email)
+    code = enrol(client)[3]
+    typed = " ".join(code.lower().replace("-", "")[i:i + 4] for i in range(0, 16, 4)).replace("0", "o")
+    with app.app_context():
+        person = db.session.get(User, user.id)
+        assert mfa.check(person, typed) == "recovery code"
+        db.session.commit()
+        with pytest.raises(DomainError):  # once
+            mfa.check(person, code)
+
+
+def old_recovery_code(app, user, code: str = "abc123-def456") -> None:
+    """A code of the kind made before 80-bit codes, as the migration left it: its SHA-256 in argon2id."""
+    from argon2 import PasswordHasher
+
+    digest = hashlib.sha256(code.replace("-", "").encode()).hexdigest()
+    with app.app_context():
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=PasswordHasher().hash(digest), legacy=True))
+        db.session.commit()
+
+
+def test_an_old_recovery_code_works_once_and_its_owner_is_asked_for_new_ones(client, app):
+    user = make_user(app, second_factor=True)
+    old_recovery_code(app, user)
+    login(client, user.email)
+    assert b"older, shorter kind" in client.get("/account").data
+    client.post("/logout")
+    for expected in (302, 422):
+        client.post("/login", data={"email": user.email, "password": PASSWORD})
+        assert client.post("/login/second-factor", data={"code": "ABC123 DEF456"}).status_code == expected
+        client.post("/logout")
+
+
+def raw_secret(app, table: str, column: str, row_id: int) -> str | None:
+    with app.app_context():
+        return db.session.execute(sa.text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}).scalar()
+
+
+def test_authenticator_secrets_are_encrypted_at_rest_and_keys_rotate(client, app, runner):
+    from portal.models import encryption
+
+    user = make_user(app, second_factor=True)
+    stored = raw_secret(app, "users", "totp_secret", user.id)
+    assert stored.startswith("gAAAAA") and TOTP_SECRET not in stored  # a Fernet token
+    with app.app_context():
+        assert db.session.get(User, user.id).totp_secret == TOTP_SECRET
+    assert login(client, user.email).status_code == 302
+
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    app.config["MFA_ENCRYPTION_KEY"] = first
+    with app.app_context(), pytest.raises(RuntimeError, match="cannot be decrypted"):  # made by the derived key
+        db.session.get(User, user.id)
+    app.config["MFA_ENCRYPTION_KEY"] = f"{first},{encryption.derived_key(app.config['SECRET_KEY']).decode()}"
+    assert "1 secret(s) encrypted under the first key" in runner.invoke(args=["mfa", "rekey"]).output
+    assert Fernet(first).decrypt(raw_secret(app, "users", "totp_secret", user.id).encode()).decode() == TOTP_SECRET
+    app.config["MFA_ENCRYPTION_KEY"] = f"{second},{first}"
+    runner.invoke(args=["mfa", "rekey"])
+    app.config["MFA_ENCRYPTION_KEY"] = second  # the old key is gone; the secret is still read
+    client.post("/logout")
+    assert login(client, user.email).status_code == 302
+    assert client.get("/account").status_code == 200
+
+
+def test_the_secret_being_set_up_waits_on_the_server_not_in_the_cookie(client, app):
+    user = make_user(app)
+    login(client, user.email)
+    page = client.get("/account/second-factor").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    contents = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert secret not in repr(contents) and "enrol_secret" not in contents
+    with app.app_context():
+        record = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == user.id))
+        assert record.pending_totp_secret == secret
+    assert secret not in raw_secret(app, "user_sessions", "pending_totp_secret", record.id)
+    assert client.post("/account/second-factor", data={"code": pyotp.TOTP(secret).now()}).status_code == 200
+    with app.app_context():
+        assert db.session.get(UserSession, record.id).pending_totp_secret is None
+        assert db.session.get(User, user.id).totp_secret == secret
+
+
+def test_the_migration_encrypts_secrets_keeps_old_recovery_codes_and_goes_back(tmp_path):
+    """Up: a plain secret is encrypted and an old recovery code (stored as SHA-256) still works once.
+    Down: the secret is plain again; recovery codes, argon2id hashes the older code cannot read, are gone."""
+    from flask_migrate import downgrade, upgrade
+
+    from portal import create_app
+    from portal.services import mfa
+
+    before = "4e8b2d6f1a37"
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'mfa.db'}")
+    with app.app_context():
+        upgrade(revision=before)
+    with app.app_context():  # as the schema was then: the models are newer
+        user_id = db.session.execute(sa.text(
+            "INSERT INTO users (email, full_name, password_hash, active, role, session_token, totp_secret, "
+            "totp_enrolled_at, created_at) VALUES ('old@example.com', 'Old Hand', 'x', true, 'member', 'token', "
+            ":secret, :now, :now) RETURNING id"), {"secret": TOTP_SECRET, "now": utcnow()}).scalar()
+        for code in ("abc123-def456", "0a0b0c-1d1e1f"):
+            digest = hashlib.sha256(code.replace("-", "").encode()).hexdigest()
+            db.session.execute(sa.text("INSERT INTO recovery_codes (user_id, code_hash) VALUES (:u, :h)"),
+                               {"u": user_id, "h": digest})
+        db.session.commit()
+        upgrade()
+        db.session.remove()
+    assert raw_secret(app, "users", "totp_secret", user_id).startswith("gAAAAA")
+    with app.app_context():
+        person = db.session.get(User, user_id)
+        assert person.totp_secret == TOTP_SECRET and mfa.has_old_recovery_codes(person)
+        assert mfa.check(person, "abc123-def456") == "recovery code"
+        db.session.commit()
+        with pytest.raises(DomainError):
+            mfa.check(person, "abc123-def456")
+        db.session.rollback()
+        db.session.remove()
+        downgrade(revision=before)
+        assert db.session.execute(sa.text("SELECT totp_secret FROM users")).scalar() == TOTP_SECRET
+        assert db.session.execute(sa.text("SELECT count(*) FROM recovery_codes")).scalar() == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 
 from portal import create_app
 from portal.extensions import db, limiter
@@ -35,7 +36,8 @@ def test_pages_have_no_inline_script_or_style(client, app):
 
 def test_production_config_sends_hsts_and_secure_cookies(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
-    app = create_app("production", SECRET_KEY="x" * 64, SQLALCHEMY_DATABASE_URI="sqlite://")
+    app = create_app("production", SECRET_KEY="x" * 64, SQLALCHEMY_DATABASE_URI="sqlite://",
+                     MFA_ENCRYPTION_KEY=Fernet.generate_key().decode())
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/healthz")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
@@ -44,6 +46,14 @@ def test_production_config_sends_hsts_and_secure_cookies(monkeypatch):
 def test_production_refuses_to_start_without_a_secret_key():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production", SECRET_KEY=None, SQLALCHEMY_DATABASE_URI="sqlite://")
+
+
+def test_production_refuses_to_start_without_its_own_key_for_authenticator_secrets():
+    with pytest.raises(RuntimeError, match="MFA_ENCRYPTION_KEY"):
+        create_app("production", SECRET_KEY="x" * 64, SQLALCHEMY_DATABASE_URI="sqlite://", MFA_ENCRYPTION_KEY=None)
+    with pytest.raises(RuntimeError, match="Fernet keys"):
+        create_app("production", SECRET_KEY="x" * 64, SQLALCHEMY_DATABASE_URI="sqlite://",
+                   MFA_ENCRYPTION_KEY="not-a-key")
 
 
 def test_a_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
 
 from portal import create_app
 from portal.extensions import db
@@ -140,7 +141,8 @@ def test_a_disabled_account_is_signed_out_everywhere(client, app):
 
 
 def test_production_session_cookie_uses_the_host_prefix(tmp_path):
-    app = create_app("production", SECRET_KEY="x" * 32, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/p.db")
+    app = create_app("production", SECRET_KEY="x" * 32, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path}/p.db",
+                     MFA_ENCRYPTION_KEY=Fernet.generate_key().decode())
     with app.app_context():
         db.create_all()
     response = app.test_client().get("/login", base_url="https://portal.example.org")

@@ -2,7 +2,7 @@
 UEI and EIN; workforce outreach counts by batch too.
 
 Revision ID: 83199a45a37c
-Revises: 7b1e9c4d2a60
+Revises: 7d3e9b1c5a20
 Create Date: 2026-11-29 11:28:52.419938
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '83199a45a37c'
-down_revision = '7b1e9c4d2a60'
+down_revision = '7d3e9b1c5a20'
 branch_labels = None
 depends_on = None
 

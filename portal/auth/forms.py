@@ -1,6 +1,6 @@
 """Forms for accounts: registration, sign-in, passwords and the account page."""
 
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from portal.forms import TIME_ZONE_CHOICES, Form, OrganizationChoiceFields
@@ -62,9 +62,21 @@ class JoinOrganizationForm(OrganizationChoiceFields, Form):
 
 
 class CodeForm(Form):
-    code = StringField("Code", validators=[InputRequired("Enter the code"), Length(max=20)],
+    code = StringField("Code", validators=[InputRequired("Enter the code"), Length(max=40)],
                        description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
                        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"})
+
+
+class PasskeyForm(Form):
+    """The answer of a passkey, filled in by static/js/passkeys.js."""
+
+    credential = HiddenField()
+
+
+class AddPasskeyForm(Form):
+    name = StringField("Name of the passkey", validators=[InputRequired("Name the passkey"), Length(max=100)],
+                       description="So that you can tell your passkeys apart, for example: Work laptop.")
+    credential = HiddenField()
 
 
 class EnrolForm(Form):

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import (
+    AddPasskeyForm,
     ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -20,7 +21,7 @@ from portal.auth.forms import (
 from portal.extensions import db, form_email_key, limiter, login_manager
 from portal.forms import ConfirmForm, filled
 from portal.models import User
-from portal.services import accounts, audit, memberships, mfa, organizations, proposals, sessions
+from portal.services import accounts, audit, memberships, mfa, organizations, passkeys, proposals, sessions
 from portal.views import refusal, run_change
 
 bp = Blueprint("auth", __name__)
@@ -239,11 +240,13 @@ def render_account(status: int = 200, **forms):
     forms.setdefault("email_form", ChangeEmailForm(formdata=None))
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
+    forms.setdefault("passkey_form", AddPasskeyForm(formdata=None, prefix="passkey"))
     record = current_session()
     return render_template(
         "auth/account.html", affiliations=organizations.affiliations_of(current_user),
         sessions=sessions.of(current_user), this_session=record.id if record else None, device=sessions.device,
         must_use_mfa=mfa.must_use(current_user), recovery_codes_left=mfa.recovery_codes_left(current_user),
+        old_recovery_codes=mfa.has_old_recovery_codes(current_user), passkeys=passkeys.passkeys_of(current_user),
         audit_head=audit.head() if current_user.is_network_admin else None,
         proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
         administers=memberships.institutes_administered(current_user), **forms

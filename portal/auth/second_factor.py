@@ -14,6 +14,7 @@ from portal.auth.forms import (
     ForgotPasswordForm,
     LinkPasswordForm,
     LockedLoginForm,
+    PasskeyForm,
     ResetSecondFactorForm,
 )
 from portal.auth.routes import (
@@ -28,8 +29,9 @@ from portal.auth.routes import (
 )
 from portal.extensions import db, limiter
 from portal.forms import ConfirmForm, filled, show_domain_error
+from portal.models import User
 from portal.models.base import utcnow
-from portal.services import DomainError, accounts, mfa
+from portal.services import DomainError, accounts, mfa, passkeys
 from portal.views import refusal, run_change
 
 
@@ -60,7 +62,7 @@ link_limits = [
 OPEN_ENDPOINTS = {"static", "main.healthz", "main.readyz", "main.index"}
 
 
-def _fresh() -> bool:
+def step_up_fresh() -> bool:
     record = current_session()
     if record is None or record.second_factor_at is None:
         return False
@@ -83,7 +85,7 @@ def step_up_needed() -> ResponseReturnValue | None:
     if not current_user.has_second_factor:
         flash("Set up an authenticator app first.", "info")
         return redirect(url_for("auth.enrol"), 303)
-    if not _fresh():
+    if not step_up_fresh():
         flash("To do that, confirm it is you with your authenticator app, then do it again.", "info")
         return redirect(url_for("auth.step_up", next=_back()), 303)
     return None
@@ -124,15 +126,25 @@ def second_factor():
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            accounts.record_login(user)
-            next_url = session.get("pending_next")
-            start_session(user, second_factor=True)
-            if used == "recovery code":
-                flash(f"You used a recovery code; {mfa.recovery_codes_left(user)} are left.", "info")
-            flash(f"Signed in as {user.email}.", "success")
-            return redirect(safe_next(next_url) or url_for("auth.account"))
-    status = 422 if form.errors else 200
-    return render_template("auth/second_factor.html", form=form), status
+            return signed_in(user, used)
+    return render_second_step(user, form, PasskeyForm(formdata=None, prefix="passkey"))
+
+
+def signed_in(user: User, used: str) -> ResponseReturnValue:
+    """The second step is done: the session starts, and the person goes where they were going."""
+    accounts.record_login(user)
+    next_url = session.get("pending_next")
+    start_session(user, second_factor=True)
+    if used == "recovery code":
+        flash(f"You used a recovery code; {mfa.recovery_codes_left(user)} are left.", "info")
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(safe_next(next_url) or url_for("auth.account"))
+
+
+def render_second_step(user: User, form: CodeForm, passkey_form: PasskeyForm) -> ResponseReturnValue:
+    status = 422 if form.errors or passkey_form.errors else 200
+    return render_template("auth/second_factor.html", form=form, passkey_form=passkey_form,
+                           has_passkeys=bool(passkeys.passkeys_of(user))), status
 
 
 @bp.route("/login/locked", methods=["GET", "POST"])
@@ -206,13 +218,21 @@ def step_up():
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            record = current_session()
-            record.second_factor_at = utcnow()
-            db.session.commit()
-            flash("Confirmed. You can go on for the next 15 minutes.", "success")
-            return redirect(next_url)
-    status = 422 if form.errors else 200
-    return render_template("auth/step_up.html", form=form, next_url=next_url), status
+            return stepped_up(next_url)
+    return render_step_up(form, PasskeyForm(formdata=None, prefix="passkey"), next_url)
+
+
+def stepped_up(next_url: str) -> ResponseReturnValue:
+    current_session().second_factor_at = utcnow()
+    db.session.commit()
+    flash("Confirmed. You can go on for the next 15 minutes.", "success")
+    return redirect(next_url)
+
+
+def render_step_up(form: CodeForm, passkey_form: PasskeyForm, next_url: str) -> ResponseReturnValue:
+    status = 422 if form.errors or passkey_form.errors else 200
+    return render_template("auth/step_up.html", form=form, passkey_form=passkey_form, next_url=next_url,
+                           has_passkeys=bool(passkeys.passkeys_of(current_user))), status
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])
@@ -222,20 +242,21 @@ def enrol():
     user = current_user._get_current_object()
     if user.has_second_factor:
         return redirect(url_for("auth.account"))
-    if request.method == "GET" or "enrol_secret" not in session:
-        session["enrol_secret"] = mfa.new_secret()
-    secret = session["enrol_secret"]
+    record = current_session()
+    secret = mfa.pending_secret(record)
+    if request.method == "GET" or secret is None:  # a new secret for each visit, kept server-side
+        secret = mfa.start_enrolment(record)
+        db.session.commit()
     form = EnrolForm()
     if form.validate_on_submit():
         try:
-            codes = mfa.enrol(user, secret, filled(form.code.data))
+            codes = mfa.enrol(user, record, filled(form.code.data))
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            current_session().second_factor_at = utcnow()
+            record.second_factor_at = utcnow()
             db.session.commit()
-            session.pop("enrol_secret", None)
             return render_template("auth/recovery_codes.html", codes=codes, enrolled=True)
     status = 422 if form.errors else 200
     return render_template("auth/enrol.html", form=form, secret=secret,

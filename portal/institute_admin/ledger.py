@@ -1,19 +1,12 @@
 """The institute's ledger: its pledges and entries, filtered and paged, and the same as CSV."""
 
-import sqlalchemy.orm as so
 from flask import render_template
 from flask_login import login_required
 
-from portal import paging
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.manage import get_institute
-from portal.ledger.routes import PER_PAGE, csv_response, filter_form
-from portal.models import Pledge
+from portal.ledger.routes import csv_response, filter_form, pledges_page
 from portal.services import ledger
-
-# the columns the list of pledges shows
-LISTED = (Pledge.id, Pledge.organization_id, Pledge.institute_id, Pledge.fiscal_year, Pledge.kind,
-          Pledge.pledged_cents, Pledge.received_cents, Pledge.verified_cents, Pledge.cancelled_cents)
 
 
 @bp.get("/institutes/<slug>/ledger")
@@ -23,11 +16,11 @@ def ledger_page(slug: str):
     institute = get_institute(slug)
     form, filters = filter_form(organization_filter=True)
     pledges = ledger.pledges_query(institute=institute, filters=filters)
+    listed = pledges_page(pledges)
     return render_template(
-        "institute_admin/ledger.html", institute=institute, form=form,
-        pledges=paging.keyset(pledges.options(so.load_only(*LISTED)), [Pledge.fiscal_year, Pledge.id],
-                              lambda p: [p.fiscal_year, p.id], descending=True, per_page=PER_PAGE),
-        totals=ledger.totals(pledges), conditional=ledger.conditional_ids(pledges),
+        "institute_admin/ledger.html", institute=institute, form=form, pledges=listed,
+        totals=ledger.institute_totals(institute, filters),
+        conditional=ledger.conditional_ids(pledges, [p.id for p in listed.items]),
         federal=ledger.federal_total(institute, filters.fiscal_year) if filters.fiscal_year else None,
     )
 

@@ -12,11 +12,13 @@ from portal.forms import confirmed, filled
 from portal.institute_admin.blueprint import bp
 from portal.institute_admin.forms import StaffForm, TierForm
 from portal.institutes.routes import roster_page
-from portal.models import AuditEvent, Institute, InstituteStaff, Tier, User
+from portal.models import AuditEvent, Institute, InstituteStaff, Membership, Tier, User
 from portal.services import memberships
 from portal.services.clock import today
 from portal.services.parsing import parse_cents
 from portal.views import csv_download, run_change
+
+QUEUE_PER_PAGE = 25
 
 
 def get_institute(slug: str, action: str = "institute.manage") -> Institute:
@@ -26,11 +28,18 @@ def get_institute(slug: str, action: str = "institute.manage") -> Institute:
     return institute
 
 
+def queue_page(institute: Institute) -> paging.Page:
+    """One page of the applications waiting, oldest first, with how many wait in all."""
+    return paging.keyset(memberships.pending_query(institute), [Membership.applied_at, Membership.id],
+                         lambda m: [m.applied_at, m.id], descending=False, per_page=QUEUE_PER_PAGE,
+                         param="queue_after", total=memberships.pending_count(institute))
+
+
 def render_manage(institute: Institute, status: int = 200, **forms):
     forms.setdefault("tier_form", TierForm(formdata=None))
     forms.setdefault("staff_form", StaffForm(formdata=None))
     return render_template(
-        "institute_admin/manage.html", institute=institute, queue=memberships.pending_queue(institute),
+        "institute_admin/manage.html", institute=institute, queue=queue_page(institute),
         waits=memberships.wait_times(institute), tiers=memberships.tiers_of(institute, include_retired=True),
         members=roster_page(institute), changes=memberships.tier_change_requests(institute),
         staff=memberships.staff_of(institute), now=today(),

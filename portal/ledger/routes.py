@@ -3,11 +3,12 @@
 
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import authz
-from portal.addresses import page_number, query_id
+from portal import authz, paging
+from portal.addresses import query_id
 from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
 from portal.forms import SelectChoice, filled
@@ -23,6 +24,10 @@ from portal.views import csv_download, run_change
 bp = Blueprint("ledger", __name__)
 
 PER_PAGE = 25
+# the columns a list of pledges shows
+LISTED = (Pledge.id, Pledge.organization_id, Pledge.institute_id, Pledge.fiscal_year, Pledge.kind,
+          Pledge.proposal_id, Pledge.pledged_cents, Pledge.received_cents, Pledge.verified_cents,
+          Pledge.cancelled_cents)
 
 
 def get_pledge(pledge_id: int, action: str) -> Pledge:
@@ -107,13 +112,22 @@ def organization(org_id: int):
     authz.require(current_user, "organization.ledger", organization)
     form, filters = filter_form()
     pledges = ledger.pledges_query(organization=organization, filters=filters)
+    listed = pledges_page(pledges)
     return render_template(
-        "ledger/organization.html", organization=organization, form=form,
-        pledges=db.session.scalars(pledges).unique().all(), totals=ledger.totals(pledges),
-        conditional=ledger.conditional_ids(pledges), due=ledger.instalments_due(organization=organization),
-        entries=db.paginate(ledger.entries_query(pledges), page=page_number(), per_page=PER_PAGE, error_out=False),
+        "ledger/organization.html", organization=organization, form=form, pledges=listed,
+        totals=ledger.totals(pledges), conditional=ledger.conditional_ids(pledges, [p.id for p in listed.items]),
+        due=ledger.instalments_due(organization=organization),
+        entries=paging.keyset(ledger.entries_query(pledges), [LedgerEntry.occurred_at, LedgerEntry.id],
+                              lambda e: [e.occurred_at, e.id], descending=False, per_page=PER_PAGE, count=False,
+                              param="entries_after"),
         can_pledge=authz.can(current_user, "organization.pledge", organization),
     )
+
+
+def pledges_page(pledges) -> paging.Page:
+    """One page of the pledges a pledges_query selects, newest fiscal year first, with the columns listed."""
+    return paging.keyset(pledges.options(so.load_only(*LISTED)), [Pledge.fiscal_year, Pledge.id],
+                         lambda p: [p.fiscal_year, p.id], descending=True, per_page=PER_PAGE, count=False)
 
 
 @bp.get("/organizations/<int:org_id>/ledger.csv")

@@ -39,7 +39,7 @@ from portal.models.proposal import (
     Score,
     StatusChange,
 )
-from portal.models.security import RecoveryCode, UserSession
+from portal.models.security import PasskeyCredential, RecoveryCode, UserSession
 from portal.models.summary import NETWORK, Figure, Summary
 from portal.models.user import Role, User
 from portal.models.workforce import (
@@ -92,6 +92,7 @@ __all__ = [
     "OutreachEvent",
     "Partner",
     "PartnerStatus",
+    "PasskeyCredential",
     "PasswordResetRequest",
     "Pledge",
     "PledgeKind",

@@ -92,6 +92,10 @@ class Membership(Base):
         sa.CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on > starts_on", name="term_order"),
         # finds active memberships past their end date that have not been recorded as lapsed yet
         sa.Index("ix_memberships_status_ends_on", "status", "ends_on"),
+        # an institute's queue of applications by time, a page at a time; its requested changes of tier
+        sa.Index("ix_memberships_institute_status_applied", "institute_id", "status", "applied_at", "id"),
+        sa.Index("ix_memberships_tier_requests", "institute_id", sqlite_where=sa.text("requested_tier_id IS NOT NULL"),
+                 postgresql_where=sa.text("requested_tier_id IS NOT NULL")),
         # the memberships in force on a past day (the snapshot as of a fiscal year)
         sa.Index("ix_memberships_starts_on_ends_on", "starts_on", "ends_on"),
     )

@@ -52,6 +52,8 @@ class Organization(Base):
         sa.CheckConstraint("length(state) = 2", name="state_code"),
         # the directory: listed organizations by name, a page after a (name, id)
         sa.Index("ix_organizations_listed_name", "listed", "name", "id"),
+        # an institute's roster: members in force by name, listed or not
+        sa.Index("ix_organizations_name_id", "name", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ from flask_login import UserMixin
 
 from portal.geography import DEFAULT_TIME_ZONE
 from portal.models.base import Base, enum_column, utcnow
+from portal.models.encryption import EncryptedString
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.organization import Affiliation
@@ -41,11 +42,14 @@ class User(UserMixin, Base):
     )
     # Changed each time a reset link is asked for: only the newest link works.
     password_reset_nonce: so.Mapped[str | None] = so.mapped_column(sa.String(32))
-    # The authenticator app's shared secret (base32), once enrolment is confirmed; the last time step
-    # whose code was accepted, so that a code is never accepted twice.
-    totp_secret: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # The authenticator app's shared secret (base32, encrypted at rest), once enrolment is confirmed; the
+    # last time step whose code was accepted, so that a code is never accepted twice.
+    totp_secret: so.Mapped[str | None] = so.mapped_column(EncryptedString())
     totp_enrolled_at: so.Mapped[datetime | None]
     totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    # The challenge of the passkey ceremony under way (adding one, or proving one), and when it was made.
+    passkey_challenge: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary(64))
+    passkey_challenge_at: so.Mapped[datetime | None]
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     # Times are shown to this person in this zone (one of geography.TIME_ZONES).
     time_zone: so.Mapped[str] = so.mapped_column(sa.String(40), default=DEFAULT_TIME_ZONE,

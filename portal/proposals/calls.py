@@ -48,10 +48,11 @@ def projects():
         problems.append("A search has no control characters (such as a NUL byte), so nothing is searched for.")
         q = ""
     query = proposals.public_projects_query(institute, status=status or None, area=area or None, q=q)
+    known = proposals.public_projects_count(institute, status=status or None, area=area or None, q=q)
     return render_template(
         "proposals/projects.html", problems=problems, institute=institute,
         status=public.get(status), area=area, q=q,
-        page=paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True))
+        page=paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True, total=known))
 
 
 @bp.get("/institutes/<slug>/calls")
@@ -63,7 +64,8 @@ def calls(slug: str):
                           [ProjectCall.closes_at, ProjectCall.id], lambda c: [c.closes_at, c.id], descending=True,
                           count=False)
     projects = paging.keyset(proposals.public_projects_query(institute), [Proposal.id], lambda p: [p.id],
-                             descending=True, per_page=20, param="projects_after")
+                             descending=True, per_page=20, param="projects_after",
+                             total=proposals.public_projects_count(institute))
     return render_template("proposals/calls.html", institute=institute, can_manage=can_manage,
                            calls=calls, projects=projects, now=utcnow())
 

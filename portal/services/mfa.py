@@ -1,24 +1,36 @@
 """The second factor: an authenticator app (TOTP, RFC 6238) with one-time recovery codes.
 
 Institute and network administrators must have one before any staff page opens; everyone else may.
-A code is accepted once: the last accepted time step is kept. Recovery codes are stored as SHA-256
-(they are long and random, so a slow hash adds nothing) and each works once.
+A code is accepted once: the last accepted time step is kept. The app's shared secret is encrypted at rest
+(``portal.models.encryption``), and while it is being set up it waits in the server-side session record,
+never in the cookie.
+
+Recovery codes are 16 characters of Crockford's base32 (80 random bits) in groups of four, stored as argon2id;
+each works once. Codes made before these were 12 hexadecimal digits stored as SHA-256: the migration wrapped
+those hashes in argon2id, so they keep working (until used or renewed) and the account page asks their owners
+to make new ones.
 """
 
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 import pyotp
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 
 from portal.extensions import db
-from portal.models import InstituteStaff, RecoveryCode, User
+from portal.models import InstituteStaff, RecoveryCode, User, UserSession, encryption
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, outbox, sessions
+from portal.services import DomainError, audit, outbox, passkeys, sessions
 
 ISSUER = "Manufacturing Innovation Network"
 RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O or U
+RECOVERY_GROUPS, RECOVERY_GROUP = 4, 4  # 16 characters of 5 bits: 80 bits
 WRONG_CODE = "That code is not right. Enter the 6 digits your authenticator app shows now, or a recovery code."
 
 
@@ -29,21 +41,64 @@ def must_use(user: User) -> bool:
     return db.session.scalar(sa.select(sa.exists().where(InstituteStaff.user_id == user.id))) or False
 
 
-def new_secret() -> str:
-    return pyotp.random_base32()
-
-
 def provisioning_uri(secret: str, email: str) -> str:
     """The otpauth:// address an authenticator app reads (from a QR code, or typed in)."""
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
 
 
-def _hash_code(code: str) -> str:
+def _normalize(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+@cache
+def _hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=1)
+
+
+def _recovery_hasher() -> PasswordHasher:
+    config = current_app.config
+    return _hasher(config["RECOVERY_ARGON2_TIME_COST"], config["RECOVERY_ARGON2_MEMORY_COST_KIB"])
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("no recovery code is this")
+
+
+def _recovery_secret(code: str) -> str:
+    """A typed recovery code as hashed: separators and case dropped, Crockford's look-alikes read as digits."""
+    return _normalize(code).upper().translate(str.maketrans("OIL", "011"))
+
+
+def _legacy_secret(code: str) -> str:
+    """What an old code was hashed from: the SHA-256 of its lower-case hexadecimal digits."""
     return hashlib.sha256(_normalize(code).encode()).hexdigest()
 
 
-def _normalize(code: str) -> str:
-    return "".join(code.split()).replace("-", "").lower()
+def _could_be_recovery_code(code: str) -> bool:
+    secret, legacy = _recovery_secret(code), _normalize(code)
+    return ((len(secret) == RECOVERY_GROUPS * RECOVERY_GROUP and set(secret) <= set(RECOVERY_ALPHABET))
+            or (len(legacy) == 12 and set(legacy) <= set("0123456789abcdef")))
+
+
+def new_recovery_code() -> str:
+    return "-".join("".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_GROUP))
+                    for _ in range(RECOVERY_GROUPS))
+
+
+def hash_recovery_secret(secret: str) -> str:
+    return _recovery_hasher().hash(secret)
+
+
+def _matches(stored: RecoveryCode | None, code: str) -> bool:
+    hasher = _recovery_hasher()
+    try:
+        if stored is None:  # keeps the time the same whatever the number of codes left
+            hasher.verify(_dummy_hash(hasher), code)
+            return False
+        return hasher.verify(stored.code_hash, _legacy_secret(code) if stored.legacy else _recovery_secret(code))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _accept_totp(user: User, secret: str, code: str) -> bool:
@@ -62,17 +117,33 @@ def _accept_totp(user: User, secret: str, code: str) -> bool:
 
 def _new_recovery_codes(user: User) -> list[str]:
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
-    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash_code(code)) for code in codes)
+    codes = [new_recovery_code() for _ in range(RECOVERY_CODES)]
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=hash_recovery_secret(_recovery_secret(code)))
+                       for code in codes)
     return codes
 
 
-def enrol(user: User, secret: str, code: str) -> list[str]:
-    """Turn on the authenticator app whose ``secret`` ``code`` proves; return the new recovery codes."""
+def start_enrolment(record: UserSession) -> str:
+    """A new secret for the authenticator app being set up in this session, kept in its server-side record."""
+    record.pending_totp_secret = pyotp.random_base32()
+    return record.pending_totp_secret
+
+
+def pending_secret(record: UserSession) -> str | None:
+    return record.pending_totp_secret
+
+
+def enrol(user: User, record: UserSession, code: str) -> list[str]:
+    """Turn on the authenticator app being set up in session ``record``, whose secret ``code`` proves;
+    return the new recovery codes."""
     if user.has_second_factor:
         raise DomainError(None, "Your account already has an authenticator app.")
+    secret = record.pending_totp_secret
+    if record.user_id != user.id or secret is None:
+        raise DomainError("code", "Start again: scan the new code this page shows.")
     if not _accept_totp(user, secret, code):
         raise DomainError("code", "That code is not right. Enter the 6 digits the app shows now.")
+    record.pending_totp_secret = None
     user.totp_secret = secret
     user.totp_enrolled_at = utcnow()
     audit.record(user, "user.second_factor_enrolled", user, to_state="totp")
@@ -86,9 +157,13 @@ def check(user: User, code: str) -> str:
         raise DomainError("code", "Your account has no second factor.")
     if _accept_totp(user, user.totp_secret, code):
         return "totp"
-    recovery = db.session.scalar(sa.select(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_code(code),
-        RecoveryCode.used_at.is_(None)).with_for_update())
+    if not _could_be_recovery_code(code):  # a mistyped 6 digits costs no hashing
+        raise DomainError("code", WRONG_CODE)
+    unused = list(db.session.scalars(sa.select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)).order_by(RecoveryCode.id)
+        .with_for_update()))  # one use of a code at a time
+    padded: list[RecoveryCode | None] = [*unused, *[None] * (RECOVERY_CODES - len(unused))]
+    recovery = next((stored for stored in padded if _matches(stored, code)), None)
     if recovery is None:
         raise DomainError("code", WRONG_CODE)
     recovery.used_at = utcnow()
@@ -101,10 +176,28 @@ def recovery_codes_left(user: User) -> int:
         RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
 
 
+def has_old_recovery_codes(user: User) -> bool:
+    """Whether unused codes of the old, shorter kind remain (the account page asks for new ones)."""
+    return db.session.scalar(sa.select(sa.exists().where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None), RecoveryCode.legacy))) or False
+
+
 def renew_recovery_codes(user: User) -> list[str]:
     """New recovery codes for ``user``; the old ones stop working."""
     audit.record(user, "user.recovery_codes_renewed", user)
     return _new_recovery_codes(user)
+
+
+def rekey() -> int:
+    """Encrypt every stored authenticator secret again under the first key of MFA_ENCRYPTION_KEY (after a new
+    key is put first); returns how many. The rows are read as stored, past the column type."""
+    changed = 0
+    for name, column in (("users", "totp_secret"), ("user_sessions", "pending_totp_secret")):
+        raw = sa.table(name, sa.column("id", sa.Integer), sa.column(column, sa.String))
+        for row_id, token in db.session.execute(sa.select(raw.c.id, raw.c[column]).where(raw.c[column].is_not(None))):
+            db.session.execute(sa.update(raw).where(raw.c.id == row_id).values({column: encryption.rotated(token)}))
+            changed += 1
+    return changed
 
 
 def reset(actor: User, user: User, *, reason: str) -> None:
@@ -123,6 +216,7 @@ def reset(actor: User, user: User, *, reason: str) -> None:
     user.totp_enrolled_at = None
     user.totp_last_step = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    passkeys.remove_all(user)
     sessions.end_all(user)
     audit.record(actor, "user.second_factor_reset", user, from_state="totp", to_state="none", reason=reason[:1000])
     outbox.queue(user.email, "second_factor_reset", user=user, actor=actor, reason=reason,

@@ -183,7 +183,7 @@ def _workforce_row(fiscal_year: int) -> list:
     for row in by_year:
         if row[0] == fiscal_year:
             return row
-    return [fiscal_year, *workforce_figures.published([0] * len(workforce_figures.MEASURES))]
+    return [fiscal_year, *[workforce_figures.SUPPRESSED] * len(workforce_figures.MEASURES)]  # none: below 10
 
 
 def _table(name: str, rows: list[list]) -> dict:

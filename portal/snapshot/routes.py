@@ -16,7 +16,7 @@ from portal.errors import render_error
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
-from portal.services import DomainError, snapshot, snapshot_as_of
+from portal.services import DomainError, snapshot, snapshot_as_of, workforce_figures
 from portal.services import csvfile as csv  # the one CSV writer: formula-leading cells are escaped
 
 bp = Blueprint("snapshot", __name__)
@@ -187,7 +187,8 @@ def zipped(data: dict, dictionary: dict, name: str) -> Response:
             info = zipfile.ZipInfo(f"{name}.csv", date_time=(2000, 1, 1, 0, 0, 0))  # same bytes, same ETag
             archive.writestr(info, out.getvalue())
         readme = zipfile.ZipInfo("README.txt", date_time=(2000, 1, 1, 0, 0, 0))
-        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=dictionary))
+        archive.writestr(readme, render_template("snapshot/readme.txt", data=data, dictionary=dictionary,
+                                                      workforce_notes=workforce_figures.NOTES))
     return Response(buffer.getvalue(), mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -238,4 +239,5 @@ def as_of(kind: str, institute: Institute | None) -> ResponseReturnValue:
 def dictionary():
     """The data dictionary: every table and field of the open data, and its license."""
     return render_template("snapshot/dictionary.html", dictionary=snapshot.DICTIONARY,
-                           as_of_dictionary=snapshot_as_of.DICTIONARY, suppress_below=snapshot.SUPPRESS_BELOW)
+                           as_of_dictionary=snapshot_as_of.DICTIONARY, suppress_below=snapshot.SUPPRESS_BELOW,
+                           workforce_notes=workforce_figures.NOTES)

@@ -20,13 +20,15 @@ from sqlalchemy import event
 from portal import create_app
 from portal.extensions import db
 from portal.models import LedgerEntry, Membership, Organization, Proposal
+from portal.models.encryption import development_key
 from portal.services import snapshot, summary
 
 ROUNDS = 10
 
 
 def main() -> None:
-    app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False)
+    app = create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False,
+                     MFA_ENCRYPTION_KEY=development_key())
     with app.app_context():
         sizes = {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
                  for model in (Organization, Membership, Proposal, LedgerEntry)}

@@ -34,6 +34,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from config import database_url
+from portal.models.encryption import development_key
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
@@ -48,9 +49,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
-    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32))
-    command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
+def start_gunicorn(port: int, workers: int = WORKERS) -> subprocess.Popen:
+    env = dict(os.environ, PORTAL_ENV="production", SECRET_KEY=secrets.token_hex(32),
+               MFA_ENCRYPTION_KEY=development_key())
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", "wsgi:app"]
     # A session of its own: Ctrl-C reaches this script only, which then stops gunicorn in order.
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)

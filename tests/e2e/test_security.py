@@ -138,3 +138,44 @@ def test_the_second_step_the_reset_page_and_the_way_past_a_lockout(new_page, liv
     locked.goto(re.search(r"https?://\S+/login/link/\S+", mail.body).group(0))
     expect(heading(locked, "Sign in from your link")).to_be_visible()
     audit(locked, "the sign-in page of a mailed link")
+
+
+def test_a_passkey_added_on_the_account_page_answers_the_second_step(new_page, live_server, audit):
+    """Chromium's virtual authenticator stands in for a security key. WebAuthn wants a domain, not an
+    address, so this test reaches the server as localhost."""
+    from tests.e2e.test_memberships import sign_out
+
+    email = "passkey.owner@example.com"
+    factories.make_user(live_server.app, email=email, password=PASSWORD, second_factor=True)
+    origin = live_server.url.replace("127.0.0.1", "localhost")
+    config = live_server.app.config
+    config.update(WEBAUTHN_RP_ID="localhost", WEBAUTHN_ORIGIN=origin)
+    try:
+        page = new_page()
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": "usb", "hasResidentKey": False, "hasUserVerification": True,
+            "isUserVerified": True, "automaticPresenceSimulation": True}})
+        page.goto(f"{origin}/login")
+        sign_in(page, email, PASSWORD)
+        add = page.locator("form[data-passkey='create']")
+        expect(add).to_be_visible()
+        audit(page, "the account page, passkeys offered")
+        add.get_by_label("Name of the passkey").fill("Blue security key")
+        add.get_by_role("button", name="Add a passkey").click()
+        expect(page.get_by_role("status").filter(has_text="The passkey Blue security key is added")).to_be_visible()
+        expect(page.get_by_role("main")).to_contain_text("Blue security key: added")
+        sign_out(page)
+
+        page.goto(f"{origin}/login")
+        page.get_by_label("Email address").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(heading(page, "Second step of signing in")).to_be_visible()
+        audit(page, "the second step with a passkey offered")
+        page.get_by_role("button", name="Use a passkey").click()
+        expect(heading(page, "Your account")).to_be_visible()
+        expect(page.get_by_role("status").filter(has_text=f"Signed in as {email}")).to_be_visible()
+    finally:
+        config.update(WEBAUTHN_RP_ID=None, WEBAUTHN_ORIGIN=None)

@@ -8,9 +8,11 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import (
+    NETWORK,
     FederalObligation,
+    Figure,
     Institute,
-    Pledge,
+    Summary,
     User,
 )
 from portal.services import DomainError, audit, dates, summary
@@ -153,22 +155,24 @@ class MatchRow:
 
 
 def match_table(fiscal_year: int | None = None) -> tuple[list[MatchRow], MatchRow]:
-    """One row per institute and a network total, in three queries. Cost share committed to a proposal counts
-    once the proposal is approved (``summary.counted``)."""
-    def by_institute(query, column, condition):
-        if fiscal_year is not None:
-            query = query.where(condition)
-        return dict(db.session.execute(query.group_by(column)).all())
-
-    federal = by_institute(
-        sa.select(FederalObligation.institute_id, sa.func.sum(FederalObligation.amount_cents)),
-        FederalObligation.institute_id, FederalObligation.fiscal_year == fiscal_year)
-    pledged = by_institute(
-        sa.select(Pledge.institute_id, sa.func.sum(Pledge.pledged_cents - Pledge.cancelled_cents))
-        .where(summary.counted()), Pledge.institute_id, Pledge.fiscal_year == fiscal_year)
-    verified = by_institute(
-        sa.select(Pledge.institute_id, sa.func.sum(Pledge.verified_cents)).where(summary.counted()),
-        Pledge.institute_id, Pledge.fiscal_year == fiscal_year)
+    """One row per institute and a network total, read from the summary figures (a few rows per institute and
+    year at any size of the ledger). Cost share committed to a proposal counts once the proposal is approved
+    (``summary.counted``), as in the figures."""
+    federal: dict[int, int] = {}
+    pledged: dict[int, int] = {}
+    verified: dict[int, int] = {}
+    keys = (sa.or_(Summary.key == str(fiscal_year), Summary.key.like(f"{fiscal_year}:%"))
+            if fiscal_year is not None else sa.true())
+    for scope, figure, key, value in db.session.execute(
+            sa.select(Summary.scope, Summary.figure, Summary.key, Summary.value)
+            .where(Summary.figure.in_([Figure.FEDERAL, Figure.MONEY]), Summary.scope != NETWORK, keys)):
+        name = key.partition(":")[2]
+        if figure == Figure.FEDERAL:
+            federal[scope] = federal.get(scope, 0) + value
+        elif name in ("pledged", "cancelled"):
+            pledged[scope] = pledged.get(scope, 0) + (value if name == "pledged" else -value)
+        elif name == "verified":
+            verified[scope] = verified.get(scope, 0) + value
     rows = [
         MatchRow(label=i.acronym, institute=i, federal_cents=int(federal.get(i.id) or 0),
                  pledged_cents=int(pledged.get(i.id) or 0), verified_cents=int(verified.get(i.id) or 0))

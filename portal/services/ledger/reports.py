@@ -10,12 +10,14 @@ import sqlalchemy.orm as so
 from portal.extensions import db
 from portal.models import (
     EntryKind,
+    Figure,
     Instalment,
     Institute,
     LedgerEntry,
     Organization,
     Pledge,
     PledgeStatus,
+    Summary,
     User,
     name_key,
 )
@@ -63,12 +65,10 @@ def pledges_query(*, organization: Organization | None = None, institute: Instit
 
 
 def entries_query(pledges):
-    """The ledger entries of the pledges selected by ``pledges`` (a pledges_query)."""
+    """The ledger entries of the pledges selected by ``pledges`` (a pledges_query), each with who recorded it."""
     ids = pledges.with_only_columns(Pledge.id).order_by(None)
     return (sa.select(LedgerEntry).where(LedgerEntry.pledge_id.in_(ids))
-            .options(so.joinedload(LedgerEntry.pledge).joinedload(Pledge.organization),
-                     so.joinedload(LedgerEntry.pledge).joinedload(Pledge.institute),
-                     so.joinedload(LedgerEntry.actor))
+            .options(so.joinedload(LedgerEntry.actor).load_only(User.full_name))
             .order_by(LedgerEntry.occurred_at, LedgerEntry.id))
 
 
@@ -102,10 +102,34 @@ def totals(pledges) -> Totals:
     return Totals(*(int(value) for value in row))
 
 
-def conditional_ids(pledges) -> set[int]:
-    """Which of the pledges ``pledges`` selects are cost share of a proposal not yet approved (or released)."""
+def institute_totals(institute: Institute, filters: LedgerFilters = LedgerFilters()) -> Totals:
+    """``totals`` of the institute's pledges under ``filters``. Unfiltered or by fiscal year alone, the counted
+    totals come from the summary figures (a few rows at any size of the ledger) and the conditional part from
+    the pledges committed to proposals; any other filter sums the pledges it selects."""
+    if filters.kind or filters.status or filters.organization_id or filters.organization_name:
+        return totals(pledges_query(institute=institute, filters=filters))
+    keys = Summary.key.like(f"{filters.fiscal_year}:%") if filters.fiscal_year else sa.true()
+    sums = dict.fromkeys(summary.MONEY_TOTALS, 0)
+    for key, value in db.session.execute(sa.select(Summary.key, Summary.value).where(
+            Summary.scope == institute.id, Summary.figure == Figure.MONEY, keys)):
+        sums[key.partition(":")[2]] += value
+    remaining = Pledge.pledged_cents - Pledge.received_cents - Pledge.cancelled_cents
+    conditional = (sa.select(sa.func.coalesce(sa.func.sum(remaining), 0))
+                   .where(Pledge.institute_id == institute.id, Pledge.proposal_id.is_not(None), ~summary.counted()))
+    if filters.fiscal_year:
+        conditional = conditional.where(Pledge.fiscal_year == filters.fiscal_year)
+    return Totals(pledged_cents=sums["pledged"], received_cents=sums["received"], verified_cents=sums["verified"],
+                  cancelled_cents=sums["cancelled"], conditional_cents=int(db.session.scalar(conditional) or 0))
+
+
+def conditional_ids(pledges, among: list[int] | None = None) -> set[int]:
+    """Which of the pledges ``pledges`` selects (of those with ids ``among``, when given: a page of them) are
+    cost share of a proposal not yet approved (or released)."""
     ids = pledges.with_only_columns(Pledge.id).order_by(None)
-    return set(db.session.scalars(sa.select(Pledge.id).where(Pledge.id.in_(ids), ~summary.counted())))
+    query = sa.select(Pledge.id).where(Pledge.id.in_(ids), Pledge.proposal_id.is_not(None), ~summary.counted())
+    if among is not None:
+        query = query.where(Pledge.id.in_(among))
+    return set(db.session.scalars(query))
 
 
 CSV_COLUMNS = ["entry_id", "occurred_at", "kind", "amount", "pledge_id", "organization", "institute",

@@ -13,11 +13,13 @@ from portal.models import (
     Affiliation,
     AffiliationRole,
     AffiliationStatus,
+    Figure,
     Institute,
     Membership,
     MembershipStatus,
     Organization,
     Sector,
+    Summary,
     Tier,
     User,
 )
@@ -98,22 +100,41 @@ class PublicRoster:
 NAMED_PER_SECTOR = 25
 
 
+def in_force_counts(institute: Institute, on: date | None = None) -> dict[str, int]:
+    """How many members are in force at ``institute`` on ``on``, by sector, without reading the roster: the
+    summary's count of active memberships (one per organization and institute), less the active ones whose
+    end date has passed before they were recorded as lapsed (a few, found by their end date)."""
+    on = on or today()
+    counts = {sector.value: 0 for sector in Sector}
+    for group, value in db.session.execute(sa.select(Summary.key, Summary.value).where(
+            Summary.scope == institute.id, Summary.figure == Figure.MEMBERS_BY_GROUP)):
+        counts[group.split(" ")[0]] += value  # "industry (small)" and "industry (large)" are industry
+    # two index ranges (an OR of them would read every membership of the institute), the sector of each found
+    active = sa.and_(Membership.institute_id == institute.id, Membership.status == MembershipStatus.ACTIVE)
+    ended_unrecorded = sa.union_all(
+        sa.select(Membership.organization_id).where(active, Membership.ends_on < on),
+        sa.select(Membership.organization_id).where(active, Membership.ends_on.is_(None))).subquery()
+    sector_of = (sa.select(Organization.sector).where(Organization.id == ended_unrecorded.c.organization_id)
+                 .scalar_subquery())
+    for sector, ended in db.session.execute(sa.select(sector_of, sa.func.count()).select_from(ended_unrecorded)
+                                            .group_by(sector_of)):
+        counts[str(sector)] -= ended
+    return counts
+
+
 def public_roster(institute: Institute, on: date | None = None) -> PublicRoster:
     """Members in force counted by sector, and the first listed ones of each sector by name: a bounded
     number of rows whatever the size of the institute (the directory lists them all, page by page)."""
     on = on or today()
-    in_force = sa.and_(Membership.institute_id == institute.id, Membership.in_force(on))
-    counts = {sector.value: 0 for sector in Sector}
-    counts |= {str(sector): n for sector, n in db.session.execute(
-        sa.select(Organization.sector, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
-        .where(in_force).group_by(Organization.sector))}
+    counts = in_force_counts(institute, on)
+    member = sa.select(Membership.id).where(Membership.organization_id == Organization.id,
+                                            Membership.institute_id == institute.id, Membership.in_force(on)).exists()
+    firsts = sa.union_all(*(sa.select(
+        sa.select(Organization.id).where(Organization.listed, Organization.sector == sector, member)
+        .order_by(Organization.name, Organization.id).limit(NAMED_PER_SECTOR).subquery()) for sector in Sector))
     by_sector: dict[str, list[Organization]] = {sector.value: [] for sector in Sector}
-    rank = sa.func.row_number().over(partition_by=Organization.sector, order_by=(Organization.name, Organization.id))
-    named = (sa.select(Organization.id, rank.label("rank"))
-             .join(Membership, Membership.organization_id == Organization.id)
-             .where(in_force, Organization.listed).subquery())
     for organization in db.session.scalars(
-            sa.select(Organization).join(named, named.c.id == Organization.id).where(named.c.rank <= NAMED_PER_SECTOR)
+            sa.select(Organization).where(Organization.id.in_(firsts))
             .options(so.load_only(Organization.id, Organization.name, Organization.sector))
             .order_by(Organization.name, Organization.id)):
         by_sector[organization.sector].append(organization)
@@ -140,12 +161,19 @@ def roster_csv(institute: Institute, on: date | None = None) -> Iterator[str]:
         for name, sector, size, state, tier, fee, starts, ends, contact, email, listed in csvfile.rows_of(rows)))
 
 
-def pending_queue(institute: Institute) -> list[Membership]:
-    return list(db.session.scalars(
-        sa.select(Membership).where(Membership.institute_id == institute.id,
-                                    Membership.status == MembershipStatus.PENDING)
-        .options(so.joinedload(Membership.organization), so.joinedload(Membership.tier))
-        .order_by(Membership.applied_at)))
+def pending_query(institute: Institute) -> sa.Select:
+    """The institute's applications waiting for a decision, with the organization and tier, for a page."""
+    return (sa.select(Membership).where(Membership.institute_id == institute.id,
+                                        Membership.status == MembershipStatus.PENDING)
+            .options(so.joinedload(Membership.organization).load_only(Organization.id, Organization.name,
+                                                                       Organization.sector, Organization.size),
+                     so.joinedload(Membership.tier).load_only(Tier.id, Tier.name)))
+
+
+def pending_count(institute: Institute) -> int:
+    """How many applications wait at ``institute`` (an index range, however many members it has)."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        Membership.institute_id == institute.id, Membership.status == MembershipStatus.PENDING)) or 0
 
 
 def tier_change_requests(institute: Institute) -> list[Membership]:
@@ -164,31 +192,28 @@ class WaitTimes:
     longest_open_days: int | None
 
 
-def _days(start, end) -> sa.ColumnElement:
-    """Days (with their fraction) from ``start`` to ``end``, in SQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.extract("epoch", end - start) / 86400.0
-    return sa.func.julianday(end) - sa.func.julianday(start)
-
-
 def wait_times(institute: Institute, now: datetime | None = None) -> WaitTimes:
-    """Median days from application to decision, and the longest wait still open: counted in the database,
-    reading the one or two middle decisions, not every one."""
+    """Median whole days from application to decision (the summary's count of decisions by days, a few hundred
+    rows at most, as the snapshot's), and the longest wait still open (the oldest pending application)."""
     now = now or utcnow()
-    mine = Membership.institute_id == institute.id
-    decided_count = db.session.scalar(sa.select(sa.func.count()).where(mine, Membership.decided_at.is_not(None))) or 0
+    days = sorted((int(key), value) for key, value in db.session.execute(sa.select(Summary.key, Summary.value).where(
+        Summary.scope == institute.id, Summary.figure == Figure.MEMBERSHIP_DAYS, Summary.value > 0)))
+    decided = sum(value for _, value in days)
     median = None
-    if decided_count:
-        days = _days(Membership.applied_at, Membership.decided_at)
-        middle = list(db.session.scalars(
-            sa.select(days).where(mine, Membership.decided_at.is_not(None)).order_by(days)
-            .offset((decided_count - 1) // 2).limit(2 - decided_count % 2)))
-        median = round(statistics.mean(middle), 1)
+    if decided:
+        middle, seen = [], 0
+        for day, value in days:  # the one or two middle decisions, by position in the sorted days
+            for position in {(decided - 1) // 2, decided // 2}:
+                if seen <= position < seen + value:
+                    middle.append(day)
+            seen += value
+        median = round(float(statistics.mean(middle)), 1)
     oldest = db.session.scalar(sa.select(sa.func.min(Membership.applied_at)).where(
-        mine, Membership.status == MembershipStatus.PENDING, Membership.decided_at.is_(None)))
+        Membership.institute_id == institute.id, Membership.status == MembershipStatus.PENDING,
+        Membership.decided_at.is_(None)))
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
-    return WaitTimes(decided=decided_count, median_days=median,
+    return WaitTimes(decided=decided, median_days=median,
                      longest_open_days=(now - oldest).days if oldest is not None else None)
 
 

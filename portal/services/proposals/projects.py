@@ -7,7 +7,9 @@ import sqlalchemy.orm as so
 
 from portal.extensions import db
 from portal.models import (
+    NETWORK,
     PUBLIC_STATUSES,
+    Figure,
     Institute,
     Milestone,
     Organization,
@@ -18,6 +20,7 @@ from portal.models import (
     Proposal,
     ProposalStatus,
     StatusChange,
+    Summary,
     User,
 )
 from portal.models.base import utcnow
@@ -213,6 +216,22 @@ def public_projects_query(institute: Institute | None = None, *, status: str | N
     if q.strip():
         query = query.where(search.matches(search.PROJECT_TEXT, q))
     return query
+
+
+def public_projects_count(institute: Institute | None = None, *, status: str | None = None,
+                          area: str | None = None, q: str = "") -> int | None:
+    """How many projects ``public_projects_query`` selects, read from the summary figures when they hold the
+    answer (no search, and not a status and an area at once): one small query at any size. None otherwise."""
+    if q.strip() or (status and area):
+        return None
+    scope = institute.id if institute is not None else NETWORK
+    if area:
+        condition = sa.and_(Summary.figure == Figure.PROJECTS_BY_AREA, Summary.key == area)
+    else:
+        wanted = [status] if status else [str(s) for s in PUBLIC_STATUSES]
+        condition = sa.and_(Summary.figure == Figure.PROPOSALS_BY_STATUS, Summary.key.in_(wanted))
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Summary.value), 0))
+                                 .where(Summary.scope == scope, condition)) or 0)
 
 
 def public_projects(institute: Institute | None = None, *, status: str | None = None,

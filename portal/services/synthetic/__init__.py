@@ -42,7 +42,7 @@ from portal.models import (
 from portal.services import institutes as institute_service
 from portal.services import passwords, summary
 from portal.services.synthetic import money, projects, workforce
-from portal.services.synthetic.bulk import Activity, Rows, Tick, insert, next_id
+from portal.services.synthetic.bulk import Activity, Rows, Tick, indexes_afterwards, insert, next_id
 from portal.services.synthetic.names import organization_name, place
 
 DOMAIN = "synthetic.example.org"
@@ -96,6 +96,12 @@ def _fix_sequences() -> None:
         table = model.__tablename__
         db.session.execute(sa.text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"))
+
+
+# the tables written in bulk, whose indexes and foreign keys are made once all their rows are in
+BULK = [Organization, User, Affiliation, InstituteStaff, Membership, ProjectCall, Criterion, Proposal, Partner,
+        StatusChange, Review, Score, Pledge, LedgerEntry, FederalObligation, AuditEvent, Notification,
+        *workforce.SEQUENCED]
 
 
 @dataclass
@@ -311,14 +317,15 @@ def load(scale_name: str | Scale, seed: int = 2026, progress: Callable[[int], No
     institute_ids, tiers = _institutes(rng, scale, now, tick)
     w = World(rng=rng, now=now, seed=seed, activity=Activity(), tick=tick, institute_ids=institute_ids, tiers=tiers,
               staff={}, reviewers={}, admin_of={}, org_ids=[], members=[])
-    counts = _people(w, scale, tick)
-    counts["memberships"] = _memberships(w, scale, tick)
-    counts |= projects.load(w, scale.proposals)
-    counts |= money.load(w, scale.ledger_entries)
-    counts |= workforce.load(w, scale.participants)
-    w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None,
-                     details={"scale": str(scale_name), "seed": seed})
-    counts["audit_events"], counts["notifications"] = w.activity.write(tick)
+    with indexes_afterwards(BULK):
+        counts = _people(w, scale, tick)
+        counts["memberships"] = _memberships(w, scale, tick)
+        counts |= projects.load(w, scale.proposals)
+        counts |= money.load(w, scale.ledger_entries)
+        counts |= workforce.load(w, scale.participants)
+        w.activity.event(now, None, "demo.synthetic_loaded", "institutes", None,
+                         details={"scale": str(scale_name), "seed": seed})
+        counts["audit_events"], counts["notifications"] = w.activity.write(tick)
     _fix_sequences()
     summary.rebuild()  # the rows went in without the services, so the snapshot's figures are counted afresh
     order = ["institutes", "organizations", "users", "memberships", "proposals", "ledger_entries", "pledges"]
