@@ -18,6 +18,7 @@ from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.geography import state_name
+from portal.imports.routes import bp as imports_bp
 from portal.institute_admin import bp as institute_admin_bp
 from portal.institutes.routes import bp as institutes_bp
 from portal.invitations import bp as invitations_bp
@@ -82,6 +83,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
     app.register_blueprint(workforce_bp)
+    app.register_blueprint(imports_bp)
     app.register_blueprint(network_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(invitations_bp)

@@ -16,6 +16,8 @@ from portal.models import (
     AffiliationRole,
     AffiliationStatus,
     EntryKind,
+    ImportBatch,
+    ImportStatus,
     Institute,
     InstituteStaff,
     Membership,
@@ -128,6 +130,25 @@ def can_view_network_match(user: Actor, _obj=None) -> bool:
     return _signed_in(user) and user.is_network_admin
 
 
+def can_import(user: Actor, _obj=None) -> bool:
+    """Network administrators import records from files, see the batches and undo them."""
+    return _signed_in(user) and user.is_network_admin
+
+
+def can_approve_import(user: Actor, batch: ImportBatch) -> bool:
+    """Two people for money: a network administrator other than the uploader approves a waiting batch."""
+    return (can_import(user) and batch.status == ImportStatus.AWAITING_APPROVAL
+            and isinstance(user, User) and batch.uploaded_by_id != user.id)
+
+
+def can_refuse_import(user: Actor, batch: ImportBatch) -> bool:
+    return can_import(user) and batch.status == ImportStatus.AWAITING_APPROVAL
+
+
+def can_undo_import(user: Actor, batch: ImportBatch) -> bool:
+    return can_import(user) and batch.status == ImportStatus.COMMITTED
+
+
 def can_administer_network(user: Actor, _obj=None) -> bool:
     """Institutes, accounts and organizations of the whole network: network administrators."""
     return _signed_in(user) and user.is_network_admin
@@ -203,6 +224,10 @@ POLICIES: dict[str, Callable[[Actor, Any], bool]] = {
     "pledge.record": can_record_for_pledge,
     "pledge.cancel": can_cancel_pledge,
     "network.match": can_view_network_match,
+    "import.manage": can_import,
+    "import.approve": can_approve_import,
+    "import.refuse": can_refuse_import,
+    "import.undo": can_undo_import,
     "network.administer": can_administer_network,
     "audit.network": can_view_network_match,
     "call.manage": can_manage_call,
@@ -362,6 +387,11 @@ def membership_actions(user: Actor, membership: Membership, today: date) -> froz
         if current in ("pending", "active"):
             names.add("withdraw")
     return frozenset(names)
+
+
+def import_actions(user: Actor, batch: ImportBatch) -> frozenset[str]:
+    """What ``user`` may do to an import batch: ``approve``, ``refuse``, ``undo``."""
+    return frozenset(name for name in ("approve", "refuse", "undo") if POLICIES[f"import.{name}"](user, batch))
 
 
 def can(user: Actor, action: str, obj) -> bool:

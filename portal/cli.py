@@ -14,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
+from portal.imports.commands import batch_cli, import_command
 from portal.models import AuditEvent
 from portal.services import (
     DomainError,
@@ -335,4 +336,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(memberships_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(workforce_cli)
+    app.cli.add_command(import_command)
+    app.cli.add_command(batch_cli)
     app.cli.add_command(mfa_cli)

@@ -11,6 +11,8 @@ MESSAGES = {
     403: ("Not allowed", "You do not have permission to see or do that."),
     404: ("Page not found", "There is no page at this address. Check it, or start from the home page."),
     405: ("Not allowed", "That action is not available at this address."),
+    413: ("File too large", "The file is larger than the portal accepts (25 MB). Split it into several files and "
+                            "upload each; nothing was imported."),
     429: ("Too many attempts", "You have tried this too many times. Wait a few minutes, then try again."),
     500: ("Something went wrong", "The portal had a problem and nothing was changed. Try again in a moment."),
 }

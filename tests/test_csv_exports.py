@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Institute, Pledge, Proposal, ProposalStatus, Role, User
+from portal.models import ImportKind, Institute, Pledge, Proposal, ProposalStatus, Role, User
 from portal.services import ledger, memberships, proposals, workforce
 from portal.services.clock import today
 from portal.services.csvfile import safe_cell
@@ -82,9 +82,21 @@ def csv_files(response) -> dict[str, list[list[str]]]:
     return {"": list(csv.reader(io.StringIO(response.data.decode())))}
 
 
+# CSV downloads that carry no one's data: the import templates (column names and a made-up example row).
+TEMPLATES = {"imports.template": [f"/imports/templates/{kind}.csv" for kind in ImportKind]}
+
+
 def test_every_csv_export_is_covered_here(app, exports):
     served = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
-    assert served == set(exports)
+    assert served == set(exports) | set(TEMPLATES)
+
+
+def test_the_import_templates_start_no_cell_like_a_formula(client, exports):
+    login(client, "network@example.com")
+    for url in TEMPLATES["imports.template"]:
+        rows = csv_files(client.get(url))[""]
+        assert len(rows) == 2, url
+        assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "-", "@", "\t", "\r")], url
 
 
 def test_every_csv_export_escapes_cells_that_start_like_a_formula(client, exports):

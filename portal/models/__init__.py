@@ -1,6 +1,7 @@
 """All models, imported so that metadata and Alembic see every table."""
 
 from portal.models.audit import AuditEvent
+from portal.models.imports import MONEY_KINDS, ImportBatch, ImportKind, ImportStatus
 from portal.models.institute import Agency, Institute
 from portal.models.invitation import Invitation, InvitationKind, InvitationStatus
 from portal.models.ledger import (
@@ -59,6 +60,7 @@ from portal.models.workforce import (
 __all__ = [
     "AUDIENCE_LABELS",
     "LIVE_STATUSES",
+    "MONEY_KINDS",
     "NETWORK",
     "PUBLIC_STATUSES",
     "Affiliation",
@@ -76,6 +78,9 @@ __all__ = [
     "FederalObligation",
     "Figure",
     "Format",
+    "ImportBatch",
+    "ImportKind",
+    "ImportStatus",
     "Instalment",
     "Institute",
     "InstituteStaff",

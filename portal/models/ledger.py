@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 
 from portal.models.audit import make_append_only
 from portal.models.base import Base, enum_column, utcnow
+from portal.models.imports import batch_column
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
@@ -82,6 +83,8 @@ class Pledge(Base):
     received_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     verified_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     cancelled_cents: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    import_batch_id: so.Mapped[int | None] = batch_column()
+    import_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), index=True)  # the file's own key
 
     organization: so.Mapped["Organization"] = so.relationship()
     institute: so.Mapped["Institute"] = so.relationship()
@@ -153,6 +156,8 @@ class LedgerEntry(Base):
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
     idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    import_batch_id: so.Mapped[int | None] = batch_column()
+    import_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), index=True)  # the file's own key
 
     pledge: so.Mapped[Pledge] = so.relationship()
     actor: so.Mapped["User | None"] = so.relationship()
@@ -192,6 +197,7 @@ class FederalObligation(Base):
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     occurred_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     idempotency_key: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    import_batch_id: so.Mapped[int | None] = batch_column()
 
     institute: so.Mapped["Institute"] = so.relationship()
     actor: so.Mapped["User | None"] = so.relationship()

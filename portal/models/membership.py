@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.base import Base, enum_column, utcnow
+from portal.models.imports import batch_column
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
@@ -120,6 +121,7 @@ class Membership(Base):
     close_reason: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     requested_tier_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("membership_tiers.id"))
     reminded_for: so.Mapped[date | None]  # the end date a lapse reminder was last sent for
+    import_batch_id: so.Mapped[int | None] = batch_column()
 
     organization: so.Mapped["Organization"] = so.relationship()
     institute: so.Mapped["Institute"] = so.relationship()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.base import Base, enum_column, trigram_index, utcnow
+from portal.models.imports import batch_column
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.user import User
@@ -65,7 +66,11 @@ class Organization(Base):
     website: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
     description: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
     listed: so.Mapped[bool] = so.mapped_column(default=True)
+    # the federal identifiers, when known: SAM.gov's Unique Entity ID and the IRS employer number
+    uei: so.Mapped[str | None] = so.mapped_column(sa.String(12), unique=True)
+    ein: so.Mapped[str | None] = so.mapped_column(sa.String(10), index=True)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    import_batch_id: so.Mapped[int | None] = batch_column()
     # a network administrator checked that the organization is what it says it is
     verified_at: so.Mapped[datetime | None]
     verified_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))

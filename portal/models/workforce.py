@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.base import Base, enum_column, utcnow
+from portal.models.imports import batch_column
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
@@ -230,6 +231,7 @@ class OutreachEvent(Base):
     veteran: so.Mapped[int] = so.mapped_column(default=0)
     recorded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     recorded_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    import_batch_id: so.Mapped[int | None] = batch_column()
 
     institute: so.Mapped["Institute"] = so.relationship()
 

@@ -42,6 +42,11 @@ def find_by_name(name: str) -> Organization | None:
     return db.session.scalar(sa.select(Organization).where(Organization.name_key == name_key(name)))
 
 
+def new_organization(choice: OrganizationChoice) -> Organization:
+    """An organization made from ``choice`` under the registration's rules (not added to the session)."""
+    return _new_organization(choice)
+
+
 def _new_organization(choice: OrganizationChoice) -> Organization:
     name = " ".join(choice.name.split())
     if not name:
