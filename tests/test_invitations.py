@@ -378,3 +378,19 @@ def test_a_signed_in_person_accepts_an_invitation_to_their_address_without_the_l
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/organizations/{organization.id}")
     with app.app_context():
         assert invitations.waiting_for(db.session.get(User, friend.id)) == []
+
+
+def test_an_invitation_to_ones_address_waits_on_the_home_page_and_is_accepted_from_there(client, app, colleague_world):
+    admin, organization = colleague_world
+    make_user(app, email="friend@example.com")
+    login(client, admin.email)
+    client.post(f"/organizations/{organization.id}/invitations", data={"email": "friend@example.com"})
+    client.post("/logout")
+    login(client, "friend@example.com")
+    home = client.get("/").get_data(as_text=True)
+    assert "Invitations to you" in home and "<title>(1) Home" in home
+    action = re.search(r'<form method="post" action="(/invitations/\d+/accept)"', home).group(1)
+    response = client.post(action)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/organizations/{organization.id}")
+    home = client.get("/").get_data(as_text=True)
+    assert "Invitations to you" not in home

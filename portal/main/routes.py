@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import REDIS_RETRY_AFTER, db, limiter, redis_client, redis_failed
-from portal.services import home, institutes
+from portal.forms import ConfirmForm
+from portal.services import home, institutes, invitations
 
 bp = Blueprint("main", __name__)
 
@@ -17,7 +18,8 @@ def index():
     """Signed in: what waits for me, by role, each with a link to where I act. Otherwise: what the network
     is, with headline figures."""
     if current_user.is_authenticated:
-        return render_template("main/home.html", home=home.home_of(current_user), limit=home.LIMIT)
+        return render_template("main/home.html", home=home.home_of(current_user), limit=home.LIMIT,
+                               invitation_what=invitations.what, accept_form=ConfirmForm())
     return render_template("main/index.html", counts=institutes.network_counts())
 
 

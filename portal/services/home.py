@@ -21,6 +21,8 @@ from portal.models import (
     Instalment,
     Institute,
     InstituteStaff,
+    Invitation,
+    InvitationStatus,
     LedgerEntry,
     Membership,
     MembershipStatus,
@@ -141,6 +143,15 @@ def join_requests(user: User):
             .order_by(Affiliation.created_at, Affiliation.id))
 
 
+def role_invitations(user: User):
+    """Invitations by email to the person's own confirmed address, still open: to join an organization,
+    administer an institute, review a proposal or join a team as a partner's contact."""
+    return (sa.select(Invitation).where(Invitation.email == user.email, Invitation.status == InvitationStatus.PENDING,
+                                        Invitation.expires_at > utcnow(),
+                                        sa.true() if user.is_verified else sa.false())
+            .order_by(Invitation.created_at, Invitation.id))
+
+
 def invitations_to_answer(user: User):
     """Invitations for the person's organizations to join a proposal's team, while it is a draft."""
     return (sa.select(Partner).join(Proposal, Partner.proposal_id == Proposal.id)
@@ -208,8 +219,8 @@ def open_calls(now: datetime):
 
 # The tasks that need the person, in the order the page shows them, with what each row shows.
 TASKS = ("join_requests", "applications", "tier_changes", "receipts", "to_assign", "to_decide",
-         "milestones_to_accept", "completions", "reviews", "invitations", "instalments", "milestones_due",
-         "unstaffed")
+         "milestones_to_accept", "completions", "reviews", "role_invitations", "invitations", "instalments",
+         "milestones_due", "unstaffed")
 
 
 def _task_statements(user: User, on: date) -> dict[str, sa.Select]:
@@ -218,7 +229,8 @@ def _task_statements(user: User, on: date) -> dict[str, sa.Select]:
         "tier_changes": tier_changes_to_decide(user), "receipts": receipts_to_verify(user),
         "to_assign": proposals_to_assign(user), "to_decide": proposals_to_decide(user),
         "milestones_to_accept": milestones_to_accept(user), "completions": completions_to_sign(user),
-        "reviews": reviews_to_do(user), "invitations": invitations_to_answer(user),
+        "reviews": reviews_to_do(user), "role_invitations": role_invitations(user),
+        "invitations": invitations_to_answer(user),
         "instalments": instalments_due(user, on), "milestones_due": milestones_due(user, on),
         "unstaffed": institutes_without_staff(user),
     }
@@ -245,6 +257,9 @@ _LOADS = {
                     so.joinedload(Proposal.lead_organization), so.raiseload(Proposal.partners)),
     "reviews": (so.joinedload(Review.proposal).joinedload(Proposal.call).joinedload(ProjectCall.institute),
                 so.joinedload(Review.proposal).raiseload(Proposal.partners)),
+    "role_invitations": (so.joinedload(Invitation.invited_by).load_only(User.id, User.full_name),
+                         so.joinedload(Invitation.organization), so.joinedload(Invitation.institute),
+                         so.joinedload(Invitation.proposal).raiseload(Proposal.partners)),
     "invitations": (so.joinedload(Partner.proposal).joinedload(Proposal.lead_organization),
                     so.joinedload(Partner.proposal).raiseload(Proposal.partners)),
     "instalments": (so.joinedload(Instalment.pledge).joinedload(Pledge.institute),
