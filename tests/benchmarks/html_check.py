@@ -1,11 +1,12 @@
-"""Checks the HTML of every page kind with the Nu HTML checker (validator.nu), signed out and in several roles.
+"""Checks the HTML of every page kind with the Nu HTML checker (validator.nu), signed out and in four roles.
 
 Makes a fresh SQLite database with the demonstration network, gives its administrators the test
 authenticator (as the browser tests do), starts gunicorn on a loopback port and, for each role, follows every
 same-site link from the home page (GET only; no static files, downloads or sign-out), keeping the first page
-of each kind (Flask endpoint). The pages are written to a temporary folder and checked in one run of vnu.jar
-(npm `vnu-jar` in frontend/, Java 11 or later). Prints the page kinds, every error and the totals; exits 1 if
-the checker found an error. Needs Java, Node.js and npm.
+of each kind (Flask endpoint), plus the page for an address that does not exist. The pages are written to a
+temporary folder and checked in one run of vnu.jar (npm `vnu-jar` in frontend/; Java 11 or later). Prints the
+page kinds, every error (file, line, message) and the totals; exits 1 on an error or a role it could not sign
+in. Needs Java, Node.js and npm.
 Run: .venv/bin/python tests/benchmarks/html_check.py [port]
 """
 
@@ -128,6 +129,9 @@ def crawl(browser: Browser, endpoint_of) -> dict[str, tuple[str, str]]:
             target = urllib.parse.urljoin(final, href).split("#")[0]
             if endpoint_of(target) not in done:
                 queue.append(target)
+    _, kind, html = browser.open("/no-such-page")  # the error page, which no link leads to
+    if kind == "text/html":
+        pages["(page not found)"] = (f"{browser.base}/no-such-page", html)
     return pages
 
 
