@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test test-e2e lint install install-dev migrate seed static assets lighthouse clean
+.PHONY: run test test-e2e lint install install-dev migrate seed static assets lighthouse html-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ assets:
 # Lighthouse (mobile) scores of five pages, against a server started on PORT (see README, Performance).
 lighthouse:
 	cd frontend && npm install --no-audit --no-fund --no-save && node lighthouse.mjs http://127.0.0.1:$(PORT)
+
+# Every page kind, signed out and in four roles, through the Nu HTML checker (vnu.jar from npm; needs Java).
+html-check: install-dev
+	cd frontend && npm install --no-audit --no-fund --no-save
+	$(BIN)/python tests/benchmarks/html_check.py
 
 # The server and, beside it, the outbox worker that delivers mail (to this terminal without MAIL_SERVER);
 # the worker stops when the server does.

@@ -111,7 +111,8 @@ class LockedLoginForm(Form):
 
 class ChangeEmailForm(Form):
     new_email = email_field("New email address")
-    current_password = PasswordField("Current password",
+    # its own id: the account page also shows the password form's current_password
+    current_password = PasswordField("Current password", id="email_current_password",
                                      validators=[InputRequired("Enter your current password")],
                                      render_kw={"autocomplete": "current-password"})
 
