@@ -241,8 +241,8 @@ def _write_projects(uploader: User, batch: ImportBatch, records: list[dict], pro
                       "min_industry": 0, "min_academic": 0, "min_small_business": 0, "all_partners_members": False,
                       "status": CallStatus.CLOSED, "created_by_id": uploader.id, "created_at": first, **marked})
     _insert(ProjectCall, calls, None)
-    call_ids: dict[int, int] = dict(db.session.execute(
-        sa.select(ProjectCall.institute_id, ProjectCall.id).where(ProjectCall.import_batch_id == batch.id)).tuples())
+    call_ids = {int(institute_id): int(id_) for institute_id, id_ in db.session.execute(
+        sa.select(ProjectCall.institute_id, ProjectCall.id).where(ProjectCall.import_batch_id == batch.id))}
     fields = ("title", "lead_organization_id", "technology_area", "status", "federal_request_cents",
               "cost_share_cents", "trl_start", "trl_target", "trl_reached", "import_ref")
     _insert(Proposal, [{**{f: r[f] for f in fields}, **marked, "call_id": call_ids[r["institute_id"]],
