@@ -59,6 +59,9 @@ def test_imported_projects_are_listed_and_counted_in_the_fiscal_years_of_their_d
         assert count(Pledge) == 0 and count(LedgerEntry) == 0
         assert count(Notification) == 0 and count(OutboxMessage) == 0
         assert count(AuditEvent, AuditEvent.action == "import.committed") == 2
+        done_id = done.id
+    page = client.get(f"/proposals/{done_id}")  # a public project: its page as any other's
+    assert page.status_code == 200 and "Powder reuse" in page.get_data(as_text=True)
     listed = client.get("/projects").get_data(as_text=True)
     assert "Powder reuse" in listed and "Lattice design" in listed
     # started 2 October 2017 (FY2018), signed off March 2019 (FY2019); the other started February 2020
