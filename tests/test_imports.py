@@ -308,6 +308,22 @@ def test_a_network_shaped_like_the_fy2018_annual_report_loads_from_files_alone(a
         assert reports.reconcile() == [] and summary.problems() == []
         assert count(Notification) == 0 and count(OutboxMessage) == 0
 
+    # The public snapshot as of FY2018 reads the report's figures back.
+    tables = app.test_client().get("/snapshot.json?fy=2018").get_json()["tables"]
+
+    def column(name: str, heading: str) -> list:
+        index = tables[name]["columns"].index(heading)
+        return [row[index] for row in tables[name]["rows"]]
+
+    assert len(tables["fy_institutes"]["rows"]) == report["institutes"]
+    assert sum(column("fy_members_by_sector", "organizations")) == report["members"]
+    assert sum(column("fy_members_by_sector", "memberships")) == report["members"]
+    network = dict(zip(tables["fy_money_by_institute"]["columns"],
+                       next(row for row in tables["fy_money_by_institute"]["rows"] if row[0] == "network"),
+                       strict=True))
+    assert (network["federal_cents"], network["pledged_cents"], network["verified_cents"]) == (
+        report["federal_usd"] * 100, report["non_federal_usd"] * 100, report["non_federal_usd"] * 100)
+
 
 def test_the_same_file_uploaded_twice_at_once_is_imported_once(app, world):
     data = ORGS.encode()

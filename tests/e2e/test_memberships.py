@@ -9,6 +9,7 @@ import re
 import pytest
 
 from portal.models import AffiliationRole
+from portal.services.wording import possessive
 from tests import factories
 from tests.e2e.test_journeys import PASSWORD, choose, expect, heading, sign_in
 
@@ -94,7 +95,7 @@ def test_staff_apply_notify_approve_and_member_access(new_page, live_server, aud
     page.get_by_label("Statement of interest").fill("We print titanium brackets and want to qualify them.")
     page.get_by_role("button", name="Apply", exact=True).click()
     expect(heading(page, f"{ORG} at {INSTITUTE}")).to_be_visible()
-    filed = f"{ORG}'s application to {INSTITUTE} has been filed."
+    filed = f"{possessive(ORG)} application to {INSTITUTE} has been filed."
     expect(page.get_by_role("status").filter(has_text=filed)).to_be_visible()
     expect(status_tag(page)).to_have_text("Pending")
     expect(page.get_by_role("main")).to_contain_text("Gold ($50,000 a year)")
@@ -169,7 +170,7 @@ def test_staff_apply_notify_approve_and_member_access(new_page, live_server, aud
 
     # Each notification also went out by mail, with a link to this server.
     applied = f"{ORG} applied for Gold membership of {INSTITUTE}."
-    approved = f"{ORG}'s application to {INSTITUTE} was approved."
+    approved = f"{possessive(ORG)} application to {INSTITUTE} was approved."
     # the administrator who approved is not told of their own decision
     to_staff = [m.subject for m in live_server.mails_to(STAFF_EMAIL)]
     assert to_staff[0].startswith("You now administer") and to_staff[1:] == [applied]

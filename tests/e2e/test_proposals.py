@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from portal.models import AffiliationRole, OrgSize, Sector
 from portal.models.base import utcnow
+from portal.services.wording import possessive
 from tests import factories
 from tests.e2e.test_journeys import PASSWORD, choose, expect, heading, sign_in
 from tests.e2e.test_ledger import flash
@@ -122,7 +123,7 @@ def test_a_proposal_from_call_to_completed_project(new_page, live_server, audit)
     expect(flash(staff, "The call is now open.")).to_be_visible()
     main = staff.get_by_role("main")
     expect(main.locator(".usa-tag")).to_have_text("Open")
-    expect(main).to_contain_text(re.compile(r"Opens .+ \(US Eastern\); closes .+ \(US Eastern\)\."))
+    expect(main).to_contain_text(re.compile(r"Opens .+, \d{4}, \d+:\d\d [AP]M E[SD]T; closes .+ [AP]M E[SD]T\."))
     expect(main).to_contain_text("Federal request of at most $1,000,000 per project.")
     rubric = staff.get_by_role("table", name="Criteria and their weights")
     expect(rubric.get_by_role("row")).to_have_text([re.compile("Criterion"), re.compile("Technical merit.*40"),
@@ -229,7 +230,7 @@ def test_a_proposal_from_call_to_completed_project(new_page, live_server, audit)
     row.get_by_label("Cost share committed").fill("400,000")
     choose(lead_admin, "Kind", "Cash")
     row.get_by_role("button", name=f"Pledge cost share for {LEAD}").click()
-    expect(flash(lead_admin, f"{LEAD}'s cost share has been pledged.")).to_be_visible()
+    expect(flash(lead_admin, f"{possessive(LEAD)} cost share has been pledged.")).to_be_visible()
     expect(team_row(lead_admin, LEAD).get_by_role("link", name="$400,000")).to_be_visible()
 
     engineer.goto(proposal_url)
@@ -268,7 +269,7 @@ def test_a_proposal_from_call_to_completed_project(new_page, live_server, audit)
     for email, name in ((REVIEWER_ONE_EMAIL, REVIEWER_ONE_NAME), (REVIEWER_TWO_EMAIL, REVIEWER_TWO_NAME)):
         staff.get_by_label("Reviewer's email address").fill(email)
         staff.get_by_role("button", name="Assign reviewer").click()
-        expect(flash(staff, f"{name} has been asked to review.")).to_be_visible()
+        expect(flash(staff, f"{name} has been asked to review by ")).to_be_visible()
     expect(staff.get_by_role("main").locator(".usa-tag").first).to_have_text("Under review")
     reviewers = staff.get_by_role("table", name="Reviewers")
     expect(reviewers.get_by_role("rowheader")).to_have_text([REVIEWER_ONE_NAME, REVIEWER_TWO_NAME])
