@@ -20,6 +20,7 @@ class ImportKind(StrEnum):
     RECEIPTS = "receipts"
     FEDERAL = "federal"
     WORKFORCE = "workforce"
+    PROJECTS = "projects"
 
     @property
     def moves_money(self) -> bool:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from portal.models.base import Base, enum_column, trigram_index, utcnow
+from portal.models.imports import batch_column
 
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
@@ -56,6 +57,7 @@ class ProjectCall(Base):
     status: so.Mapped[CallStatus] = so.mapped_column(enum_column(CallStatus, "call_status"), default=CallStatus.DRAFT)
     created_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    import_batch_id: so.Mapped[int | None] = batch_column()  # the call that holds a batch's historical projects
 
     institute: so.Mapped["Institute"] = so.relationship()
     criteria: so.Mapped[list["Criterion"]] = so.relationship(
@@ -112,6 +114,7 @@ class Proposal(Base):
         sa.CheckConstraint("mrl_target IS NULL OR mrl_target BETWEEN 1 AND 10", name="mrl_target_range"),
         sa.CheckConstraint("federal_request_cents IS NULL OR federal_request_cents > 0", name="request_positive"),
         sa.CheckConstraint("duration_months IS NULL OR duration_months BETWEEN 1 AND 120", name="duration_range"),
+        sa.CheckConstraint("cost_share_cents IS NULL OR cost_share_cents >= 0", name="cost_share_not_negative"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -143,6 +146,11 @@ class Proposal(Base):
     return_note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     status_changed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # an imported (historical) project: its cost share as the program office's records give it, a figure of the
+    # project and not ledger money; the batch it came in with and the file's own key for it
+    cost_share_cents: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    import_batch_id: so.Mapped[int | None] = batch_column()
+    import_ref: so.Mapped[str | None] = so.mapped_column(sa.String(100), index=True)
 
     call: so.Mapped[ProjectCall] = so.relationship()
     lead_organization: so.Mapped["Organization"] = so.relationship()

@@ -6,11 +6,13 @@ commits. Rows are written in bulk with the values the services would write, each
 one audit event records the batch, no notification or mail is sent, and the snapshot's summary is recounted
 once at the end (``summary.rebuild``). Undoing deletes what holds no money (organizations, memberships) and
 reverses what does with ledger entries (cancellations, reversals, corrections), never deleting them.
-Workforce counts (outreach counts by category) hold no money and are deleted too.
+Workforce counts (outreach counts by category) hold no money and are deleted too, as are projects (their cost
+share is a figure of the project, not ledger money).
 """
 
 import hashlib
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,16 +22,27 @@ from portal.extensions import db
 from portal.models import (
     MONEY_KINDS,
     Affiliation,
+    CallStatus,
     EntryKind,
     FederalObligation,
     ImportBatch,
     ImportKind,
     ImportStatus,
+    Invitation,
     LedgerEntry,
     Membership,
+    Milestone,
     Organization,
     OutreachEvent,
+    Partner,
+    PartnerStatus,
     Pledge,
+    ProjectCall,
+    ProjectUpdate,
+    Proposal,
+    ProposalStatus,
+    Review,
+    StatusChange,
     User,
 )
 from portal.models.base import utcnow
@@ -202,11 +215,75 @@ def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progr
     elif batch.kind == ImportKind.WORKFORCE:
         _insert(OutreachEvent, [{**r, **marked, "recorded_by_id": uploader.id, "recorded_at": now} for r in records],
                 progress)
+    elif batch.kind == ImportKind.PROJECTS:
+        _write_projects(uploader, batch, records, progress)
     batch.committed_at = now
     summary.rebuild()
     audit.record(approver, "import.committed", batch, to_state=ImportStatus.COMMITTED,
                  details={"kind": str(batch.kind), "filename": batch.filename, "uploaded_by": uploader.id,
                           **batch.counts})
+
+
+def _write_projects(uploader: User, batch: ImportBatch, records: list[dict], progress: Progress | None) -> None:
+    """Historical projects: per institute one closed call that holds the batch's projects (no one applies to
+    it); each project with its team accepted and its status changes on the file's days, so that the snapshot
+    dates it. Cost share is the project's figure, not a pledge."""
+    marked = {"import_batch_id": batch.id}
+    calls = []
+    for institute_id in sorted({r["institute_id"] for r in records}):
+        ours = [r for r in records if r["institute_id"] == institute_id]
+        first = at_noon(min(r["awarded_on"] for r in ours))
+        calls.append({"institute_id": institute_id, "title": f"Projects imported in batch {batch.id}",
+                      "description": f"Historical projects loaded from {batch.filename}; not open to proposals.",
+                      "opens_at": first - timedelta(days=1), "closes_at": first,
+                      "max_federal_cents": max([r["federal_request_cents"] or 1 for r in ours]),
+                      "min_cost_share_bp": 0, "trl_min": 1, "trl_max": 9, "mrl_min": 1, "mrl_max": 10,
+                      "min_industry": 0, "min_academic": 0, "min_small_business": 0, "all_partners_members": False,
+                      "status": CallStatus.CLOSED, "created_by_id": uploader.id, "created_at": first, **marked})
+    _insert(ProjectCall, calls, None)
+    call_ids = {int(institute_id): int(id_) for institute_id, id_ in db.session.execute(
+        sa.select(ProjectCall.institute_id, ProjectCall.id).where(ProjectCall.import_batch_id == batch.id))}
+    fields = ("title", "lead_organization_id", "technology_area", "status", "federal_request_cents",
+              "cost_share_cents", "trl_start", "trl_target", "trl_reached", "import_ref")
+    _insert(Proposal, [{**{f: r[f] for f in fields}, **marked, "call_id": call_ids[r["institute_id"]],
+                        "created_by_id": uploader.id, "abstract": "", "technical_plan": "", "decision_note": "",
+                        "return_note": "", "created_at": at_noon(r["awarded_on"]),
+                        "status_changed_at": at_noon(r["completed_on"] or r["started_on"] or r["awarded_on"])}
+                       for r in records], progress)
+    ids = {(call_id, ref): id_ for call_id, ref, id_ in db.session.execute(
+        sa.select(Proposal.call_id, Proposal.import_ref, Proposal.id).where(Proposal.import_batch_id == batch.id))}
+    partners, changes = [], []
+    for r in records:
+        proposal_id = ids[(call_ids[r["institute_id"]], r["import_ref"])]
+        awarded = at_noon(r["awarded_on"])
+        for org_id in (r["lead_organization_id"], *r["partners"]):
+            partners.append({"proposal_id": proposal_id, "organization_id": org_id,
+                             "is_lead": org_id == r["lead_organization_id"], "status": PartnerStatus.ACCEPTED,
+                             "pledge_id": None, "invited_by_id": None, "responded_by_id": None,
+                             "responded_at": awarded})
+        steps = [(None, ProposalStatus.APPROVED, r["awarded_on"]),
+                 (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, r["started_on"]),
+                 (ProposalStatus.ACTIVE, ProposalStatus.COMPLETED, r["completed_on"])]
+        changes += [{"proposal_id": proposal_id, "from_status": None if before is None else str(before),
+                     "to_status": str(after), "actor_id": uploader.id, "at": at_noon(day)}
+                    for before, after, day in steps if day is not None]
+    _insert(Partner, partners, None)
+    _insert(StatusChange, changes, None)
+
+
+def _undo_projects(batch: ImportBatch) -> None:
+    """Delete a batch's projects, teams, status changes and calls; refused once the portal has built on them."""
+    ours = sa.select(Proposal.id).where(Proposal.import_batch_id == batch.id)
+    for model, what in ((Milestone, "milestones"), (ProjectUpdate, "updates"), (Review, "reviews"),
+                        (Invitation, "invitations"), (Pledge, "cost-share pledges")):
+        used = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(model.proposal_id.in_(ours)))
+        if used:
+            raise DomainError(None, f"{used:,} {what} were added in the portal to projects of this batch; they "
+                                    "would be lost, so the batch cannot be undone.", status=409)
+    db.session.execute(sa.delete(StatusChange).where(StatusChange.proposal_id.in_(ours)))
+    db.session.execute(sa.delete(Partner).where(Partner.proposal_id.in_(ours)))
+    db.session.execute(sa.delete(Proposal).where(Proposal.import_batch_id == batch.id))
+    db.session.execute(sa.delete(ProjectCall).where(ProjectCall.import_batch_id == batch.id))
 
 
 def _entry(pledge_id: int, kind: EntryKind, amount: int, actor: User, at, marked: dict, **values) -> dict:
@@ -264,6 +341,8 @@ def undo(actor: User, batch: ImportBatch) -> ImportBatch:
         db.session.execute(sa.delete(Membership).where(Membership.import_batch_id == batch.id))
     elif batch.kind == ImportKind.WORKFORCE:
         db.session.execute(sa.delete(OutreachEvent).where(OutreachEvent.import_batch_id == batch.id))
+    elif batch.kind == ImportKind.PROJECTS:
+        _undo_projects(batch)
     elif batch.kind == ImportKind.PLEDGES:
         _undo_pledges(actor, batch, marked, reason)
     elif batch.kind == ImportKind.RECEIPTS:

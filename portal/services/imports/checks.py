@@ -32,6 +32,9 @@ from portal.models import (
     OutreachEvent,
     Pledge,
     PledgeKind,
+    ProjectCall,
+    Proposal,
+    ProposalStatus,
     Sector,
     Tier,
     name_key,
@@ -538,6 +541,121 @@ def check_workforce(table: Table, plan: Plan, progress: Progress | None) -> None
                              "held_on": held_on, **counts})
 
 
+# Projects ---------------------------------------------------------------------------------------------
+
+PROJECT_STATUSES = (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, ProposalStatus.COMPLETED)
+
+
+def imported_projects(refs: Iterable[str]) -> set[tuple[int, str]]:
+    """(institute id, file key) of the projects of standing batches, for the keys given."""
+    found: set[tuple[int, str]] = set()
+    for chunk in _chunks(set(refs)):
+        found.update((institute_id, str(ref)) for institute_id, ref in db.session.execute(
+            sa.select(ProjectCall.institute_id, Proposal.import_ref).join(ProjectCall)
+            .where(Proposal.import_ref.in_(chunk), standing(Proposal.import_batch_id))))
+    return found
+
+
+def _level(row: Row, column: str) -> int | None:
+    value = row.cells.get(column, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 9):
+        row.fail(column, f"{column} is a readiness level from 1 to 9 ({value!r} given)")
+        return None
+    return int(value)
+
+
+def _optional_cents(row: Row, column: str) -> int | None:
+    return row.cents(column) if row.cells.get(column, "").strip() else None
+
+
+def _partners(row: Row, ids: dict[str, int], lead: int | None) -> list[int]:
+    found: list[int] = []
+    for name in (" ".join(n.split()) for n in row.cells.get("partners", "").split(";")):
+        if not name:
+            continue
+        org_id = ids.get(name_key(name))
+        if org_id is None:
+            row.fail("partners", f"No organization called {name!r} is in the portal; import it with the "
+                                 "organizations first")
+        elif org_id == lead or org_id in found:
+            row.fail("partners", f"{name} is named twice on the team (the lead is a partner already)")
+        else:
+            found.append(org_id)
+    return found
+
+
+def _project_dates(row: Row, status: str, founded_year: int | None, today: date) -> tuple[date | None, ...]:
+    awarded_on = row.day("awarded_on")
+    started_on = row.day("started_on", required=status in (ProposalStatus.ACTIVE, ProposalStatus.COMPLETED))
+    completed_on = row.day("completed_on", required=status == ProposalStatus.COMPLETED)
+    if status == ProposalStatus.APPROVED and started_on is not None:
+        row.fail("started_on", "An approved project has not started; leave started_on empty or make it active")
+    if status != ProposalStatus.COMPLETED and completed_on is not None:
+        row.fail("completed_on", "Only a completed project has a completion date")
+    if awarded_on and founded_year is not None:
+        row.rule(dates.check_not_before_founding, awarded_on, founded_year, "awarded_on", "The award date")
+    for column, day in (("awarded_on", awarded_on), ("started_on", started_on), ("completed_on", completed_on)):
+        if day and day > today:
+            row.fail(column, f"{column} cannot be in the future")
+    if awarded_on and started_on and started_on < awarded_on:
+        row.fail("started_on", "A project cannot start before it was awarded")
+    if started_on and completed_on and completed_on <= started_on:
+        row.fail("completed_on", "A project is completed after it started")
+    return awarded_on, started_on, completed_on
+
+
+def check_projects(table: Table, plan: Plan, progress: Progress | None) -> None:
+    lookups, today = Lookups(), clock.today()
+    names = [cells.get("lead_organization", "") for _, cells in table.rows]
+    names += [name for _, cells in table.rows for name in cells.get("partners", "").split(";")]
+    ids = organization_ids(name_key(name) for name in names)
+    present = imported_projects(cells.get("project_ref", "").strip() for _, cells in table.rows)
+    seen: dict[tuple[int, str], int] = {}
+    for count, (number, cells) in enumerate(table.rows, start=1):
+        _tick(progress, count)
+        row = Row(plan, number, cells)
+        institute = lookups.institute(row)
+        ref = row.text("project_ref", required=True, limit=REF_MAX)
+        title = row.text("title", required=True, limit=200)
+        lead = _organization(row, ids, "lead_organization")
+        partners = _partners(row, ids, lead)
+        area = row.text("technology_area", limit=200)
+        status = row.text("status", required=True).lower()
+        if status and status not in PROJECT_STATUSES:
+            row.fail("status", f"status is approved, active or completed ({status!r} given)")
+        awarded_on, started_on, completed_on = _project_dates(
+            row, status, institute.founded_year if institute else None, today)
+        federal, cost_share = _optional_cents(row, "federal_amount"), _optional_cents(row, "cost_share")
+        if federal == 0:
+            row.fail("federal_amount", "federal_amount is above 0, or left empty")
+        trl_start, trl_target, trl_reached = (_level(row, c) for c in ("trl_start", "trl_target", "trl_reached"))
+        if trl_start and trl_target and trl_target < trl_start:
+            row.fail("trl_target", "The target level cannot be below the level at the start")
+        if trl_reached is not None and status != ProposalStatus.COMPLETED:
+            row.fail("trl_reached", "Only a completed project has a level reached")
+        elif trl_start and trl_reached and trl_reached < trl_start:
+            row.fail("trl_reached", "The level reached cannot be below the level at the start")
+        if institute is not None and ref:
+            key = (institute.id, ref)
+            if key in seen:
+                row.fail("project_ref", f"{ref} of {institute.acronym} is already on row {seen[key]}")
+            seen.setdefault(key, number)
+        if not row.ok:
+            continue
+        assert institute is not None and lead is not None and awarded_on is not None
+        if (institute.id, ref) in present:
+            plan.present.append(number)
+            continue
+        plan.records.append({
+            "institute_id": institute.id, "import_ref": ref, "title": title, "lead_organization_id": lead,
+            "partners": partners, "technology_area": area, "status": ProposalStatus(status),
+            "awarded_on": awarded_on, "started_on": started_on, "completed_on": completed_on,
+            "federal_request_cents": federal, "cost_share_cents": cost_share, "trl_start": trl_start,
+            "trl_target": trl_target, "trl_reached": trl_reached})
+
+
 CHECKS: dict[ImportKind, Callable[[Table, Plan, Progress | None], None]] = {
     ImportKind.ORGANIZATIONS: check_organizations,
     ImportKind.MEMBERSHIPS: check_memberships,
@@ -545,6 +663,7 @@ CHECKS: dict[ImportKind, Callable[[Table, Plan, Progress | None], None]] = {
     ImportKind.RECEIPTS: check_receipts,
     ImportKind.FEDERAL: check_federal,
     ImportKind.WORKFORCE: check_workforce,
+    ImportKind.PROJECTS: check_projects,
 }
 
 

@@ -98,6 +98,30 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
               ("incumbent", "incumbent workers", "450"), ("educator", "educators and trainers", "60"),
               ("veteran", "veterans and transitioning service members", "35"))),
     ),
+    ImportKind.PROJECTS: (
+        _c("project_ref", True, "The program office's own key for the project, unique per institute. A project "
+                                "already imported under this key for the institute is left as it is.", "AM-P-0042"),
+        _c("institute", True, "The institute's acronym.", "America Makes"),
+        _c("title", True, "The project's title.", "Qualified powder reuse for Ti-6Al-4V"),
+        _c("lead_organization", True, "Name of the lead organization, already in the portal.", "Acme Additive Inc"),
+        _c("partners", False, "Names of the other organizations on the team, already in the portal, separated by "
+                              "semicolons.", "Buckeye University; Ohio Tool Co"),
+        _c("technology_area", False, "The project's technology area, as the team described it.", "Metals"),
+        _c("status", True, "approved (awarded, not started), active or completed.", "completed"),
+        _c("awarded_on", True, "Day the institute awarded it (not before the institute's founding year, not in "
+                               "the future).", "2017-06-15"),
+        _c("started_on", False, "Day work started; required for active and completed projects, not before the "
+                                "award. The snapshot counts a project from this day.", "2017-10-02"),
+        _c("completed_on", False, "Day the institute signed it off complete; required for completed projects "
+                                  "only, after the start. The snapshot counts a project up to this day.",
+           "2019-03-29"),
+        _c("federal_amount", False, "Federal funds awarded, in dollars.", "1,000,000"),
+        _c("cost_share", False, "Cost share the team committed, in dollars. Kept as a figure of the project; no "
+                                "pledge or ledger entry is made.", "1,200,000"),
+        _c("trl_start", False, "Technology readiness level at the start, 1 to 9.", "4"),
+        _c("trl_target", False, "Level the project aimed for, 1 to 9, not below the start.", "6"),
+        _c("trl_reached", False, "For completed projects: the level reached, 1 to 9, not below the start.", "6"),
+    ),
 }
 
 LABELS = {
@@ -107,6 +131,7 @@ LABELS = {
     ImportKind.RECEIPTS: "Receipts and verifications",
     ImportKind.FEDERAL: "Federal obligations",
     ImportKind.WORKFORCE: "Workforce counts",
+    ImportKind.PROJECTS: "Projects",
 }
 
 
