@@ -31,7 +31,7 @@ from portal.notifications.routes import bp as notifications_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
 from portal.services.clock import local_time, long_date
-from portal.services.home import waiting_count
+from portal.services.home import waiting_count_kept
 from portal.services.notifications import unread_count
 from portal.services.parsing import format_cents
 from portal.snapshot.routes import bp as snapshot_bp
@@ -127,10 +127,10 @@ def _template_helpers(app: Flask) -> None:
 
     @app.template_global()
     def tasks_waiting() -> int:
-        """The header's count of what waits for the signed-in person (one statement, asked only by pages
-        that show it)."""
+        """The header's count of what waits for the signed-in person (asked only by pages that show it;
+        kept per version of the network, so a page usually pays one small query for it)."""
         if has_request_context() and current_user.is_authenticated:
-            return waiting_count(current_user)
+            return waiting_count_kept(current_user)
         return 0
 
     @app.template_global()

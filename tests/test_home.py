@@ -183,3 +183,21 @@ def test_the_home_page_runs_the_same_number_of_queries_however_much_waits(app, c
     small_c, small_a, big_c, big_a = (counts[e] for e in people)
     assert small_c == big_c, counts
     assert small_a == big_a, counts
+
+
+def test_the_headers_count_is_kept_until_something_changes_and_then_shows_the_change(app, client,
+                                                                                       membership_world):
+    w = membership_world
+    login(client, w.staff.email)
+    badge = '<span class="portal-home__count">1<span class="usa-sr-only"> waiting for you</span>'
+    assert badge not in client.get("/account").get_data(as_text=True)
+    with app.app_context(), Counter() as counter:
+        client.get("/account")
+    assert not any("institute_staff.institute_id" in s and "count(" in s for s in counter.statements), \
+        "the count was kept, not asked again"
+    with app.app_context():  # an organization applies: the staff has an application to decide at once
+        memberships.apply(get(User, w.admin.id), get(Organization, w.organization.id),
+                          get(Institute, w.institute.id), get(type(w.tier), w.tier.id), statement="We make parts.",
+                          contact_name="Pat", contact_email="pat@example.com")
+        db.session.commit()
+    assert badge in client.get("/account").get_data(as_text=True)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import CallStatus, Institute
 from portal.models.base import utcnow
+from portal.services import workforce_changes
 from tests import workforce_factories as wf
 from tests.factories import make_call, make_institute, make_staff
 
@@ -31,7 +32,7 @@ def calls_world(app, ctx):
     program = wf.program(staff_two, second, title="Composite layup workshop")
     session = wf.session(staff_two, program, starts_in=timedelta(days=20))
     db.session.commit()
-    return type("World", (), {"soon": soon, "later": later, "session": session})
+    return type("World", (), {"soon": soon, "later": later, "session": session, "staff": staff_two})
 
 
 def test_open_calls_across_the_network_with_their_rules(client, calls_world):
@@ -84,3 +85,22 @@ def test_the_calendar_has_calls_closing_and_sessions(client, calls_world):
     assert not any("Already closed" in str(e["summary"]) for e in events.values())
     again = icalendar.Calendar.from_ical(client.get("/calls/deadlines.ics").data)
     assert {str(e["uid"]) for e in again.walk("VEVENT")} == set(events)  # a subscribed calendar updates in place
+
+
+def test_the_calendar_is_made_once_per_version_and_a_change_shows_at_once(client, calls_world):
+    from tests.test_home import Counter
+
+    first = client.get("/calls/deadlines.ics")
+    with Counter() as counter:
+        again = client.get("/calls/deadlines.ics")
+    assert again.data == first.data and len(counter.statements) <= 1  # the version's query, no rebuild
+    unchanged = client.get("/calls/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and not unchanged.data  # a polling calendar downloads nothing
+    staff = db.session.get(type(calls_world.staff), calls_world.staff.id)
+    workforce_changes.cancel_session(staff, db.session.merge(calls_world.session), "Room flooded")
+    db.session.commit()
+    changed = client.get("/calls/deadlines.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    uids = {str(e["uid"]) for e in icalendar.Calendar.from_ical(changed.data).walk("VEVENT")}
+    assert f"session-{calls_world.session.id}@localhost" not in uids
+    assert any(uid.startswith(f"call-{calls_world.soon.id}-") for uid in uids)

@@ -1,5 +1,7 @@
 """Open calls across the network, and the feeds people subscribe to: new calls (Atom) and deadlines (iCalendar)."""
 
+import hashlib
+
 import sqlalchemy as sa
 from flask import Response, render_template, request
 
@@ -9,7 +11,7 @@ from portal.forms import SelectChoice
 from portal.models import Institute, ProjectCall
 from portal.proposals.blueprint import bp
 from portal.proposals.forms import OpenCallsForm
-from portal.services import feeds, institutes, proposals
+from portal.services import feeds, institutes, proposals, snapshot
 
 
 @bp.get("/calls")
@@ -33,14 +35,24 @@ def open_calls():
 FEED_CACHE = "public, max-age=900"
 
 
+def _feed(name: str, make, mimetype: str, **headers: str) -> Response:
+    """A feed made once per version of the network (every change moves it, and so does the date) and kept
+    like the snapshot; its ETag is the version, so a reader polling an unchanged feed gets a 304."""
+    version = snapshot.version()
+    text = snapshot.kept(f"{name}-{version}", lambda: make().decode())
+    response = Response(text, mimetype=mimetype, headers={"Cache-Control": FEED_CACHE, **headers})
+    response.set_etag(hashlib.sha256(f"{name}:{version}".encode()).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
 @bp.get("/calls/feed.atom")
 def calls_feed():
     """An Atom feed of new calls."""
-    return Response(feeds.calls_atom(), mimetype="application/atom+xml", headers={"Cache-Control": FEED_CACHE})
+    return _feed("calls-atom", feeds.calls_atom, "application/atom+xml")
 
 
 @bp.get("/calls/deadlines.ics")
 def deadlines():
     """An iCalendar feed of deadlines: calls closing and workforce sessions."""
-    return Response(feeds.deadlines_ics(), mimetype="text/calendar",
-                    headers={"Content-Disposition": 'inline; filename="deadlines.ics"', "Cache-Control": FEED_CACHE})
+    return _feed("deadlines-ics", feeds.deadlines_ics, "text/calendar",
+                 **{"Content-Disposition": 'inline; filename="deadlines.ics"'})

@@ -5,6 +5,7 @@ query), whatever the size of the network: a person's institutes and organization
 each condition is served by an index. ``waiting_count`` counts the same lists in one statement.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -40,9 +41,11 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
+from portal.services import snapshot
 from portal.services.clock import today
 
 LIMIT = 50          # rows per list; the page links to the full list beyond
+COUNT_FRESH = 60    # seconds the header's count may lag time passing (an invitation expiring); never a change
 DUE_WITHIN = 30     # days ahead an installment or milestone shows as due
 OPEN_PROPOSALS = (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW,
                   ProposalStatus.APPROVED, ProposalStatus.ACTIVE)
@@ -321,3 +324,15 @@ def waiting_count(user: User) -> int:
     counts = [sa.select(sa.func.count()).select_from(statement.limit(LIMIT).subquery()).scalar_subquery()
               for statement in _task_statements(user, today()).values()]
     return db.session.scalar(sa.select(sum(counts[1:], counts[0]))) or 0
+
+
+def waiting_count_kept(user: User) -> int:
+    """``waiting_count`` as the header shows it on every page: counted once per person and version of the
+    network (every change writes an audit event, which moves the version; see ``snapshot.version``) and
+    again at least every ``COUNT_FRESH`` seconds for what time alone changes, and kept like the snapshot
+    (Redis, and this process in front of it). A hit costs the version's one small query instead of the
+    count's fourteen subqueries."""
+    moment = int(time.time() // COUNT_FRESH)
+    name = f"tasks-{user.id}-{snapshot.version()}-{moment}"
+    return int(snapshot.kept(name, lambda: str(waiting_count(user)), expires=2 * COUNT_FRESH,
+                             local="task_counts", limit=4096))

@@ -352,17 +352,19 @@ def _redis():
     return redis_client()
 
 
-def kept(name: str, make: Callable[[], str]) -> str:
+def kept(name: str, make: Callable[[], str], *, expires: int = 24 * 3600, local: str = "snapshot_cache",
+         limit: int = _LOCAL_LIMIT) -> str:
     """The text stored under ``name``, made by ``make`` the first time any app server asks for it.
 
     Names carry the version of the figures, so a text never goes stale: a change moves the version and
-    the next request makes new text. Texts are shared in Redis when REDIS_URL is set (for a day), and
-    each process keeps the newest 64 it used in front of that, so a busy page costs no round trip. While
-    Redis does not answer, each process makes and keeps its own.
+    the next request makes new text. Texts are shared in Redis when REDIS_URL is set (for ``expires``
+    seconds, a day unless told), and each process keeps the newest ``limit`` it used (in its store named
+    ``local``) in front of that, so a busy page costs no round trip. While Redis does not answer, each
+    process makes and keeps its own.
     """
     key = f"{current_app.config['CACHE_KEY_PREFIX']}:snapshot:{name}"
-    local = current_app.extensions.setdefault("snapshot_cache", {})
-    text = local.get(key)
+    kept_here = current_app.extensions.setdefault(local, {})
+    text = kept_here.get(key)
     if text is not None:
         return text
     store = _redis()
@@ -379,12 +381,12 @@ def kept(name: str, make: Callable[[], str]) -> str:
         text = make()
         if store is not None:
             try:
-                store.set(key, text, ex=24 * 3600)
+                store.set(key, text, ex=expires)
             except redis.RedisError as error:
                 redis_failed(error)
-    if len(local) >= _LOCAL_LIMIT:
-        local.pop(next(iter(local)))
-    local[key] = text
+    if len(kept_here) >= limit:
+        kept_here.pop(next(iter(kept_here)), None)
+    kept_here[key] = text
     return text
 
 
