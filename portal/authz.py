@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import AnonymousUserMixin
 
-from portal.extensions import db
+from portal.extensions import db, per_transaction
 from portal.models import (
     PUBLIC_STATUSES,
     Affiliation,
@@ -44,7 +44,8 @@ def _active_affiliation(user: User, organization: Organization, *, admin: bool) 
     )
     if admin:
         query = query.where(Affiliation.role == AffiliationRole.ADMIN)
-    return db.session.scalar(query) is not None
+    return per_transaction(("affiliation", user.id, organization.id, admin),
+                           lambda: db.session.scalar(query) is not None)
 
 
 def can_view_organization(user: Actor, organization: Organization) -> bool:
@@ -74,8 +75,9 @@ def can_manage_institute(user: Actor, institute: Institute) -> bool:
         return False
     if user.is_network_admin:
         return True
-    return db.session.scalar(sa.select(InstituteStaff.id).where(
-        InstituteStaff.institute_id == institute.id, InstituteStaff.user_id == user.id)) is not None
+    return per_transaction(("institute_staff", user.id, institute.id), lambda: db.session.scalar(
+        sa.select(InstituteStaff.id).where(InstituteStaff.institute_id == institute.id,
+                                           InstituteStaff.user_id == user.id)) is not None)
 
 
 def can_assign_institute_staff(user: Actor, institute: Institute) -> bool:

@@ -5,6 +5,7 @@ import time
 
 import redis
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -94,3 +95,24 @@ def redis_failed(error: Exception) -> None:
     if time.monotonic() >= state["down_until"]:
         log.warning("Redis is not answering (%s); going on without it for %s s", error, REDIS_RETRY_AFTER)
     state["down_until"] = time.monotonic() + REDIS_RETRY_AFTER
+
+
+# Answers kept for the rest of a transaction -----------------------------------------------------------------
+
+def per_transaction(key: tuple, make):
+    """``make()``, asked once per transaction for ``key``: a page asks "is this person on the team?" or "does
+    this person administer the institute?" in several places (the check that lets them in, the buttons, the
+    template), and each asking was a query. Any flush, commit or rollback forgets every answer, so a change
+    is never judged by what was true before it."""
+    kept = db.session.info.setdefault("per_transaction", {})
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
+
+
+@sa.event.listens_for(so.Session, "after_flush")
+@sa.event.listens_for(so.Session, "after_commit")
+@sa.event.listens_for(so.Session, "after_rollback")
+@sa.event.listens_for(so.Session, "after_soft_rollback")
+def _forget_answers(session, *_args) -> None:
+    session.info.pop("per_transaction", None)

@@ -30,6 +30,9 @@ class AuditEvent(Base):
         sa.Index("ix_audit_events_subject", "subject_type", "subject_id"),
         # an institute's log, newest first, a page after an (occurred_at, id)
         sa.Index("ix_audit_events_institute_time", "institute_id", "occurred_at", "id"),
+        # the log's filter by kind, ``action LIKE 'kind.%'``: PostgreSQL compares bytes for a prefix only with
+        # the pattern operator class (https://www.postgresql.org/docs/15/indexes-opclass.html)
+        sa.Index("ix_audit_events_action", "action", postgresql_ops={"action": "varchar_pattern_ops"}),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -94,6 +94,9 @@ class Membership(Base):
         sa.Index("ix_memberships_status_ends_on", "status", "ends_on"),
         # an institute's queue of applications by time, a page at a time; its requested changes of tier
         sa.Index("ix_memberships_institute_status_applied", "institute_id", "status", "applied_at", "id"),
+        # an institute's active memberships by end date, with the organization (the institute page's count of
+        # members ended but not yet recorded as lapsed reads the index alone)
+        sa.Index("ix_memberships_institute_status_ends", "institute_id", "status", "ends_on", "organization_id"),
         sa.Index("ix_memberships_tier_requests", "institute_id", sqlite_where=sa.text("requested_tier_id IS NOT NULL"),
                  postgresql_where=sa.text("requested_tier_id IS NOT NULL")),
         # the memberships in force on a past day (the snapshot as of a fiscal year)

@@ -58,6 +58,8 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         sa.Index("ix_notifications_user_unread", "user_id", "read_at"),
+        # a person's notifications, newest first
+        sa.Index("ix_notifications_user_time", "user_id", "created_at", "id"),
         # the digest's work: notifications waiting for a digest
         sa.Index("ix_notifications_digest_due", "delivery", "digested_at", "user_id"),
     )

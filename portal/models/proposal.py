@@ -115,6 +115,8 @@ class Proposal(Base):
         sa.CheckConstraint("federal_request_cents IS NULL OR federal_request_cents > 0", name="request_positive"),
         sa.CheckConstraint("duration_months IS NULL OR duration_months BETWEEN 1 AND 120", name="duration_range"),
         sa.CheckConstraint("cost_share_cents IS NULL OR cost_share_cents >= 0", name="cost_share_not_negative"),
+        # an institute's proposals by the time their status last changed (a call's page lists them)
+        sa.Index("ix_proposals_call_status_changed", "call_id", "status_changed_at", "id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -18,7 +18,7 @@ This module imports no other service that could import it back (organizations te
 
 import sqlalchemy as sa
 
-from portal.extensions import db
+from portal.extensions import db, per_transaction
 from portal.models import (
     Affiliation,
     AffiliationStatus,
@@ -39,8 +39,9 @@ IN_REVIEW = (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW)
 
 def organization_ids(user: User) -> set[int]:
     """The organizations ``user`` belongs to (active affiliations, any role)."""
-    return set(db.session.scalars(sa.select(Affiliation.organization_id).where(
-        Affiliation.user_id == user.id, Affiliation.status == AffiliationStatus.ACTIVE)))
+    return set(per_transaction(("active_org_ids", user.id, False), lambda: frozenset(db.session.scalars(
+        sa.select(Affiliation.organization_id).where(Affiliation.user_id == user.id,
+                                                     Affiliation.status == AffiliationStatus.ACTIVE)))))
 
 
 def names_of(ids: set[int]) -> str:
@@ -50,8 +51,9 @@ def names_of(ids: set[int]) -> str:
 
 def team_ids(proposal: Proposal, *, include_invited: bool = True) -> set[int]:
     statuses = [PartnerStatus.ACCEPTED] + ([PartnerStatus.INVITED] if include_invited else [])
-    return set(db.session.scalars(sa.select(Partner.organization_id).where(
-        Partner.proposal_id == proposal.id, Partner.status.in_(statuses))))
+    return set(per_transaction(("team_org_ids", proposal.id, include_invited), lambda: frozenset(
+        db.session.scalars(sa.select(Partner.organization_id).where(
+            Partner.proposal_id == proposal.id, Partner.status.in_(statuses))))))
 
 
 def competitor_ids(proposal: Proposal) -> set[int]:

@@ -3,7 +3,7 @@
 
 import sqlalchemy as sa
 
-from portal.extensions import db
+from portal.extensions import db, per_transaction
 from portal.models import (
     Affiliation,
     AffiliationRole,
@@ -27,7 +27,7 @@ def _active_org_ids(user: User, *, admin: bool = False) -> set[int]:
         Affiliation.user_id == user.id, Affiliation.status == AffiliationStatus.ACTIVE)
     if admin:
         query = query.where(Affiliation.role == AffiliationRole.ADMIN)
-    return set(db.session.scalars(query))
+    return set(per_transaction(("active_org_ids", user.id, admin), lambda: frozenset(db.session.scalars(query))))
 
 
 def lead_team(user, proposal: Proposal) -> bool:
@@ -37,8 +37,9 @@ def lead_team(user, proposal: Proposal) -> bool:
 
 def team_org_ids(proposal: Proposal, *, include_invited: bool = True) -> set[int]:
     statuses = [PartnerStatus.ACCEPTED] + ([PartnerStatus.INVITED] if include_invited else [])
-    return set(db.session.scalars(sa.select(Partner.organization_id).where(
-        Partner.proposal_id == proposal.id, Partner.status.in_(statuses))))
+    return set(per_transaction(("team_org_ids", proposal.id, include_invited), lambda: frozenset(
+        db.session.scalars(sa.select(Partner.organization_id).where(
+            Partner.proposal_id == proposal.id, Partner.status.in_(statuses))))))
 
 
 def on_team(user, proposal: Proposal) -> bool:
@@ -49,7 +50,8 @@ def on_team(user, proposal: Proposal) -> bool:
 def review_of(user, proposal: Proposal) -> Review | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    return db.session.scalar(sa.select(Review).where(Review.proposal_id == proposal.id, Review.reviewer_id == user.id))
+    return per_transaction(("review_of", user.id, proposal.id), lambda: db.session.scalar(
+        sa.select(Review).where(Review.proposal_id == proposal.id, Review.reviewer_id == user.id)))
 
 
 def in_force_tiers(organization_id: int, institute_id: int) -> list[Tier]:
