@@ -214,3 +214,21 @@ def test_what_a_membership_offers_its_organization_and_its_institute(app, ctx):
     assert authz.membership_actions(staff, membership, day) == {"end"}
     assert authz.membership_actions(admin, membership, day) == {"renew", "change_tier", "withdraw"}
     assert authz.membership_actions(make_user(app), membership, day) == frozenset()
+
+
+def test_an_answer_kept_for_the_transaction_is_asked_once_and_forgotten_after_a_change(app, ctx):
+    from portal.models import InstituteStaff
+    from tests.test_home import Counter
+
+    institute = make_institute(app)
+    person = make_user(app)
+    db.session.commit()
+    with Counter() as counter:
+        asked = [authz.can_manage_institute(person, institute) for _ in range(3)]
+    asked_staff = [s for s in counter.statements if "FROM institute_staff" in s]
+    assert asked == [False] * 3 and len(asked_staff) == 1  # one query for the page's three questions
+    db.session.add(InstituteStaff(institute_id=institute.id, user_id=person.id))
+    db.session.flush()  # the change is judged by what is true now, not by the answer kept before it
+    assert authz.can_manage_institute(person, institute)
+    db.session.rollback()  # and a rollback forgets it again
+    assert not authz.can_manage_institute(person, institute)

@@ -53,7 +53,7 @@ def main() -> None:
     profiler = Profiler(interval=0.0005)
     with profiler:
         for _ in range(args.rounds):
-            client.get(url).close()
+            client.get(url, buffered=True).close()
     print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
