@@ -1,13 +1,15 @@
 """Indexes for pages at national scale: an institute's active memberships by end date with the organization
 (the institute page's count reads the index alone), proposals by call and time of their last status change
 (a call's page), a person's notifications newest first, and audit events by action for the log's filter by
-kind (with PostgreSQL's pattern operator class, so ``LIKE 'kind.%'`` reads an index range).
+kind (with PostgreSQL's pattern operator class, so ``LIKE 'kind.%'`` reads an index range), and an institute's
+pledges with receipts not yet verified (the staff's receipts to verify).
 
 Revision ID: 5b8e2f4c9a17
 Revises: 4e8b2c7d9f13
 Create Date: 2026-12-01 15:30:00.000000
 
 """
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -15,6 +17,8 @@ revision = '5b8e2f4c9a17'
 down_revision = '4e8b2c7d9f13'
 branch_labels = None
 depends_on = None
+
+UNVERIFIED = sa.text("verified_cents < received_cents")
 
 
 def upgrade():
@@ -24,9 +28,12 @@ def upgrade():
     op.create_index("ix_notifications_user_time", "notifications", ["user_id", "created_at", "id"])
     op.create_index("ix_audit_events_action", "audit_events", ["action"],
                     postgresql_ops={"action": "varchar_pattern_ops"})
+    op.create_index("ix_pledges_institute_unverified", "pledges", ["institute_id"],
+                    sqlite_where=UNVERIFIED, postgresql_where=UNVERIFIED)
 
 
 def downgrade():
+    op.drop_index("ix_pledges_institute_unverified", table_name="pledges")
     op.drop_index("ix_audit_events_action", table_name="audit_events")
     op.drop_index("ix_notifications_user_time", table_name="notifications")
     op.drop_index("ix_proposals_call_status_changed", table_name="proposals")

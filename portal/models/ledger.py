@@ -11,6 +11,8 @@ from portal.models.audit import make_append_only
 from portal.models.base import Base, enum_column, utcnow
 from portal.models.imports import batch_column
 
+UNVERIFIED = sa.text("verified_cents < received_cents")  # a pledge with receipts waiting to be verified
+
 if TYPE_CHECKING:  # for type checkers only: SQLAlchemy resolves these names itself, and importing them would loop
     from portal.models.institute import Institute
     from portal.models.organization import Organization
@@ -67,6 +69,10 @@ class Pledge(Base):
         sa.CheckConstraint("verified_cents <= received_cents", name="verified_within_received"),
         # an institute's pledges, newest fiscal year first, a page after a (fiscal_year, id)
         sa.Index("ix_pledges_institute_year", "institute_id", "fiscal_year", "id"),
+        # an institute's pledges with receipts not yet verified: the staff's "receipts to verify", a few rows
+        # however many pledges the institute holds
+        sa.Index("ix_pledges_institute_unverified", "institute_id", sqlite_where=UNVERIFIED,
+                 postgresql_where=UNVERIFIED),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
