@@ -42,7 +42,8 @@ def _feed(name: str, make, mimetype: str, **headers: str) -> Response:
     text = snapshot.kept(f"{name}-{version}", lambda: make().decode())
     response = Response(text, mimetype=mimetype, headers={"Cache-Control": FEED_CACHE, **headers})
     response.set_etag(hashlib.sha256(f"{name}:{version}".encode()).hexdigest()[:32])
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 without the body when the reader has this version
+    return response
 
 
 @bp.get("/calls/feed.atom")

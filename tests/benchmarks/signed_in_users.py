@@ -128,7 +128,7 @@ def browse(port: int, person: Person, until: float, results: list, rng: random.R
         started = time.perf_counter()
         try:
             status, _, _ = browser.request("GET", path)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # counted as an error; the person goes on
             status = 0
         results.append((label, (time.perf_counter() - started) * 1000, status))
         turn += 1
@@ -155,8 +155,14 @@ def main() -> None:
     results: list[tuple[str, float, int]] = []
     try:
         wait_until_up(f"http://127.0.0.1:{port}", server)
+        refused, signed_in = [], []
         for person in crowd:
-            Browser(port, person).sign_in(args.seed)
+            try:
+                Browser(port, person).sign_in(args.seed)
+                signed_in.append(person)
+            except (AssertionError, OSError, http.client.HTTPException) as error:  # left out, and said so
+                refused.append(f"{person.email}: {error!r}")
+        crowd = signed_in
         until = time.monotonic() + args.seconds
         threads = [threading.Thread(target=browse, args=(port, person, until, results, random.Random(n)))
                    for n, person in enumerate(crowd)]
@@ -166,6 +172,11 @@ def main() -> None:
             thread.join()
     finally:
         stop(server)
+    if refused:
+        print(f"{len(refused)} could not sign in and were left out:", *refused, sep="\n  ")
+    if not results:
+        print("no request was made")
+        return
     print(f"{'page':22} {'requests':>8} {'median ms':>10} {'p95 ms':>8} {'errors':>7}")
     for label in sorted({label for label, _, _ in results}):
         times = [ms for page, ms, _ in results if page == label]
