@@ -32,6 +32,7 @@ from throughput import free_port, start_gunicorn, stop, wait_until_up
 from portal import create_app
 from portal.extensions import db
 from portal.models import Affiliation, Institute, Membership, Pledge, User
+from portal.models.encryption import development_key
 from portal.services import synthetic
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    app = create_app("production", SECRET_KEY="benchmark")
+    app = create_app("production", SECRET_KEY="benchmark", MFA_ENCRYPTION_KEY=development_key())
     with app.app_context():
         crowd = people(args.seed)
         db.session.rollback()
