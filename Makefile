@@ -55,8 +55,9 @@ run: seed static
 	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite runs on every core (pytest-xdist), a test file per worker at a time.
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
