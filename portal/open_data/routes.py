@@ -26,12 +26,17 @@ def link() -> open_data.Link:
     return lambda endpoint, **values: base + url_for(endpoint, **values)
 
 
+# the settings a descriptor is made from: a change to any of them makes it anew, like a change to the figures
+SETTINGS = ("PORTAL_URL", "OPERATOR_NAME", "CONTACT_EMAIL", "DCAT_BUREAU_CODE", "DCAT_PROGRAM_CODE")
+
+
 def _kept_json(kind: str, version: str, make: Callable[[], dict]) -> Response:
+    settings = json.dumps([current_app.config.get(name) for name in SETTINGS])
+    version = f"{version}-{hashlib.sha256(settings.encode()).hexdigest()[:12]}"
     tag = etag(kind, version)
     if (response := not_modified(tag, CACHE)) is not None:
         return response
-    base = hashlib.sha256(current_app.config["PORTAL_URL"].encode()).hexdigest()[:12]
-    text = snapshot.kept(f"{kind}-{base}-{version}", lambda: json.dumps(make(), indent=1, ensure_ascii=False))
+    text = snapshot.kept(f"{kind}-{version}", lambda: json.dumps(make(), indent=1, ensure_ascii=False))
     return conditional(Response(text, mimetype="application/json"), CACHE, tag)
 
 
@@ -68,9 +73,22 @@ def _codes(text: str | None) -> list[str]:
     return [code.strip() for code in (text or "").split(",") if code.strip()]
 
 
-@bp.get("/open-data/<any(institutes, projects, calls):name>.<any(csv, json):fmt>")
-def rows(name: str, fmt: str):
-    """Institutes, public projects or open calls, one row each, as CSV or JSON (CC0), streamed."""
+RECORDS = "<any(institutes, projects, calls):name>"
+
+
+@bp.get(f"/open-data/{RECORDS}.csv")
+def records_csv(name: str):
+    """Institutes, public projects or open calls, one row each, as CSV (CC0), streamed."""
+    return _records(name, "csv")
+
+
+@bp.get(f"/open-data/{RECORDS}.json")
+def records_json(name: str):
+    """Institutes, public projects or open calls, one object each, as a JSON array (CC0), streamed."""
+    return _records(name, "json")
+
+
+def _records(name: str, fmt: str) -> Response:
     version = snapshot.version()
     if name == "calls":  # a call leaves the list when it closes, which no recorded change marks
         version += utcnow().strftime("-%Y%m%d%H%M")

@@ -269,8 +269,7 @@ def datapackage(link: Link, *, operator: str, every_institute: list[Institute], 
                 table, snapshot_as_of.DICTIONARY))
     for name, (title, description, columns, key) in FILES.items():
         resources.append({
-            "name": name, "title": title, "description": description, "path": link("open_data.rows", name=name,
-                                                                                      fmt="csv"),
+            "name": name, "title": title, "description": description, "path": link("open_data.records_csv", name=name),
             "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
             "schema": _schema(columns, key), "licenses": [LICENSE],
             "sources": [{"title": "The portal's public pages", "path": link("main.index")}]})
@@ -363,11 +362,11 @@ def catalog(link: Link, *, operator: str, email: str | None, bureau_codes: list[
             snapshot_files(link("snapshot.as_json", fy=year), link("snapshot.as_csv", fy=year))))
     for name, (title, description, _, _) in FILES.items():
         datasets.append(dataset(
-            link("open_data.rows", name=name, fmt="json"), f"{operator}: {title.lower()}", description,
+            link("open_data.records_json", name=name), f"{operator}: {title.lower()}", description,
             ["manufacturing", "innovation institutes", name], link("snapshot.dictionary", _anchor=name),
-            [_distribution(link("open_data.rows", name=name, fmt="csv"), "text/csv", "CSV", f"{title} as CSV",
+            [_distribution(link("open_data.records_csv", name=name), "text/csv", "CSV", f"{title} as CSV",
                            package),
-             _distribution(link("open_data.rows", name=name, fmt="json"), "application/json", "JSON",
+             _distribution(link("open_data.records_json", name=name), "application/json", "JSON",
                            f"{title} as JSON")]))
     return {"@context": f"{SCHEMA}/catalog.jsonld", "@id": link("open_data.catalog"), "@type": "dcat:Catalog",
             "conformsTo": SCHEMA, "describedBy": f"{SCHEMA}/catalog.json", "dataset": datasets}
