@@ -103,6 +103,11 @@ class Config:
     NO_FEAR_URL = os.environ.get("NO_FEAR_URL")  # the operator's No FEAR Act data, when it has any
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL")  # questions on accessibility and privacy
     SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT")  # where vulnerabilities are reported
+    # A federal operator's codes for /data.json (DCAT-US v1.1): bureauCode from OMB Circular A-11 Appendix C
+    # ("015:11"), programCode from the Federal Program Inventory ("015:001"); several separated by commas.
+    # Left unset, the catalog leaves them out, as the schema for non-federal publishers does.
+    DCAT_BUREAU_CODE = os.environ.get("DCAT_BUREAU_CODE")
+    DCAT_PROGRAM_CODE = os.environ.get("DCAT_PROGRAM_CODE")
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))

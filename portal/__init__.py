@@ -28,6 +28,7 @@ from portal.memberships.routes import bp as memberships_bp
 from portal.models import encryption
 from portal.network.routes import bp as network_bp
 from portal.notifications.routes import bp as notifications_bp
+from portal.open_data.routes import bp as open_data_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
 from portal.services.clock import local_time, long_date
@@ -82,6 +83,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
+    app.register_blueprint(open_data_bp)
     app.register_blueprint(workforce_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(network_bp)
