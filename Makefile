@@ -47,10 +47,10 @@ html-check: install-dev
 	cd frontend && npm install --no-audit --no-fund --no-save
 	$(BIN)/python tests/benchmarks/html_check.py
 
-# The server and, beside it, the outbox worker that delivers mail (to this terminal without MAIL_SERVER);
-# the worker stops when the server does.
+# The server and, beside it, the job worker (in-process without REDIS_URL) that delivers mail (to this
+# terminal without MAIL_SERVER) and runs the daily jobs; the worker stops when the server does.
 run: seed static
-	$(FLASK) outbox work & worker=$$!; \
+	$(FLASK) jobs work & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
