@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test test-e2e lint install install-dev migrate seed static assets lighthouse html-check clean
+.PHONY: prod-local prod-local-status prod-local-down run test test-e2e lint install install-dev migrate seed static assets lighthouse html-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,16 @@ run: seed static
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The production layout on this machine (deploy/local.py): nginx, three app servers, the job worker and scheduler.
+prod-local: install
+	$(BIN)/python deploy/local.py up
+
+prod-local-status:
+	$(BIN)/python deploy/local.py status
+
+prod-local-down:
+	$(BIN)/python deploy/local.py down
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

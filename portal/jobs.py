@@ -187,7 +187,7 @@ def work_with_redis(connection: redis.Redis, burst: bool = False) -> None:
     runs past its timeout is stopped by SIGALRM), with RQ's scheduler for the retries' waits."""
     worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection,
                           name=f"portal-{os.uname().nodename}-{os.getpid()}")
-    worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
+    worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
 
 
 def work_in_process(stop: threading.Event, interval: float, hour: int, once: bool = False) -> None:
