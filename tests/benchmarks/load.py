@@ -46,6 +46,7 @@ from collections import defaultdict  # noqa: E402
 from datetime import date  # noqa: E402
 from html.parser import HTMLParser  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import ClassVar  # noqa: E402
 
 import gevent  # noqa: E402
 from locust import HttpUser, between, events, task  # noqa: E402
@@ -61,6 +62,9 @@ RESTART_AFTER = 10.0
 
 
 # What the people do --------------------------------------------------------------------------------------
+
+BUTTONS_AND_BOXES = ("submit", "button", "checkbox", "radio")  # sent only when pressed or checked
+
 
 class Forms(HTMLParser):
     """The forms of a page: action -> the fields a browser would send as they stand (hidden ones, the selected
@@ -80,9 +84,7 @@ class Forms(HTMLParser):
             self._form = self.forms.setdefault(a.get("action", ""), {})
         elif self._form is None:
             return
-        elif tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "checkbox", "radio"):
-            self._form[a["name"]] = a.get("value", "")
-        elif tag == "input" and a.get("type") == "radio" and "checked" in a:
+        elif tag == "input" and a.get("name") and (a.get("type") not in BUTTONS_AND_BOXES or "checked" in a):
             self._form[a["name"]] = a.get("value", "")
         elif tag == "select":
             self._select = a.get("name")
@@ -108,7 +110,7 @@ class Forms(HTMLParser):
 class Person(HttpUser):
     abstract = True
     wait_time = between(2, 8)
-    pool: list[dict] = []  # accounts to sign in as, one per simulated person; filled by main()
+    pool: ClassVar[list[dict]] = []  # accounts to sign in as, one per simulated person; filled by main()
     seed = 2026
     account: dict | None = None
 
@@ -155,7 +157,7 @@ class Person(HttpUser):
 class PublicReader(Person):
     weight = 40
     pages = ("/snapshot", "/snapshot.json", "/institutes/", "/calls", "/programs", "/projects")
-    slugs: list[str] = []
+    slugs: ClassVar[list[str]] = []
 
     @task(6)
     def page(self):
@@ -272,7 +274,14 @@ def accounts(users: int, seed: int) -> dict[str, list[dict]]:
 
     from portal.extensions import db
     from portal.models import (
-        Affiliation, Institute, InstituteStaff, Membership, Pledge, Proposal, Review, User,
+        Affiliation,
+        Institute,
+        InstituteStaff,
+        Membership,
+        Pledge,
+        Proposal,
+        Review,
+        User,
     )
     from portal.services import synthetic
 
@@ -286,7 +295,8 @@ def accounts(users: int, seed: int) -> dict[str, list[dict]]:
         .order_by(Affiliation.organization_id).limit(wanted["member"]))
     staff_rows = list(db.session.execute(
         sa.select(User.email, InstituteStaff.institute_id, Institute.slug)
-        .join(InstituteStaff, InstituteStaff.user_id == User.id).join(Institute, Institute.id == InstituteStaff.institute_id)
+        .join(InstituteStaff, InstituteStaff.user_id == User.id)
+        .join(Institute, Institute.id == InstituteStaff.institute_id)
         .where(User.email.like(f"staff{seed}-%")).order_by(InstituteStaff.institute_id, User.id)
         .limit(wanted["staff"])))
     staff = []
@@ -505,7 +515,8 @@ def main() -> int:
         for kind, cls in KINDS.items():
             cls.pool = list(chosen.get(kind, [])) if kind != "public" else []
             cls.seed = args.seed
-        print(f"people: {args.users} ({', '.join(f'{len(cls.pool)} {k} accounts' for k, cls in KINDS.items() if cls.pool)})")
+        pools = ", ".join(f"{len(cls.pool)} {kind} accounts" for kind, cls in KINDS.items() if cls.pool)
+        print(f"people: {args.users} ({pools})")
 
         local.nginx_config(lay, env)
         for name in lay.names:
