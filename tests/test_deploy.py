@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import require_service
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
-import local  # noqa: E402
+import local
 
 
 @pytest.fixture
@@ -58,3 +58,4 @@ def test_a_process_the_layout_started_is_found_and_stopped_by_its_pid(layout):
     assert local.pid_of(layout, "scheduler") == sleeper.pid
     assert local.stop(layout, "scheduler", timeout=10)
     assert not local.alive(sleeper.pid)
+    sleeper.wait(timeout=5)  # reaped already by stop(); lets Popen know
