@@ -59,3 +59,16 @@ def test_a_process_the_layout_started_is_found_and_stopped_by_its_pid(layout):
     assert local.stop(layout, "scheduler", timeout=10)
     assert not local.alive(sleeper.pid)
     sleeper.wait(timeout=5)  # reaped already by stop(); lets Popen know
+
+
+def test_the_connection_pool_of_each_process_comes_from_the_environment():
+    from portal import create_app
+    from portal.extensions import db
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI="postgresql+psycopg://portal@db.invalid/portal",
+                     DATABASE_POOL_SIZE=3, DATABASE_MAX_OVERFLOW=1)
+    with app.app_context():  # the engine is made without connecting
+        assert (db.engine.pool.size(), db.engine.pool._max_overflow) == (3, 1)  # type: ignore[attr-defined]
+        db.engine.dispose()
+    sqlite = create_app("testing", SQLALCHEMY_DATABASE_URI="sqlite://", DATABASE_POOL_SIZE=3)
+    assert "pool_size" not in sqlite.config["SQLALCHEMY_ENGINE_OPTIONS"]  # SQLite keeps its own pool
