@@ -566,6 +566,7 @@ def main() -> int:
             subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", fresh], check=False)
     for failure in failures:
         print(f"FAILED: {failure}")
+    print(f"logs (nginx's access log, each process's JSON lines): {lay.run / 'logs'}")
     print("load test: " + ("FAILED" if failures else "passed"))
     return 1 if failures else 0
 
