@@ -22,7 +22,7 @@ log = logging.getLogger("portal.request")
 
 # What an id from the proxy may look like (nginx's $request_id is 32 hex digits); anything else is replaced.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s"  # and "time", in ISO 8601 (UTC)
 
 
 def _with_request_id(make_record):
@@ -35,11 +35,20 @@ def _with_request_id(make_record):
     return make
 
 
+class HumanFormatter(logging.Formatter):
+    """The usual one-line format, with the request's id when there is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        request_id = getattr(record, "request_id", None)
+        return line if not request_id else f"{line} [request {request_id}]"
+
+
 def formatter(log_format: str) -> logging.Formatter:
     """JSON lines (python-json-logger; a traceback goes in ``exc_info``) or the human format."""
     if log_format == "json":
-        return JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
-    return logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        return JsonFormatter(JSON_FIELDS, timestamp="time", rename_fields={"levelname": "level", "name": "logger"})
+    return HumanFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def configure(log_format: str) -> None:

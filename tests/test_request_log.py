@@ -39,3 +39,13 @@ def test_an_error_line_carries_its_traceback_in_json():
         record = logging.LogRecord("portal", logging.ERROR, __file__, 1, "Exception on /x", None, sys.exc_info())
     line = json.loads(request_log.formatter("json").format(record))
     assert "ValueError: broken" in line["exc_info"] and "Traceback" in line["exc_info"]
+
+
+def test_the_human_format_names_the_request_only_inside_one():
+    outside = logging.LogRecord("portal", logging.INFO, __file__, 1, "started", None, None)
+    outside.request_id = None
+    inside = logging.LogRecord("portal", logging.INFO, __file__, 1, "a page", None, None)
+    inside.request_id = "req-2"
+    human = request_log.formatter("human")
+    assert human.format(outside).endswith("INFO portal: started")
+    assert human.format(inside).endswith("INFO portal: a page [request req-2]")
