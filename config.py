@@ -29,7 +29,14 @@ def env_flag(name: str, default: bool = False) -> bool:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = database_url()
+    # Connections each process keeps open (DATABASE_POOL_SIZE) and may open beyond them at a peak
+    # (DATABASE_MAX_OVERFLOW): see the connection budget in the README. SQLite ignores them.
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "5"))
+    DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "10"))
+    # "json" writes one JSON object per log line (with each request's id, method, path, status, duration and
+    # user); anything else the usual human format.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "human")
     REDIS_URL = os.environ.get("REDIS_URL")
     # Keys in the shared cache start with this; give each deployment sharing one Redis its own.
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "portal")
@@ -109,6 +116,13 @@ class Config:
     DCAT_BUREAU_CODE = os.environ.get("DCAT_BUREAU_CODE")
     DCAT_PROGRAM_CODE = os.environ.get("DCAT_PROGRAM_CODE")
 
+    # The hour (UTC, 0 to 23) from which the daily jobs run (`flask jobs schedule`, or `flask jobs work` without
+    # Redis); 24 or more turns them off (run them with `flask jobs run NAME` or the daily commands instead).
+    # Enqueue a delivery of the outbox after each commit that queued mail (with REDIS_URL; tests turn it off
+    # so that the suite leaves no jobs in a shared Redis).
+    JOBS_ENQUEUE = True
+    DAILY_JOBS_HOUR = int(os.environ.get("DAILY_JOBS_HOUR", "6"))
+
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
@@ -126,6 +140,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = (os.environ.get("DATABASE_URL") and database_url()) or "sqlite://"
     RATELIMIT_ENABLED = False
+    JOBS_ENQUEUE = False
     WTF_CSRF_ENABLED = False
     STATIC_MANIFEST = False  # pages name the plain files, whether or not `flask digest compile` ran here
     ARGON2_TIME_COST = 1
