@@ -362,3 +362,54 @@ def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
         imports.undo(user(world["first"]), batch)
         db.session.commit()
         assert (america_makes, "workforce", "2018:k12") not in summary.stored()
+
+
+def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(app, world):
+    from portal.services import audit, audit_log
+
+    def events(action, batch):
+        return [e for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                              .order_by(AuditEvent.id))
+                if (e.details or {}).get("import_batch") == batch.id]
+
+    with app.app_context():
+        orgs = load(ImportKind.ORGANIZATIONS, ORGS, world["first"])
+        members = load(ImportKind.MEMBERSHIPS, MEMBERSHIPS, world["first"])
+        pledges = load(ImportKind.PLEDGES, PLEDGES, world["first"], world["second"])
+        receipts = load(ImportKind.RECEIPTS, RECEIPTS, world["first"], world["second"])
+        federal = load(ImportKind.FEDERAL, FEDERAL, world["first"], world["second"])
+        assert audit.verify_chain().problem is None
+
+        created = events("organization.created", orgs)
+        assert sorted(e.subject_id for e in created) == sorted(
+            db.session.scalars(sa.select(Organization.id)))
+        approved = events("membership.approved", members)
+        assert [(e.subject_type, e.to_state, e.details["starts_on"]) for e in approved] == [
+            ("memberships", "active", "2017-10-01"), ("memberships", "active", "2016-10-01")]
+        pledged = events("ledger.pledge", pledges)
+        am1 = db.session.scalar(sa.select(Pledge).where(Pledge.import_ref == "AM-1"))
+        assert (pledged[0].subject_id, pledged[0].actor_id, pledged[0].institute_id, pledged[0].details) == (
+            am1.id, world["first"], am1.institute_id,
+            {"amount_cents": 25_000_000, "kind": "cash", "fiscal_year": 2018, "import_batch": pledges.id})
+        assert len(events("ledger.receipt", receipts)) == 2
+        [verified] = events("ledger.verification", receipts)
+        assert verified.actor_id == world["second"] and verified.subject_type == "ledger_entries"
+        assert db.session.get(LedgerEntry, verified.subject_id).kind == EntryKind.VERIFICATION
+        [obligation] = events("ledger.federal_obligation", federal)
+        assert obligation.details["amount_cents"] == 1_500_000_000
+        lines = {line.text for line in audit_log.describe(pledged + approved)}
+        assert "Test Person recorded a pledge of $250,000: Acme Additive's FY2018 pledge to America Makes" in lines
+        assert "Test Person approved Acme Additive's membership of America Makes" in lines
+
+        for batch in (receipts, federal):
+            imports.undo(user(world["second"]), db.session.get(ImportBatch, batch.id))
+            db.session.commit()
+        assert len(events("ledger.reversal", receipts)) == 3
+        assert [e.details["amount_cents"] for e in events("ledger.federal_obligation", federal)] == [
+            1_500_000_000, -1_500_000_000]
+        imports.undo(user(world["second"]), db.session.get(ImportBatch, pledges.id))
+        imports.undo(user(world["first"]), db.session.get(ImportBatch, members.id))
+        db.session.commit()
+        assert len(events("ledger.cancellation", pledges)) == 2
+        assert len(events("import.record_removed", members)) == 2
+        assert audit.verify_chain().problem is None

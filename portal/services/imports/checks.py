@@ -461,7 +461,8 @@ def check_receipts(table: Table, plan: Plan, progress: Progress | None) -> None:
                                f"({remaining[pledge_ref] / 100:,.2f} dollars remain after the rows above)")
             continue
         remaining[pledge_ref] -= amount
-        plan.records.append({"import_ref": ref, "pledge_id": pledge.id, "amount_cents": amount,
+        plan.records.append({"import_ref": ref, "pledge_id": pledge.id, "institute_id": pledge.institute_id,
+                             "amount_cents": amount,
                              "received_on": received_on, "verified_on": verified_on, "reason": note})
 
 
