@@ -351,7 +351,7 @@ def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
            "MxD,2012,Early,,1,,,,\n")              # before MxD was founded
     with app.app_context():
         where = {(p.row, p.column) for p in imports.check(ImportKind.WORKFORCE, bad.encode(), "w.csv").problems}
-        assert where == {(2, "held_on"), (3, "k12"), (4, None), (6, "title"), (7, "fiscal_year")}
+        assert where == {(2, "held_on"), (3, "k12"), (4, "k12"), (6, "title"), (7, "fiscal_year")}
         batch = load(ImportKind.WORKFORCE, WORKFORCE, world["first"])
         america_makes = db.session.scalar(sa.select(Institute.id).where(Institute.acronym == "America Makes"))
         figures = summary.stored()
@@ -413,3 +413,24 @@ def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(
         assert len(events("ledger.cancellation", pledges)) == 2
         assert len(events("import.record_removed", members)) == 2
         assert audit.verify_chain().problem is None
+
+
+def test_the_import_and_the_pages_refuse_with_the_same_rules(app, world):
+    """The import calls the domain services' own rule functions: the same words as the pages."""
+    with app.app_context():
+        load(ImportKind.ORGANIZATIONS, ORGS, world["first"])
+        bad_members = MEMBERSHIPS.replace("Gold,2017-10-01,2018-09-30", "Diamond,2018-09-30,2017-10-01")
+        problems = {(p.column, p.message) for p in
+                    imports.check(ImportKind.MEMBERSHIPS, bad_members.encode(), "m.csv").problems}
+        assert ("tier", "America Makes has no tier called 'Diamond'") in problems
+        assert ("ends_on", "The term must end after it starts") in problems
+        load(ImportKind.MEMBERSHIPS, MEMBERSHIPS, world["first"])
+        load(ImportKind.PLEDGES, PLEDGES, world["first"], world["second"])
+        too_much = RECEIPTS.replace("R-2,AM-2,100000", "R-2,AM-2,100001")
+        [problem] = imports.check(ImportKind.RECEIPTS, too_much.encode(), "r.csv").problems
+        assert (problem.column, problem.message) == (
+            "amount", "That is more than remains on pledge AM-2 after the rows above ($100,000 remains)")
+        in_kind = PLEDGES.replace("AM-2,Buckeye University,America Makes,2018,cash", "AM-3,Buckeye University,"
+                                  "America Makes,2018,in kind")
+        [problem] = imports.check(ImportKind.PLEDGES, in_kind.encode(), "p.csv").problems
+        assert problem.message == "Describe what is given in kind and how it was valued"

@@ -53,6 +53,7 @@ from portal.models.base import utcnow
 from portal.services import DomainError, audit, summary
 from portal.services.imports.checks import CHECKS, Plan, Progress, at_noon, check_header
 from portal.services.imports.reading import read_table
+from portal.services.ledger.entries import check_second_person
 
 WRITE_CHUNK = 5000
 
@@ -347,6 +348,8 @@ def _write_receipts(uploader: User, approver: User, batch: ImportBatch, records:
                                  at_noon(r["received_on"]), marked, received_on=r["received_on"],
                                  reason=r["reason"], import_ref=r["import_ref"]) for r in records], progress)
     ids = _ids_by_ref(LedgerEntry, batch, LedgerEntry.kind == EntryKind.RECEIPT)
+    if any(r["verified_on"] for r in records):
+        check_second_person(uploader.id, approver.id)  # approve() holds to it too
     verified = [_entry(r["pledge_id"], EntryKind.VERIFICATION, r["amount_cents"], approver,
                        at_noon(r["verified_on"]), marked, verifies_id=ids[r["import_ref"]])
                 for r in records if r["verified_on"]]
