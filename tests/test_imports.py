@@ -434,3 +434,43 @@ def test_the_import_and_the_pages_refuse_with_the_same_rules(app, world):
                                   "America Makes,2018,in kind")
         [problem] = imports.check(ImportKind.PLEDGES, in_kind.encode(), "p.csv").problems
         assert problem.message == "Describe what is given in kind and how it was valued"
+
+
+def test_a_file_too_large_is_refused_before_it_is_read_and_nothing_is_written(app, world, runner, tmp_path,
+                                                                               monkeypatch):
+    """Stands for a 200 MB file: the limit is lowered, so nothing large is made."""
+    from portal.services.imports import reading
+
+    monkeypatch.setattr(reading, "MAX_BYTES", len(ORGS) - 1)
+    with app.app_context():
+        [problem] = imports.check(ImportKind.ORGANIZATIONS, ORGS.encode(), "orgs.csv").problems
+        assert "larger than" in problem.message and "split it into several files" in problem.message
+        with pytest.raises(imports.ImportProblems):
+            imports.upload(user(world["first"]), ImportKind.ORGANIZATIONS, ORGS.encode(), "orgs.csv")
+        db.session.rollback()
+    big = tmp_path / "orgs.csv"
+    big.write_text(ORGS)
+    read = []
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: read.append(self) or b"")
+    result = runner.invoke(args=["import", "organizations", str(big), "--as", "first@example.com"])
+    assert result.exit_code == 1 and "larger than" in result.output and read == []  # refused unread
+    with app.app_context():
+        assert count(Organization) == 0 and count(ImportBatch) == 0
+
+
+@pytest.mark.parametrize(("filename", "data", "words"), [
+    ("report.pdf", b"%PDF-1.7\n1 0 obj\n", "A .pdf file cannot be imported"),
+    ("members.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "A .xls file cannot be imported"),
+    ("members.docx", b"PK\x03\x04not a workbook", "A .docx file cannot be imported"),
+    ("photo", b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
+    ("members.xlsx", b"PK\x03\x04not a workbook", "could not be read as an Excel workbook"),
+    ("members.csv", b"name\x00,sector\n", "not a CSV file"),
+])
+def test_a_file_of_another_type_is_refused_with_a_clear_message(app, world, filename, data, words):
+    with app.app_context():
+        [problem] = imports.check(ImportKind.ORGANIZATIONS, data, filename).problems
+        assert problem.row is None and words in problem.message
+        with pytest.raises(imports.ImportProblems):
+            imports.upload(user(world["first"]), ImportKind.ORGANIZATIONS, data, filename)
+        db.session.rollback()
+        assert count(Organization) == 0 and count(ImportBatch) == 0
