@@ -10,8 +10,6 @@ from portal.models import AuditEvent, User
 from portal.models.audit import GENESIS, chain_hash, chain_tail
 from portal.models.base import utcnow
 
-APPEND_CHUNK = 5000
-
 
 def record(
     actor: User | None,
@@ -48,7 +46,8 @@ def record_many(actor: User | None, action: str, subject_type: str, events: list
     item names its own) on subjects of
     ``subject_type``, in one hash-chained append: the chain's lock and tail are taken once, each event's hash
     is worked out here in order, and the rows go in by multi-row INSERTs. The events are the ones
-    ``record`` would write one by one. Returns how many were written."""
+    ``record`` would write one by one, written by COPY on PostgreSQL (multi-row INSERTs elsewhere).
+    Returns how many were written."""
     if not events:
         return 0
     db.session.flush()  # events the session holds are chained first
@@ -66,9 +65,10 @@ def record_many(actor: User | None, action: str, subject_type: str, events: list
         digest = chain_hash(prev, row)
         rows.append({**row, "prev_hash": prev, "hash": digest})
         prev = digest
-    table = AuditEvent.__table__
-    for start in range(0, len(rows), APPEND_CHUNK):
-        connection.execute(sa.insert(table), rows[start:start + APPEND_CHUNK])
+    from portal.services.synthetic import bulk  # COPY on PostgreSQL; imported here, as only bulk appends need it
+
+    columns = list(rows[0])
+    bulk.insert_tuples(AuditEvent, columns, [tuple(row[c] for c in columns) for row in rows], lambda _n: None)
     return len(rows)
 
 
