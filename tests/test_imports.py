@@ -364,7 +364,7 @@ def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
         assert (america_makes, "workforce", "2018:k12") not in summary.stored()
 
 
-def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(app, world):
+def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(app, world, runner):
     from portal.services import audit, audit_log
 
     def events(action, batch):
@@ -413,6 +413,8 @@ def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(
         assert len(events("ledger.cancellation", pledges)) == 2
         assert len(events("import.record_removed", members)) == 2
         assert audit.verify_chain().problem is None
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
 
 
 def test_the_import_and_the_pages_refuse_with_the_same_rules(app, world):

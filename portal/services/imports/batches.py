@@ -197,7 +197,8 @@ def _ids_by_ref(model, batch: ImportBatch, *where) -> dict[str, int]:
 
 
 def _batch_ids(model, batch: ImportBatch, *where) -> list[int]:
-    """The ids of what ``batch`` inserted into ``model``, in the order its rows were inserted."""
+    """The ids of what ``batch`` inserted into ``model``, in the order its rows were inserted (ids come from one
+    sequence, taken in the order of the rows of each INSERT, and the batch's INSERTs run one after another)."""
     return list(db.session.scalars(sa.select(model.id).where(model.import_batch_id == batch.id, *where)
                                    .order_by(model.id)))
 
