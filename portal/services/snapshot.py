@@ -71,10 +71,13 @@ def units(measures: dict[str, str]) -> str:
 # Every table, its columns and what they mean: the data dictionary page, the CSV README and the data package
 # (portal.services.open_data) come from here. Each table's first column names its rows (no two alike).
 DICTIONARY = {
-    "overview": ("Headline figures: one row per figure, each with its own unit.", {
+    "overview": ("Headline figures: one row per figure, each with its own unit. For the network: institutes active "
+                 "now (a retired institute is not counted, though its money stays in the tables of money, as "
+                 "history), and member organizations with a membership in force at an institute active now.", {
         "figure": "What is measured: " + ", ".join(OVERVIEW_UNITS) + ".",
         "value": "The figure's value, a number whose unit depends on the row: " + units(OVERVIEW_UNITS)}),
-    "members_by_sector": ("Member organizations (with a membership in force) by sector; industry split by size.", {
+    "members_by_sector": ("Member organizations (with a membership in force; for the network, at an institute "
+                          "active now) by sector; industry split by size.", {
         "group": "industry (small: fewer than 500 employees), industry (large), academic, government or nonprofit.",
         "organizations": "Member organizations in the group.",
         "share": "The group's share of all member organizations, from 0 to 1."}),
@@ -164,7 +167,10 @@ def _lapsed_unrecorded(on, institute: Institute | None) -> Sequence[sa.Row]:
     recorded (``flask memberships expire`` records them daily): organizations by sector, size and state.
 
     For an institute, its memberships past their end; for the network, organizations left with no
-    membership in force at all. Usually none, so the query is small whatever the size of the network.
+    membership in force at an institute active now: those whose term ran out, and those whose only
+    memberships in force are with retired institutes (they run to their end dates, but the network's
+    figures of now count the institutes active now). Usually few, so the query is small whatever the size
+    of the network.
     """
     past = sa.and_(Membership.status == MembershipStatus.ACTIVE,
                    sa.or_(Membership.ends_on < on, Membership.ends_on.is_(None)))
@@ -173,10 +179,13 @@ def _lapsed_unrecorded(on, institute: Institute | None) -> Sequence[sa.Row]:
         query = (sa.select(*group, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
                  .where(past, Membership.institute_id == institute.id))
     else:
+        retired = sa.select(Institute.id).where(Institute.retired_on.is_not(None))
         in_force = sa.select(Membership.id).where(Membership.organization_id == Organization.id,
-                                                  Membership.in_force(on)).exists()
+                                                  Membership.in_force(on), Membership.institute_id.not_in(retired)
+                                                  ).exists()
+        at_retired = sa.and_(Membership.status == MembershipStatus.ACTIVE, Membership.institute_id.in_(retired))
         query = sa.select(*group, sa.func.count()).where(
-            Organization.id.in_(sa.select(Membership.organization_id).where(past)), ~in_force)
+            Organization.id.in_(sa.select(Membership.organization_id).where(sa.or_(past, at_retired))), ~in_force)
     return db.session.execute(query.group_by(*group)).all()
 
 
@@ -272,7 +281,8 @@ def compute(institute: Institute | None = None) -> dict:
     total_federal = sum(r[1] for r in coinvestment)
     network_orgs = pledgers.get("all", 0)
     network_verified = _suppressed(network_orgs, all_verified)[0]
-    values = (len(institutes), total_members, len(by_state), sum(by_area.values()),
+    values = (len([i for i in institutes if not i.is_retired]) if institute is None else len(institutes),
+              total_members, len(by_state), sum(by_area.values()),
               round(100 * industry / total_members, 1) if total_members else None,
               round(100 * groups["industry (small)"] / industry, 1) if industry else None,
               _ratio(network_verified, total_federal))
