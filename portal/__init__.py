@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import Form as WTForm
 
 from config import CONFIGS
-from portal import cli, errors, headers, static_files
+from portal import api, cli, errors, headers, static_files
 from portal.addresses import RecordIdConverter
 from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
@@ -87,6 +87,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(network_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(invitations_bp)
+    api.init_app(app)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]
