@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +42,15 @@ def run(change: Callable[[], Any], dump: Callable[[Any], dict], status: int = 20
         return problem(409, "Conflict", "That was already recorded; it has not been recorded twice.")
     body = dump(result)
     db.session.commit()
-    return body, status
+    return answer(body, status)
+
+
+def answer(body: dict, status: int, headers: dict[str, str] | None = None) -> ResponseReturnValue:
+    """A JSON answer made here, so that the route's schema does not dump it again."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
 def run_idempotent(change: Callable[[], Any], dump: Callable[[Any], dict], status: int = 201) -> ResponseReturnValue:
@@ -69,9 +77,9 @@ def run_idempotent(change: Callable[[], Any], dump: Callable[[Any], dict], statu
             db.session.rollback()
             return problem(422, "Unprocessable content", f"This {KEY_HEADER} was used with another request body.",
                            {KEY_HEADER: ["Used before with another body: use a new key for a new request"]})
-        answer = (earlier.response or {}), earlier.status, {"Idempotent-Replayed": "true"}
+        replay = answer(earlier.response or {}, earlier.status, {"Idempotent-Replayed": "true"})
         db.session.rollback()
-        return answer
+        return replay
     try:
         result = change()
     except DomainError as error:
@@ -80,7 +88,7 @@ def run_idempotent(change: Callable[[], Any], dump: Callable[[Any], dict], statu
     body = dump(result)
     record.status, record.response = status, body
     db.session.commit()
-    return body, status
+    return answer(body, status)
 
 
 def encode_cursor(after: str | None) -> str | None:

@@ -25,6 +25,9 @@ from portal.api.schemas import (
     ProposalOut,
     ProposalStartIn,
     ReceiptIn,
+    ReviewerIn,
+    ReviewIn,
+    ReviewOut,
 )
 from portal.extensions import db
 from portal.models import (
@@ -35,10 +38,11 @@ from portal.models import (
     Pledge,
     ProjectCall,
     Proposal,
+    Review,
     Tier,
     TokenScope,
 )
-from portal.services import api_tokens, ledger, memberships, organizations, proposals
+from portal.services import DomainError, accounts, api_tokens, ledger, memberships, organizations, proposals
 from portal.services.ledger import PledgeInput
 from portal.services.proposals import DraftInput
 
@@ -102,7 +106,7 @@ def apply(data):
 @bp.response(200, MembershipOut)
 def membership(membership_id: int):
     """A membership or application: the organization's people and the institute's staff see it."""
-    return MembershipOut().dump(load(Membership, membership_id, "membership.view"))
+    return load(Membership, membership_id, "membership.view")
 
 
 @bp.post("/memberships/<int:membership_id>/decision")
@@ -151,7 +155,7 @@ def pledge(data):
 @bp.response(200, PledgeOut)
 def pledge_detail(pledge_id: int):
     """A pledge: the organization's admins and the institute's staff see it (anyone else: 404)."""
-    return PledgeOut().dump(load(Pledge, pledge_id, "pledge.view"))
+    return load(Pledge, pledge_id, "pledge.view")
 
 
 @bp.get("/pledges/<int:pledge_id>/entries")
@@ -160,7 +164,7 @@ def pledge_detail(pledge_id: int):
 @bp.response(200, EntryOut(many=True))
 def pledge_entries(pledge_id: int):
     """The pledge's ledger entries, oldest first."""
-    return EntryOut(many=True).dump(ledger.entries_of(load(Pledge, pledge_id, "pledge.view")))
+    return ledger.entries_of(load(Pledge, pledge_id, "pledge.view"))
 
 
 @bp.post("/pledges/<int:pledge_id>/receipts")
@@ -217,7 +221,7 @@ def start_proposal(data):
 def proposal(proposal_id: int):
     """A proposal: approved projects are public; drafts and proposals under review, their team, reviewers and
     institute only (anyone else: 404)."""
-    return ProposalOut().dump(load(Proposal, proposal_id, "proposal.view"))
+    return load(Proposal, proposal_id, "proposal.view")
 
 
 @bp.put("/proposals/<int:proposal_id>/draft")
@@ -225,7 +229,7 @@ def proposal(proposal_id: int):
 @bp.doc(security=SECURITY)
 @bp.arguments(DraftIn)
 @bp.response(200, ProposalOut)
-def save_draft(data, proposal_id: int):
+def save_draft_of(data, proposal_id: int):
     """Write the draft (the whole of it: a field left out is emptied)."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
     draft = DraftInput(**{**data, "milestones": [(m["month"], m["title"], m["deliverable"])
@@ -267,3 +271,58 @@ def decide_proposal(data, proposal_id: int):
         return found
 
     return run(decide, ProposalOut().dump)
+
+
+# Reviews ---------------------------------------------------------------------------------------
+
+@bp.post("/proposals/<int:proposal_id>/reviewers")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReviewerIn)
+@bp.response(201, ReviewOut)
+def assign_reviewer(data, proposal_id: int):
+    """The institute's staff ask someone to review (refused where there is a conflict of interest)."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.decide")
+
+    def assign():
+        reviewer = accounts.find_by_email(data["email"])
+        if reviewer is None:
+            raise DomainError("email", "No active account has that email address")
+        return proposals.assign_reviewer(caller(), found, reviewer, due_on=data["due_on"])
+
+    return run(assign, ReviewOut().dump, 201)
+
+
+@bp.get("/me/reviews")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, ReviewOut(many=True))
+def my_reviews():
+    """The reviews the token's owner was asked for."""
+    return proposals.reviews_for(caller())
+
+
+def own_review(proposal_id: int) -> Review:
+    """The caller's review of the proposal: 404 for a proposal they may not see, 403 if they are not its reviewer."""
+    found = db.get_or_404(Proposal, proposal_id)
+    mine = proposals.review_of(caller(), found)
+    if mine is None:
+        abort(404 if not authz.can(caller(), "proposal.view", found) else 403)
+    return mine
+
+
+@bp.put("/proposals/<int:proposal_id>/review")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReviewIn)
+@bp.response(200, ReviewOut)
+def save_review(data, proposal_id: int):
+    """An assigned reviewer saves their scores (1 to 5 per criterion); ``final`` submits them."""
+    mine = own_review(proposal_id)
+    entries = {s["criterion_id"]: (s["score"], s["comment"]) for s in data["scores"]}
+
+    def save():
+        proposals.save_review(caller(), mine, entries, final=data["final"])
+        return mine
+
+    return run(save, ReviewOut().dump)

@@ -4,7 +4,10 @@ from marshmallow import Schema, fields, validate
 
 
 class CursorQuery(Schema):
-    cursor = fields.String(load_default=None, metadata={"description": "next_cursor of the page before"})
+    cursor = fields.String(load_default=None, validate=validate.Length(max=1000),
+                           metadata={"description": "next_cursor of the page before"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "how many items a page holds"})
 
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
@@ -62,6 +65,10 @@ class CallOut(Schema):
 class SnapshotQuery(Schema):
     fy = fields.Integer(load_default=None, validate=validate.Range(min=2012, max=2100),
                         metadata={"description": "the network at the end of this fiscal year (30 September)"})
+
+
+class SnapshotOut(Schema):
+    """The snapshot as /snapshot.json gives it; its figures are defined in the data dictionary at /snapshot/data."""
 
 
 class OrganizationOut(Schema):
@@ -177,3 +184,91 @@ class ProposalOut(Schema):
 class ProposalDecisionIn(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "decline"]))
     note = fields.String(required=True, validate=validate.Length(max=5000))
+
+
+class ReviewerIn(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    due_on = fields.Date(load_default=None, allow_none=True)
+
+
+class CriterionOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    weight = fields.Integer(required=True)
+
+
+class ScoreOut(Schema):
+    criterion_id = fields.Integer(required=True)
+    score = fields.Integer(required=True)
+    comment = fields.String(required=True)
+
+
+class ReviewOut(Schema):
+    id = fields.Integer(required=True)
+    proposal_id = fields.Integer(required=True)
+    reviewer_id = fields.Integer(required=True)
+    due_on = fields.Date(allow_none=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    criteria = fields.Function(lambda r: CriterionOut(many=True).dump(r.proposal.call.criteria),
+                               metadata={"description": "what to score, 1 to 5 each"})
+    scores = fields.List(fields.Nested(ScoreOut), required=True)
+
+
+class ScoreIn(Schema):
+    criterion_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class ReviewIn(Schema):
+    scores = fields.List(fields.Nested(ScoreIn), required=True, validate=validate.Length(max=50))
+    final = fields.Boolean(load_default=False, metadata={"description": "true submits the review"})
+
+
+class ProjectQuery(CursorQuery):
+    institute = fields.String(load_default="", validate=validate.Length(max=60))
+    status = fields.String(load_default="", validate=validate.OneOf(["", "approved", "active", "completed"]))
+    area = fields.String(load_default="", validate=validate.Length(max=200))
+    q = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class ProjectOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    technology_area = fields.String(required=True)
+    institute = fields.Function(lambda p: p.call.institute.acronym, required=True)
+    lead_organization = fields.Function(lambda p: p.lead_organization.name, required=True)
+
+
+class ProgramQuery(CursorQuery):
+    institute = fields.String(load_default="", validate=validate.Length(max=60))
+    state = fields.String(load_default="", validate=validate.Length(max=2))
+    audience = fields.String(load_default="", validate=validate.Length(max=40))
+    format = fields.String(load_default="", validate=validate.Length(max=40))
+    credential = fields.Boolean(load_default=False, metadata={"description": "only programs with a credential"})
+    starting = fields.Date(load_default=None, allow_none=True, metadata={"description": "sessions from this day"})
+
+
+class SessionOut(Schema):
+    id = fields.Integer(required=True)
+    program_id = fields.Integer(required=True)
+    starts_at = fields.DateTime(required=True)
+    ends_at = fields.DateTime(required=True)
+    online = fields.Boolean(required=True)
+    place = fields.String(required=True)
+    state = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+    seats_taken = fields.Integer(required=True)
+
+
+class ProgramOut(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    format = fields.String(required=True)
+    credential = fields.String(required=True)
+    institute = fields.String(required=True)
+    soonest = fields.DateTime(required=True, metadata={"description": "the soonest matching session's start"})
+    sessions = fields.List(fields.Nested(SessionOut), required=True,
+                           metadata={"description": "the next few matching sessions"})
