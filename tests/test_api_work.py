@@ -107,7 +107,8 @@ def test_verification_needs_a_token_made_within_the_step_up_window(app, client, 
                                       headers=bearer(old)), 403)
     assert "15 minutes" in body["detail"]
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "verification")) == 0
+        verifications = sa.select(sa.func.count(LedgerEntry.id)).where(LedgerEntry.kind == "verification")
+        assert db.session.scalar(verifications) == 0
 
 
 def test_another_organizations_pledge_by_id_is_404(app, client, ledger_world):
@@ -184,7 +185,8 @@ def test_a_draft_is_started_written_submitted_and_decided(app, client, proposal_
     review = client.get("/api/v1/me/reviews", headers=bearer(reviewer)).get_json()[0]
     criterion = review["criteria"][0]["id"]
     # someone who is not its reviewer does not see the proposal at all
-    assert_problem(client.put(f"/api/v1/proposals/{proposal_id}/review", headers=bearer(make_token(app, w.reviewer_two)),
+    other_reviewer = make_token(app, w.reviewer_two)
+    assert_problem(client.put(f"/api/v1/proposals/{proposal_id}/review", headers=bearer(other_reviewer),
                               json={"scores": [], "final": True}), 404)
     reviewed = client.put(f"/api/v1/proposals/{proposal_id}/review", headers=bearer(reviewer),
                           json={"scores": [{"criterion_id": criterion, "score": 4, "comment": "Sound."}],
