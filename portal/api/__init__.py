@@ -4,9 +4,12 @@ OpenAPI 3.1 description made from them at /api/v1/openapi.json with a documentat
 Callers authenticate with a personal access token (``auth``); errors are problem+json (``problems``); CORS is
 allowed on public reads only, without credentials."""
 
+import http
+
 from flask import Flask
 from flask_cors import CORS
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
 from portal.api import auth, docs, members, public
 from portal.api.problems import ProblemSchema
@@ -26,6 +29,18 @@ class PortalApi(Api):
 
     def _register_error_handlers(self) -> None:
         return None
+
+    def _register_responses(self) -> None:
+        """The error answers flask-smorest describes for each status, as problem+json."""
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 api = PortalApi()

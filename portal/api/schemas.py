@@ -1,6 +1,13 @@
 """What the API reads and answers (marshmallow schemas; the OpenAPI description is made from them)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from portal.models import Agency, Audience, Format
+
+
+def one_of_or_empty(values) -> validate.OneOf:
+    """A filter that names one of ``values``, or is empty (no filter)."""
+    return validate.OneOf(["", *(str(v) for v in values)])
 
 
 class CursorQuery(Schema):
@@ -18,7 +25,7 @@ def page_of(item: type[Schema], name: str) -> type[Schema]:
 
 class InstituteQuery(CursorQuery):
     q = fields.String(load_default="", validate=validate.Length(max=200))
-    agency = fields.String(load_default="", validate=validate.Length(max=20))
+    agency = fields.String(load_default="", validate=one_of_or_empty(Agency))
     state = fields.String(load_default="", validate=validate.Length(max=2))
     focus = fields.String(load_default="", validate=validate.Length(max=200))
 
@@ -69,6 +76,9 @@ class SnapshotQuery(Schema):
 
 class SnapshotOut(Schema):
     """The snapshot as /snapshot.json gives it; its figures are defined in the data dictionary at /snapshot/data."""
+
+    class Meta:
+        unknown = INCLUDE  # described as an open object: the tables are the dictionary's to define
 
 
 class OrganizationOut(Schema):
@@ -244,8 +254,8 @@ class ProjectOut(Schema):
 class ProgramQuery(CursorQuery):
     institute = fields.String(load_default="", validate=validate.Length(max=60))
     state = fields.String(load_default="", validate=validate.Length(max=2))
-    audience = fields.String(load_default="", validate=validate.Length(max=40))
-    format = fields.String(load_default="", validate=validate.Length(max=40))
+    audience = fields.String(load_default="", validate=one_of_or_empty(Audience))
+    format = fields.String(load_default="", validate=one_of_or_empty(Format))
     credential = fields.Boolean(load_default=False, metadata={"description": "only programs with a credential"})
     starting = fields.Date(load_default=None, allow_none=True, metadata={"description": "sessions from this day"})
 
