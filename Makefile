@@ -63,7 +63,7 @@ test-e2e: install-dev
 
 # The rule set and the type checker's settings are in pyproject.toml.
 lint: install-dev
-	$(BIN)/ruff check portal tests migrations config.py wsgi.py
+	$(BIN)/ruff check portal tests migrations examples config.py wsgi.py
 	$(BIN)/mypy portal
 
 clean:

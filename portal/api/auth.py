@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, request
 from flask_login import AnonymousUserMixin
+from flask_smorest import Blueprint
 
 from portal.extensions import db
 from portal.models import ApiToken, TokenScope, User
@@ -81,3 +82,15 @@ def rate_limit() -> str:
 
 
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+class ApiBlueprint(Blueprint):
+    """flask-smorest's Blueprint, naming each operation in the description after its view (``record_pledge``),
+    so that generated clients read well."""
+
+    def register_views_in_doc(self, api, app, spec, *, name, parameters):
+        for endpoint, info in self._docs.items():
+            for method, operation in info.items():
+                if method != "parameters":
+                    operation.setdefault("manual_doc", {}).setdefault("operationId", endpoint)
+        return super().register_views_in_doc(api, app, spec, name=name, parameters=parameters)

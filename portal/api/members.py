@@ -7,10 +7,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort, current_app
-from flask_smorest import Blueprint
 
 from portal import authz
-from portal.api.auth import SECURITY, caller, current_token, token_required
+from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
 from portal.api.changes import run, run_idempotent
 from portal.api.schemas import (
     ApplyIn,
@@ -46,7 +45,7 @@ from portal.services import DomainError, accounts, api_tokens, ledger, membershi
 from portal.services.ledger import PledgeInput
 from portal.services.proposals import DraftInput
 
-bp = Blueprint("api_members", __name__, url_prefix="/api/v1",
+bp = ApiBlueprint("api_members", __name__, url_prefix="/api/v1",
                description="Organizations' and institutes' work, with a personal access token.")
 
 WRITE = TokenScope.WRITE
@@ -87,7 +86,7 @@ def my_organizations():
 @bp.doc(security=SECURITY)
 @bp.arguments(ApplyIn)
 @bp.response(201, MembershipOut)
-def apply(data):
+def apply_for_membership(data):
     """An organization's admin applies for one of an institute's tiers."""
     organization = db.get_or_404(Organization, data["organization_id"])
     authz.require(caller(), "organization.apply", organization)
@@ -104,7 +103,7 @@ def apply(data):
 @token_required()
 @bp.doc(security=SECURITY)
 @bp.response(200, MembershipOut)
-def membership(membership_id: int):
+def membership_detail(membership_id: int):
     """A membership or application: the organization's people and the institute's staff see it."""
     return load(Membership, membership_id, "membership.view")
 
@@ -137,7 +136,7 @@ def decide_membership(data, membership_id: int):
                                         "description": "the same key and body answer the first answer again"}])
 @bp.arguments(PledgeIn)
 @bp.response(201, PledgeOut)
-def pledge(data):
+def record_pledge(data):
     """An organization's admin pledges co-investment to an institute it is a member of."""
     organization = db.get_or_404(Organization, data["organization_id"])
     authz.require(caller(), "organization.pledge", organization)
@@ -218,7 +217,7 @@ def start_proposal(data):
 @token_required()
 @bp.doc(security=SECURITY)
 @bp.response(200, ProposalOut)
-def proposal(proposal_id: int):
+def proposal_detail(proposal_id: int):
     """A proposal: approved projects are public; drafts and proposals under review, their team, reviewers and
     institute only (anyone else: 404)."""
     return load(Proposal, proposal_id, "proposal.view")
@@ -229,7 +228,7 @@ def proposal(proposal_id: int):
 @bp.doc(security=SECURITY)
 @bp.arguments(DraftIn)
 @bp.response(200, ProposalOut)
-def save_draft_of(data, proposal_id: int):
+def save_draft(data, proposal_id: int):
     """Write the draft (the whole of it: a field left out is emptied)."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
     draft = DraftInput(**{**data, "milestones": [(m["month"], m["title"], m["deliverable"])

@@ -2,9 +2,9 @@
 
 import sqlalchemy as sa
 from flask import abort
-from flask_smorest import Blueprint
 
 from portal import authz, paging
+from portal.api.auth import ApiBlueprint
 from portal.api.changes import answer, decode_cursor, encode_cursor
 from portal.api.problems import problem
 from portal.api.schemas import (
@@ -27,7 +27,7 @@ from portal.models import Institute, Program, ProjectCall, Proposal
 from portal.services import DomainError, memberships, proposals, snapshot, snapshot_as_of, workforce_listing
 from portal.services.institutes import InstituteFilters, search_query
 
-bp = Blueprint("api_public", __name__, url_prefix="/api/v1", description="Public reads: no token needed.")
+bp = ApiBlueprint("api_public", __name__, url_prefix="/api/v1", description="Public reads: no token needed.")
 
 
 def institute_or_404(slug: str) -> Institute:
@@ -52,14 +52,14 @@ def institutes(cursor, limit, **filters):
 
 @bp.get("/institutes/<slug>")
 @bp.response(200, InstituteOut)
-def institute(slug: str):
+def institute_detail(slug: str):
     """One institute."""
     return institute_or_404(slug)
 
 
 @bp.get("/institutes/<slug>/tiers")
 @bp.response(200, TierOut(many=True))
-def tiers(slug: str):
+def institute_tiers(slug: str):
     """The membership tiers an institute offers now."""
     return memberships.tiers_of(institute_or_404(slug))
 
@@ -77,7 +77,7 @@ def calls(cursor, limit, institute: str, area: str, closing_soon: bool):
 
 @bp.get("/calls/<int:call_id>")
 @bp.response(200, CallOut)
-def call(call_id: int):
+def call_detail(call_id: int):
     """One call (a draft is seen by nobody but its institute's staff: 404)."""
     found = db.get_or_404(ProjectCall, call_id)
     if not authz.can(None, "call.view", found):

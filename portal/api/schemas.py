@@ -144,9 +144,10 @@ class PledgeOut(Schema):
     institute = fields.Function(lambda p: p.institute.slug, required=True)
     kind = fields.String(required=True)
     fiscal_year = fields.Integer(required=True)
-    amount_cents = fields.Integer(required=True)
+    pledged_cents = fields.Integer(required=True)
     received_cents = fields.Integer(required=True)
     verified_cents = fields.Integer(required=True)
+    cancelled_cents = fields.Integer(required=True)
     remaining_cents = fields.Integer(required=True)
 
 
