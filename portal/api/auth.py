@@ -17,12 +17,13 @@ from portal.models import ApiToken, TokenScope, User
 from portal.services import api_tokens
 
 API_PREFIX = "/api/"
+DOCS_PAGE = "/api/v1/docs"  # a page of the site like any other (it shows who is signed in); it changes nothing
 
 
 def _identify() -> None:
     """The token's owner as ``current_user`` for an API request (anonymous without a token); 401 for a token
     that is unknown, expired, revoked, or whose account is disabled."""
-    if not request.path.startswith(API_PREFIX):
+    if not request.path.startswith(API_PREFIX) or request.path == DOCS_PAGE:
         return
     g.api_token = None
     g._login_user = AnonymousUserMixin()  # Flask-Login's per-request user: the cookie is never consulted
