@@ -4,7 +4,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal.api.problems import field_errors, problem
+from portal.problems import field_errors, problem
 from portal.extensions import db
 
 MESSAGES = {

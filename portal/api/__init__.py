@@ -1,7 +1,7 @@
 """The JSON API at /api/v1: flask-smorest blueprints (marshmallow schemas, apispec), one per domain, and the
 OpenAPI 3.1 description made from them at /api/v1/openapi.json with a documentation page at /api/v1/docs.
 
-Callers authenticate with a personal access token (``auth``); errors are problem+json (``problems``); CORS is
+Callers authenticate with a personal access token (``auth``); errors are problem+json (``portal.problems``); CORS is
 allowed on public reads only, without credentials."""
 
 import http
@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from portal.api import auth, docs, members, public
-from portal.api.problems import ProblemSchema
+from portal.problems import ProblemSchema
 from portal.extensions import csrf, limiter
 
 # Public reads that other sites' pages may fetch: the API's public GETs and the open data files.

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.auth import current_token
-from portal.api.problems import problem
+from portal.problems import problem
 from portal.errors import MESSAGES
 from portal.extensions import db
 from portal.models import IdempotentRequest

@@ -6,7 +6,7 @@ from flask import abort
 from portal import authz, paging
 from portal.api.auth import ApiBlueprint
 from portal.api.changes import answer, decode_cursor, encode_cursor
-from portal.api.problems import problem
+from portal.problems import problem
 from portal.api.schemas import (
     CallOut,
     CallQuery,
