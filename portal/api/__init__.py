@@ -12,8 +12,8 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from portal.api import auth, docs, members, public
-from portal.problems import ProblemSchema
 from portal.extensions import csrf, limiter
+from portal.problems import ProblemSchema
 
 # Public reads that other sites' pages may fetch: the API's public GETs and the open data files.
 CORS_PATHS = [r"/api/v1/(institutes|calls|snapshot|openapi\.json).*", r"/snapshot\.(json|csv)",

@@ -16,10 +16,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.auth import current_token
-from portal.problems import problem
 from portal.errors import MESSAGES
 from portal.extensions import db
 from portal.models import IdempotentRequest
+from portal.problems import problem
 from portal.services import DomainError, Repeat
 
 KEY_HEADER = "Idempotency-Key"

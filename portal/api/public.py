@@ -6,7 +6,6 @@ from flask import abort
 from portal import authz, paging
 from portal.api.auth import ApiBlueprint
 from portal.api.changes import answer, decode_cursor, encode_cursor
-from portal.problems import problem
 from portal.api.schemas import (
     CallOut,
     CallQuery,
@@ -24,6 +23,7 @@ from portal.api.schemas import (
 )
 from portal.extensions import db
 from portal.models import Institute, Program, ProjectCall, Proposal
+from portal.problems import problem
 from portal.services import DomainError, memberships, proposals, snapshot, snapshot_as_of, workforce_listing
 from portal.services.institutes import InstituteFilters, search_query
 
