@@ -210,3 +210,15 @@ def test_another_membership_by_id_is_404(app, client, membership_world):
     assert client.get(f"/api/v1/memberships/{membership.id}", headers=bearer(make_token(app, other_admin))) \
         .status_code == 200
 
+
+
+def test_a_receipt_sent_again_with_its_key_is_recorded_once(app, client, ledger_world):
+    w = ledger_world
+    pledge = client.post("/api/v1/pledges", headers=bearer(make_token(app, w.admin)), json=pledge_body(w)).get_json()
+    headers = bearer(make_token(app, w.recorder), **{"Idempotency-Key": "wire-7781"})
+    body = {"amount_cents": 10_000_00, "received_on": today().isoformat()}
+    first = client.post(f"/api/v1/pledges/{pledge['id']}/receipts", headers=headers, json=body)
+    again = client.post(f"/api/v1/pledges/{pledge['id']}/receipts", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
+    with app.app_context():
+        assert db.session.get(Pledge, pledge["id"]).received_cents == 10_000_00

@@ -49,6 +49,9 @@ bp = ApiBlueprint("api_members", __name__, url_prefix="/api/v1",
                description="Organizations' and institutes' work, with a personal access token.")
 
 WRITE = TokenScope.WRITE
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "description": "the same key and body answer the first answer again; another body, 422"}
 
 
 def load(model, record_id: int, view: str, action: str | None = None):
@@ -131,9 +134,7 @@ def decide_membership(data, membership_id: int):
 
 @bp.post("/pledges")
 @token_required(WRITE)
-@bp.doc(security=SECURITY, parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                                        "schema": {"type": "string", "maxLength": 255},
-                                        "description": "the same key and body answer the first answer again"}])
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
 @bp.arguments(PledgeIn)
 @bp.response(201, PledgeOut)
 def record_pledge(data):
@@ -168,15 +169,15 @@ def pledge_entries(pledge_id: int):
 
 @bp.post("/pledges/<int:pledge_id>/receipts")
 @token_required(WRITE)
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
 @bp.arguments(ReceiptIn)
 @bp.response(201, EntryOut)
 def record_receipt(data, pledge_id: int):
     """The institute's staff record money received against a pledge."""
     found = load(Pledge, pledge_id, "pledge.view", "pledge.record")
-    return run(lambda: ledger.record_receipt(caller(), found, amount_cents=data["amount_cents"],
-                                             received_on=data["received_on"], note=data["note"], key=None),
-               EntryOut().dump, 201)
+    return run_idempotent(lambda: ledger.record_receipt(caller(), found, amount_cents=data["amount_cents"],
+                                                        received_on=data["received_on"], note=data["note"],
+                                                        key=None), EntryOut().dump, 201)
 
 
 @bp.post("/pledges/<int:pledge_id>/receipts/<int:entry_id>/verification")
@@ -201,7 +202,7 @@ def verify_receipt(pledge_id: int, entry_id: int):
 
 @bp.post("/proposals")
 @token_required(WRITE)
-@bp.doc(security=SECURITY)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
 @bp.arguments(ProposalStartIn)
 @bp.response(201, ProposalOut)
 def start_proposal(data):
@@ -210,7 +211,8 @@ def start_proposal(data):
     if not authz.can(caller(), "call.view", found):
         abort(404)
     organization = db.get_or_404(Organization, data["organization_id"])
-    return run(lambda: proposals.start(caller(), found, organization, data["title"]), ProposalOut().dump, 201)
+    return run_idempotent(lambda: proposals.start(caller(), found, organization, data["title"]),
+                          ProposalOut().dump, 201)
 
 
 @bp.get("/proposals/<int:proposal_id>")
