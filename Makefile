@@ -74,7 +74,7 @@ test-e2e: install-dev
 
 # The rule set and the type checker's settings are in pyproject.toml.
 lint: install-dev
-	$(BIN)/ruff check portal tests migrations deploy config.py wsgi.py
+	$(BIN)/ruff check portal tests migrations deploy examples config.py wsgi.py
 	$(BIN)/mypy portal
 
 clean:

@@ -73,6 +73,7 @@ class Config:
     # A second factor proved this recently lets a person verify receipts, record federal money and
     # change who administers an institute without being asked again.
     STEP_UP_MAX_AGE = 15 * 60
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token, or per address without one
     # The largest request body accepted (an import file and its form); larger ones are answered 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024))
     # Fernet keys (comma-separated, the first encrypts) for authenticator secrets at rest; production must

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import Form as WTForm
 
 from config import CONFIGS
-from portal import cli, errors, headers, request_log, static_files
+from portal import api, cli, errors, headers, request_log, static_files
 from portal.addresses import RecordIdConverter
 from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
@@ -91,6 +91,7 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(network_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(invitations_bp)
+    api.init_app(app)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]
