@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 
-.PHONY: run test test-e2e lint install install-dev migrate seed static assets lighthouse html-check clean
+.PHONY: prod-local prod-local-status prod-local-down run test test-e2e lint install install-dev migrate seed static assets lighthouse html-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,23 +47,34 @@ html-check: install-dev
 	cd frontend && npm install --no-audit --no-fund --no-save
 	$(BIN)/python tests/benchmarks/html_check.py
 
-# The server and, beside it, the outbox worker that delivers mail (to this terminal without MAIL_SERVER);
-# the worker stops when the server does.
+# The server and, beside it, the job worker (in-process without REDIS_URL) that delivers mail (to this
+# terminal without MAIL_SERVER) and runs the daily jobs; the worker stops when the server does.
 run: seed static
-	$(FLASK) outbox work & worker=$$!; \
+	$(FLASK) jobs work & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The production layout on this machine (deploy/local.py): nginx, three app servers, the job worker and scheduler.
+prod-local: install
+	$(BIN)/python deploy/local.py up
+
+prod-local-status:
+	$(BIN)/python deploy/local.py status
+
+prod-local-down:
+	$(BIN)/python deploy/local.py down
+
+# The suite runs on every core (pytest-xdist), a test file per worker at a time.
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 test-e2e: install-dev
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 # The rule set and the type checker's settings are in pyproject.toml.
 lint: install-dev
-	$(BIN)/ruff check portal tests migrations config.py wsgi.py
+	$(BIN)/ruff check portal tests migrations deploy examples config.py wsgi.py
 	$(BIN)/mypy portal
 
 clean:

@@ -29,7 +29,14 @@ def env_flag(name: str, default: bool = False) -> bool:
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = database_url()
+    # Connections each process keeps open (DATABASE_POOL_SIZE) and may open beyond them at a peak
+    # (DATABASE_MAX_OVERFLOW): see the connection budget in the README. SQLite ignores them.
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "5"))
+    DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "10"))
+    # "json" writes one JSON object per log line (with each request's id, method, path, status, duration and
+    # user); anything else the usual human format.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "human")
     REDIS_URL = os.environ.get("REDIS_URL")
     # Keys in the shared cache start with this; give each deployment sharing one Redis its own.
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "portal")
@@ -66,6 +73,7 @@ class Config:
     # A second factor proved this recently lets a person verify receipts, record federal money and
     # change who administers an institute without being asked again.
     STEP_UP_MAX_AGE = 15 * 60
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")  # per token, or per address without one
     # The largest request body accepted (an import file and its form); larger ones are answered 413.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024))
     # Fernet keys (comma-separated, the first encrypts) for authenticator secrets at rest; production must
@@ -103,6 +111,18 @@ class Config:
     NO_FEAR_URL = os.environ.get("NO_FEAR_URL")  # the operator's No FEAR Act data, when it has any
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL")  # questions on accessibility and privacy
     SECURITY_CONTACT = os.environ.get("SECURITY_CONTACT")  # where vulnerabilities are reported
+    # A federal operator's codes for /data.json (DCAT-US v1.1): bureauCode from OMB Circular A-11 Appendix C
+    # ("015:11"), programCode from the Federal Program Inventory ("015:001"); several separated by commas.
+    # Left unset, the catalog leaves them out, as the schema for non-federal publishers does.
+    DCAT_BUREAU_CODE = os.environ.get("DCAT_BUREAU_CODE")
+    DCAT_PROGRAM_CODE = os.environ.get("DCAT_PROGRAM_CODE")
+
+    # The hour (UTC, 0 to 23) from which the daily jobs run (`flask jobs schedule`, or `flask jobs work` without
+    # Redis); 24 or more turns them off (run them with `flask jobs run NAME` or the daily commands instead).
+    # Enqueue a delivery of the outbox after each commit that queued mail (with REDIS_URL; tests turn it off
+    # so that the suite leaves no jobs in a shared Redis).
+    JOBS_ENQUEUE = True
+    DAILY_JOBS_HOUR = int(os.environ.get("DAILY_JOBS_HOUR", "6"))
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "587"))
@@ -121,6 +141,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key-not-for-production"
     SQLALCHEMY_DATABASE_URI = (os.environ.get("DATABASE_URL") and database_url()) or "sqlite://"
     RATELIMIT_ENABLED = False
+    JOBS_ENQUEUE = False
     WTF_CSRF_ENABLED = False
     STATIC_MANIFEST = False  # pages name the plain files, whether or not `flask digest compile` ran here
     ARGON2_TIME_COST = 1

@@ -1,6 +1,5 @@
 """The Manufacturing Innovation Network portal."""
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -12,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import Form as WTForm
 
 from config import CONFIGS
-from portal import cli, errors, headers, static_files
+from portal import api, cli, errors, headers, request_log, static_files
 from portal.addresses import RecordIdConverter
 from portal.audit.routes import bp as audit_bp
 from portal.auth import bp as auth_bp
@@ -28,6 +27,7 @@ from portal.memberships.routes import bp as memberships_bp
 from portal.models import encryption
 from portal.network.routes import bp as network_bp
 from portal.notifications.routes import bp as notifications_bp
+from portal.open_data.routes import bp as open_data_bp
 from portal.organizations.routes import bp as organizations_bp
 from portal.proposals import bp as proposals_bp
 from portal.services.clock import local_time, long_date
@@ -54,8 +54,11 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     _ensure_secret_key(app)
     encryption.check_keys(app.config)
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("portal").setLevel(logging.INFO)
+    request_log.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   "pool_size": app.config["DATABASE_POOL_SIZE"],
+                                                   "max_overflow": app.config["DATABASE_MAX_OVERFLOW"]}
 
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
@@ -82,11 +85,13 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     app.register_blueprint(ledger_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(snapshot_bp)
+    app.register_blueprint(open_data_bp)
     app.register_blueprint(workforce_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(network_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(invitations_bp)
+    api.init_app(app)
 
     if app.config.get("STATIC_FOLDER"):
         app.static_folder = app.config["STATIC_FOLDER"]

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import jobs
 from portal.extensions import db
 from portal.imports.commands import batch_cli, import_command
 from portal.models import AuditEvent
@@ -39,6 +40,7 @@ memberships_cli = AppGroup("memberships", help="Membership upkeep, for a daily s
 ledger_cli = AppGroup("ledger", help="Co-investment ledger checks and reminders.")
 workforce_cli = AppGroup("workforce", help="Workforce programs: reminders, for a daily scheduler.")
 reviews_cli = AppGroup("reviews", help="Proposal reviews: reminders of due dates, for a daily scheduler.")
+jobs_cli = AppGroup("jobs", help="Background jobs: the worker and the scheduler (RQ on Redis, or in-process).")
 accounts_cli = AppGroup("accounts", help="Accounts: disable or enable one (audited).")
 
 
@@ -294,6 +296,69 @@ def reviews_remind_command() -> None:
     click.echo(f"{count} reminder(s) sent.")
 
 
+def _stop_on_signals() -> tuple[threading.Event, dict]:
+    stop = threading.Event()
+    handled = (signal.SIGTERM, signal.SIGINT)
+    return stop, {number: signal.signal(number, lambda *_: stop.set()) for number in handled}
+
+
+@jobs_cli.command("work")
+@click.option("--burst", is_flag=True, help="Run what is queued (or due, without Redis) once, then stop.")
+@click.option("--interval", default=1.0, show_default=True,
+              help="Without Redis: seconds between looks at the outbox when nothing is due.")
+def jobs_work_command(burst: bool, interval: float) -> None:
+    """The worker: with REDIS_URL, runs the jobs on the queue (RQ), retrying failures with growing waits;
+    without it, delivers the outbox every second and runs each daily job once a day in this process.
+    SIGTERM or Ctrl-C finish the job in hand, then stop."""
+    config = current_app.config
+    if config.get("REDIS_URL"):
+        click.echo(f"Job worker (pid {os.getpid()}) on the queue {jobs.QUEUE!r} at {config['REDIS_URL']}.")
+        jobs.work_with_redis(jobs.worker_connection(), burst=burst)
+        return
+    server = config.get("MAIL_SERVER")
+    click.echo(f"Job worker (pid {os.getpid()}), in this process (no REDIS_URL): the outbox every {interval:g} s, "
+               f"daily jobs from {config['DAILY_JOBS_HOUR']}:00 UTC; mail "
+               + (f"by SMTP to {server}." if server else "written here (no MAIL_SERVER set)."))
+    stop, previous = _stop_on_signals()
+    try:
+        jobs.work_in_process(stop, interval, config["DAILY_JOBS_HOUR"], once=burst)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    click.echo("Job worker stopped.")
+
+
+@jobs_cli.command("schedule")
+@click.option("--every", default=5.0, show_default=True, help="Seconds between two deliveries of the outbox.")
+def jobs_schedule_command(every: float) -> None:
+    """The scheduler (needs REDIS_URL): enqueues a delivery of the outbox every few seconds and each daily job
+    once a day from DAILY_JOBS_HOUR (UTC); one per day whatever restarts or other schedulers do."""
+    config = current_app.config
+    if not config.get("REDIS_URL"):
+        raise click.ClickException("The scheduler needs REDIS_URL; without Redis, `flask jobs work` runs the "
+                                   "daily jobs itself.")
+    click.echo(f"Job scheduler (pid {os.getpid()}): the outbox every {every:g} s, daily jobs "
+               f"({', '.join(jobs.DAILY)}) from {config['DAILY_JOBS_HOUR']}:00 UTC.")
+    stop, previous = _stop_on_signals()
+    try:
+        jobs.schedule(stop, every, config["DAILY_JOBS_HOUR"], jobs.worker_connection())
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    click.echo("Job scheduler stopped.")
+
+
+@jobs_cli.command("run")
+@click.argument("name", type=click.Choice([*jobs.DAILY, "outbox"]))
+def jobs_run_command(name: str) -> None:
+    """Run one job now in this process (a daily job by name, or `outbox`), as the worker would."""
+    if name == "outbox":
+        sent, failed = jobs.deliver_outbox()
+        click.echo(f"Sent {sent}, failed {failed}.")
+        return
+    click.echo(f"{name}: {jobs.run_daily(name)} done.")
+
+
 def _account_change(email: str, change, done: str) -> None:
     user = accounts.find_by_email(email)
     if user is None:
@@ -326,6 +391,7 @@ def accounts_enable_command(email: str, reason: str) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(accounts_cli)
+    app.cli.add_command(jobs_cli)
     app.cli.add_command(notifications_cli)
     app.cli.add_command(reviews_cli)
     app.cli.add_command(audit_cli)

@@ -89,21 +89,22 @@ def _typed(key: Any, value: Any) -> Any:
 
 def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
            descending: bool, per_page: int = PER_PAGE, scalars: bool = True,
-           count: bool = True, param: str = "after", total: int | None = None) -> Page:
+           count: bool = True, param: str = "after", total: int | None = None, cursor: str | None = None) -> Page:
     """One page of ``query`` ordered by ``keys`` (all ascending or all descending; the last one unique), after
     the cursor in the query string's ``param``. ``row_key`` gives a row's values of ``keys`` (strings or
     integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing. The page's
     total is ``total`` when the caller knows it without counting (from the summary figures), else a capped
-    count of the matches if ``count``."""
+    count of the matches if ``count``. ``cursor``: the cursor's text when it does not come from the query string
+    (the JSON API's opaque cursors)."""
     if query is None:  # a filter that can match nothing
         return Page(items=[], param=param, after=None, first=True, total=Capped(0, COUNT_CAP))
-    values = _cursor(request.args.get(param), keys)
+    values = _cursor(request.args.get(param) if cursor is None else cursor, keys)
     known = Capped.exact(total) if total is not None else None
     total_of_page = known or (capped_count(query) if count else Capped(0, 0))
     if values is not None:
         row = sa.tuple_(*keys)
-        cursor = sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
-        query = query.where(row < cursor if descending else row > cursor)
+        bound = sa.tuple_(*(sa.literal(v, type_=key.type) for key, v in zip(keys, values, strict=True)))
+        query = query.where(row < bound if descending else row > bound)
     ordered = (query.order_by(None).order_by(*(key.desc() if descending else key.asc() for key in keys))
                .limit(per_page + 1))
     result = db.session.scalars(ordered) if scalars else db.session.execute(ordered)

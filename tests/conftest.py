@@ -58,7 +58,9 @@ def make_app():
     made = []
 
     def make(**overrides):
-        overrides.setdefault("CACHE_KEY_PREFIX", f"test-{uuid.uuid4().hex}")  # a shared Redis keeps tests apart
+        prefix = f"test-{uuid.uuid4().hex}"  # a shared Redis keeps tests (and parallel workers) apart
+        overrides.setdefault("CACHE_KEY_PREFIX", prefix)
+        overrides.setdefault("RATELIMIT_KEY_PREFIX", prefix)
         app = create_app("testing", **overrides)
         with app.app_context():
             db.create_all()

@@ -12,6 +12,9 @@ STATES = ("OH", "MI", "PA", "NY", "CA", "TX", "MA", "NC", "TN", "IN", "IL", "GA"
 OTHERS = ("academic", "government", "nonprofit")
 
 
+AREAS = ("Metals", "Composites", "Digital manufacturing", "Photonics", "Biomanufacturing")
+
+
 def _csv(header: list[str], rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -45,6 +48,12 @@ def network_files(institutes: list[str], *, members: int, fiscal_year: int, indu
                 f"{fiscal_year - 1}-10-15"] for i, name in enumerate(names)]
     receipts = [[f"R{i:06d}", f"P{i:06d}", amounts[i], f"{fiscal_year}-06-30", f"{fiscal_year}-07-15"]
                 for i in range(members)]
+    # one project per member: led by it with the next member as partner, every third completed in the year
+    projects = [[f"PR{i:06d}", institutes[i % len(institutes)], f"Project {i:06d}", name,
+                 names[(i + 1) % members] if members > 1 else "", AREAS[i % len(AREAS)],
+                 "completed" if i % 3 == 0 else "active", f"{fiscal_year - 1}-09-01", f"{fiscal_year - 1}-10-01",
+                 f"{fiscal_year}-06-30" if i % 3 == 0 else "", 500_000 + i % 7 * 100_000, 600_000, 4, 6,
+                 6 if i % 3 == 0 else ""] for i, name in enumerate(names)]
     federal = [[acronym, fiscal_year, amount, f"FY{fiscal_year}-{acronym}-BASE"]
                for acronym, amount in zip(institutes, _split(federal_usd, len(institutes)), strict=True)]
     return {
@@ -55,4 +64,7 @@ def network_files(institutes: list[str], *, members: int, fiscal_year: int, indu
                         pledges),
         "receipts": _csv(["receipt_ref", "pledge_ref", "amount", "received_on", "verified_on"], receipts),
         "federal": _csv(["institute", "fiscal_year", "amount", "reference"], federal),
+        "projects": _csv(["project_ref", "institute", "title", "lead_organization", "partners", "technology_area",
+                          "status", "awarded_on", "started_on", "completed_on", "federal_amount", "cost_share",
+                          "trl_start", "trl_target", "trl_reached"], projects),
     }

@@ -61,7 +61,8 @@ def exports(app):
         sess = workforce_session(staff, workforce_program(staff, institute))
         workforce.sign_up(db.session.get(User, participant.id), sess, "k12")
         proposal = db.session.get(Proposal, proposal.id)
-        for status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED):
+        for status in (ProposalStatus.SUBMITTED, ProposalStatus.UNDER_REVIEW, ProposalStatus.APPROVED,
+                       ProposalStatus.ACTIVE):
             proposals._move(staff, proposal, status, [proposal.status])
         db.session.commit()
         return {"institute_admin.roster_csv": [f"/institutes/{institute.slug}/roster.csv"],
@@ -70,7 +71,12 @@ def exports(app):
                 "snapshot.as_csv": ["/snapshot.csv", f"/institutes/{institute.slug}/snapshot.csv"],
                 "workforce.roster_csv": [f"/sessions/{sess.id}/roster.csv"],
                 "institute_admin.audit_csv": [f"/institutes/{institute.slug}/audit.csv"],
-                "audit.log_csv": ["/audit.csv", "/audit.csv?kind=ledger"]}
+                "audit.log_csv": ["/audit.csv", "/audit.csv?kind=ledger"],
+                "open_data.records_csv": ["/open-data/projects.csv"],
+                "open_data.network_table": ["/open-data/snapshot/network/projects_by_area.csv"],
+                "open_data.institute_table": [f"/open-data/snapshot/institutes/{institute.slug}/projects_by_area.csv"],
+                "open_data.fiscal_year_table": [
+                    f"/open-data/snapshot/fy/{ledger.fiscal_year_of(today())}/fy_projects_by_area.csv"]}
 
 
 def csv_files(response) -> dict[str, list[list[str]]]:

@@ -94,3 +94,12 @@ def test_an_oversized_upload_is_answered_413_with_a_page(make_app):
     answer = post_file(client, "organizations", "x" * 5000)
     assert answer.status_code == 413 and b"File too large" in answer.data
     assert organizations(small) == 0
+
+
+def test_a_file_of_another_type_is_answered_422_with_the_reason_and_nothing_written(app, client, world):  # noqa: F811
+    login(client, "first@example.com")
+    for decision in ("check", "import"):
+        answer = post_file(client, "organizations", "%PDF-1.7", decision, filename="members.pdf")
+        assert answer.status_code == 422
+        assert b"A .pdf file cannot be imported: save it as CSV UTF-8 (.csv) or as Excel (.xlsx)" in answer.data
+    assert organizations(app) == 0

@@ -351,7 +351,7 @@ def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
            "MxD,2012,Early,,1,,,,\n")              # before MxD was founded
     with app.app_context():
         where = {(p.row, p.column) for p in imports.check(ImportKind.WORKFORCE, bad.encode(), "w.csv").problems}
-        assert where == {(2, "held_on"), (3, "k12"), (4, None), (6, "title"), (7, "fiscal_year")}
+        assert where == {(2, "held_on"), (3, "k12"), (4, "k12"), (6, "title"), (7, "fiscal_year")}
         batch = load(ImportKind.WORKFORCE, WORKFORCE, world["first"])
         america_makes = db.session.scalar(sa.select(Institute.id).where(Institute.acronym == "America Makes"))
         figures = summary.stored()
@@ -362,3 +362,117 @@ def test_workforce_counts_load_into_the_snapshot_figures_and_undo(app, world):
         imports.undo(user(world["first"]), batch)
         db.session.commit()
         assert (america_makes, "workforce", "2018:k12") not in summary.stored()
+
+
+def test_every_imported_record_is_audited_as_its_page_would_and_the_chain_holds(app, world, runner):
+    from portal.services import audit, audit_log
+
+    def events(action, batch):
+        return [e for e in db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                              .order_by(AuditEvent.id))
+                if (e.details or {}).get("import_batch") == batch.id]
+
+    with app.app_context():
+        orgs = load(ImportKind.ORGANIZATIONS, ORGS, world["first"])
+        members = load(ImportKind.MEMBERSHIPS, MEMBERSHIPS, world["first"])
+        pledges = load(ImportKind.PLEDGES, PLEDGES, world["first"], world["second"])
+        receipts = load(ImportKind.RECEIPTS, RECEIPTS, world["first"], world["second"])
+        federal = load(ImportKind.FEDERAL, FEDERAL, world["first"], world["second"])
+        assert audit.verify_chain().problem is None
+
+        created = events("organization.created", orgs)
+        assert sorted(e.subject_id for e in created) == sorted(
+            db.session.scalars(sa.select(Organization.id)))
+        approved = events("membership.approved", members)
+        assert [(e.subject_type, e.to_state, e.details["starts_on"]) for e in approved] == [
+            ("memberships", "active", "2017-10-01"), ("memberships", "active", "2016-10-01")]
+        pledged = events("ledger.pledge", pledges)
+        am1 = db.session.scalar(sa.select(Pledge).where(Pledge.import_ref == "AM-1"))
+        assert (pledged[0].subject_id, pledged[0].actor_id, pledged[0].institute_id, pledged[0].details) == (
+            am1.id, world["first"], am1.institute_id,
+            {"amount_cents": 25_000_000, "kind": "cash", "fiscal_year": 2018, "import_batch": pledges.id})
+        assert len(events("ledger.receipt", receipts)) == 2
+        [verified] = events("ledger.verification", receipts)
+        assert verified.actor_id == world["second"] and verified.subject_type == "ledger_entries"
+        assert db.session.get(LedgerEntry, verified.subject_id).kind == EntryKind.VERIFICATION
+        [obligation] = events("ledger.federal_obligation", federal)
+        assert obligation.details["amount_cents"] == 1_500_000_000
+        lines = {line.text for line in audit_log.describe(pledged + approved)}
+        assert "Test Person recorded a pledge of $250,000: Acme Additive's FY2018 pledge to America Makes" in lines
+        assert "Test Person approved Acme Additive's membership of America Makes" in lines
+
+        for batch in (receipts, federal):
+            imports.undo(user(world["second"]), db.session.get(ImportBatch, batch.id))
+            db.session.commit()
+        assert len(events("ledger.reversal", receipts)) == 3
+        assert [e.details["amount_cents"] for e in events("ledger.federal_obligation", federal)] == [
+            1_500_000_000, -1_500_000_000]
+        imports.undo(user(world["second"]), db.session.get(ImportBatch, pledges.id))
+        imports.undo(user(world["first"]), db.session.get(ImportBatch, members.id))
+        db.session.commit()
+        assert len(events("ledger.cancellation", pledges)) == 2
+        assert len(events("import.record_removed", members)) == 2
+        assert audit.verify_chain().problem is None
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+
+
+def test_the_import_and_the_pages_refuse_with_the_same_rules(app, world):
+    """The import calls the domain services' own rule functions: the same words as the pages."""
+    with app.app_context():
+        load(ImportKind.ORGANIZATIONS, ORGS, world["first"])
+        bad_members = MEMBERSHIPS.replace("Gold,2017-10-01,2018-09-30", "Diamond,2018-09-30,2017-10-01")
+        problems = {(p.column, p.message) for p in
+                    imports.check(ImportKind.MEMBERSHIPS, bad_members.encode(), "m.csv").problems}
+        assert ("tier", "America Makes has no tier called 'Diamond'") in problems
+        assert ("ends_on", "The term must end after it starts") in problems
+        load(ImportKind.MEMBERSHIPS, MEMBERSHIPS, world["first"])
+        load(ImportKind.PLEDGES, PLEDGES, world["first"], world["second"])
+        too_much = RECEIPTS.replace("R-2,AM-2,100000", "R-2,AM-2,100001")
+        [problem] = imports.check(ImportKind.RECEIPTS, too_much.encode(), "r.csv").problems
+        assert (problem.column, problem.message) == (
+            "amount", "That is more than remains on pledge AM-2 after the rows above ($100,000 remains)")
+        in_kind = PLEDGES.replace("AM-2,Buckeye University,America Makes,2018,cash", "AM-3,Buckeye University,"
+                                  "America Makes,2018,in kind")
+        [problem] = imports.check(ImportKind.PLEDGES, in_kind.encode(), "p.csv").problems
+        assert problem.message == "Describe what is given in kind and how it was valued"
+
+
+def test_a_file_too_large_is_refused_before_it_is_read_and_nothing_is_written(app, world, runner, tmp_path,
+                                                                               monkeypatch):
+    """Stands for a 200 MB file: the limit is lowered, so nothing large is made."""
+    from portal.services.imports import reading
+
+    monkeypatch.setattr(reading, "MAX_BYTES", len(ORGS) - 1)
+    with app.app_context():
+        [problem] = imports.check(ImportKind.ORGANIZATIONS, ORGS.encode(), "orgs.csv").problems
+        assert "larger than" in problem.message and "split it into several files" in problem.message
+        with pytest.raises(imports.ImportProblems):
+            imports.upload(user(world["first"]), ImportKind.ORGANIZATIONS, ORGS.encode(), "orgs.csv")
+        db.session.rollback()
+    big = tmp_path / "orgs.csv"
+    big.write_text(ORGS)
+    read = []
+    monkeypatch.setattr(type(big), "read_bytes", lambda self: read.append(self) or b"")
+    result = runner.invoke(args=["import", "organizations", str(big), "--as", "first@example.com"])
+    assert result.exit_code == 1 and "larger than" in result.output and read == []  # refused unread
+    with app.app_context():
+        assert count(Organization) == 0 and count(ImportBatch) == 0
+
+
+@pytest.mark.parametrize(("filename", "data", "words"), [
+    ("report.pdf", b"%PDF-1.7\n1 0 obj\n", "A .pdf file cannot be imported"),
+    ("members.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "A .xls file cannot be imported"),
+    ("members.docx", b"PK\x03\x04not a workbook", "A .docx file cannot be imported"),
+    ("photo", b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
+    ("members.xlsx", b"PK\x03\x04not a workbook", "could not be read as an Excel workbook"),
+    ("members.csv", b"name\x00,sector\n", "not a CSV file"),
+])
+def test_a_file_of_another_type_is_refused_with_a_clear_message(app, world, filename, data, words):
+    with app.app_context():
+        [problem] = imports.check(ImportKind.ORGANIZATIONS, data, filename).problems
+        assert problem.row is None and words in problem.message
+        with pytest.raises(imports.ImportProblems):
+            imports.upload(user(world["first"]), ImportKind.ORGANIZATIONS, data, filename)
+        db.session.rollback()
+        assert count(Organization) == 0 and count(ImportBatch) == 0

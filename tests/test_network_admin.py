@@ -339,3 +339,38 @@ def test_sensitive_changes_ask_for_a_fresh_second_factor(client, app, admin, cha
         assert get(Institute, d.one).retired_on is None
         assert db.session.scalar(sa.select(Institute).where(Institute.slug == "bio-x")) is None
         assert actions("user.disabled") == actions("organization.merged") == actions("institute.retired") == []
+
+
+def test_a_retired_institute_is_not_counted_now_and_is_listed_apart(client, app, admin):
+    """The snapshot of now counts the institutes active now and the organizations with a membership in force at
+    one of them, as a recount from the tables says; the directory lists retired institutes apart."""
+    staying, leaving = make_institute(app), make_institute(app, slug="leaving", acronym="LV")
+    members = [make_organization(app, name=f"Member {n}") for n in range(4)]
+    for n, organization in enumerate(members):  # 0 and 1 at both, 2 at the one staying, 3 at the one leaving
+        for institute in ([staying, leaving] if n < 2 else [staying] if n == 2 else [leaving]):
+            make_membership(app, organization, institute, make_tier(app, institute, name=f"Tier {n}"))
+    login(client, admin.email)
+    before = dict(client.get("/snapshot.json").get_json()["tables"]["overview"]["rows"])
+    assert (before["institutes"], before["member organizations"]) == (2, 4)
+    response = client.post(f"/network/institutes/{leaving.slug}/retire",
+                           data={"retired_on": today().isoformat(), "reason": "Funding ended"})
+    assert response.status_code == 302
+    client.get("/logout")
+    with app.app_context():
+        active = db.session.scalars(sa.select(Institute.id).where(Institute.retired_on.is_(None))).all()
+        recount = len(set(db.session.scalars(sa.select(Membership.organization_id).where(
+            Membership.in_force(today()), Membership.institute_id.in_(active)))))
+        assert summary.problems() == []  # `flask ledger verify` agrees
+    data = client.get("/snapshot.json").get_json()["tables"]
+    now = dict(data["overview"]["rows"])
+    assert (now["institutes"], now["member organizations"]) == (len(active), recount) == (1, 3)
+    assert sum(row[1] for row in data["members_by_sector"]["rows"]) == 3
+    assert "LV" in [row[0] for row in data["coinvestment_by_institute"]["rows"]]  # its history stays
+    year = ledger.fiscal_year_of(today())
+    as_of = dict(client.get(f"/snapshot.json?fy={year}").get_json()["tables"]["fy_overview"]["rows"])
+    assert as_of["institutes active"] == 2  # active during the fiscal year: it left on its last day, this year
+    directory = client.get("/institutes/").get_data(as_text=True)
+    active_part, retired_part = directory.split('<h2 id="retired-heading"')
+    assert ">TI</a>" in active_part and ">LV</a>" not in active_part
+    assert f">LV</a>: {leaving.name}, retired in {today().year}" in retired_part
+    assert "1 institute; 1 retired." in directory

@@ -134,3 +134,14 @@ def notification_preferences_form(choices: dict[NoticeKind, Delivery] | None = N
             kind.label, choices=options, default=(choices or {}).get(kind, Delivery.NOW).value,
             validators=[InputRequired("Choose at once, daily digest or off")]))
     return NotificationPreferencesForm(**kwargs)
+
+
+class ApiTokenForm(Form):
+    name = StringField("Name of the token", validators=[InputRequired("Name the token"), Length(max=100)],
+                       description="So that you can tell your tokens apart, for example: Membership CRM sync.")
+    scope = RadioField("What it may do", choices=[SelectChoice("read", "Read only"),
+                                                 SelectChoice("write", "Read and make changes")],
+                       default="read", validators=[InputRequired("Choose what the token may do")])
+    days = SelectField("Expires after", choices=[SelectChoice("30", "30 days"), SelectChoice("90", "90 days"),
+                                                  SelectChoice("365", "One year")],
+                       default="90", validators=[InputRequired("Choose when the token expires")])

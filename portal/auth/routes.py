@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.auth.forms import (
     NEW_ORGANIZATION,
     AddPasskeyForm,
+    ApiTokenForm,
     ChangeEmailForm,
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -27,6 +28,7 @@ from portal.models import Delivery, User
 from portal.services import (
     DomainError,
     accounts,
+    api_tokens,
     audit,
     memberships,
     mfa,
@@ -272,6 +274,7 @@ def render_account(status: int = 200, **forms):
     forms.setdefault("join_form", JoinOrganizationForm(formdata=None))
     forms.setdefault("sessions_form", ConfirmForm(formdata=None))
     forms.setdefault("passkey_form", AddPasskeyForm(formdata=None, prefix="passkey"))
+    forms.setdefault("token_form", ApiTokenForm(formdata=None, prefix="token"))
     forms.setdefault("preferences_form", notification_preferences_form(notifications.preferences_of(current_user),
                                                                        formdata=None))
     record = current_session()
@@ -282,7 +285,8 @@ def render_account(status: int = 200, **forms):
         old_recovery_codes=mfa.has_old_recovery_codes(current_user), passkeys=passkeys.passkeys_of(current_user),
         audit_head=audit.head() if current_user.is_network_admin else None,
         proposals=proposals.proposals_of_user(current_user), reviews=proposals.reviews_for(current_user),
-        administers=memberships.institutes_administered(current_user), **forms
+        administers=memberships.institutes_administered(current_user),
+        api_tokens=api_tokens.live_tokens(current_user), **forms
     ), status
 
 

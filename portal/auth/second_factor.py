@@ -98,6 +98,8 @@ def require_second_factor():
     endpoint = request.endpoint or ""
     if endpoint in OPEN_ENDPOINTS or endpoint.startswith("auth.") or not current_user.is_authenticated:
         return None
+    if request.path.startswith("/api/"):  # a token's owner proved the second factor when the token was made
+        return None
     record = current_session()
     if record is not None and record.second_factor_at is not None:
         return None

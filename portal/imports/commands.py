@@ -9,6 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 from portal.extensions import db
 from portal.models import ImportBatch, ImportKind, User
 from portal.services import DomainError, imports
+from portal.services.imports import reading
 
 batch_cli = AppGroup("import-batch", help="Import batches: approve a money batch, undo a batch, list them.")
 
@@ -51,7 +52,13 @@ def _run(change, rows: int, label: str):
 @with_appcontext
 def import_command(kind: str, file: Path, email: str, dry_run: bool) -> None:
     """Import KIND records from FILE (CSV or .xlsx), all or nothing; money waits for a second approval."""
-    actor, data = _admin(email), file.read_bytes()
+    actor = _admin(email)
+    try:  # a file too large, or of another type, is refused before it is read
+        reading.check_file_name(file.name)
+        reading.check_size(file.stat().st_size)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    data = file.read_bytes()
     rows = imports.count_rows(data, file.name)
     if dry_run:
         with click.progressbar(length=max(rows, 1), label="Checking") as bar:

@@ -16,7 +16,7 @@ bp = Blueprint("institutes", __name__, url_prefix="/institutes")
 
 @bp.get("/")
 def index():
-    """List institutes, filtered by agency, state and focus, with a text search."""
+    """List institutes, filtered by agency, state and focus, with a text search; retired ones apart."""
     form = InstituteSearchForm(request.args, meta={"csrf": False})
     form.set_choices(institutes.filter_choices())
     filters = InstituteFilters()
@@ -24,8 +24,9 @@ def index():
         filters = InstituteFilters(q=form.q.data or "", agency=form.agency.data or "",
                                    state=form.state.data or "", focus=form.focus.data or "")
     results = institutes.search(filters)
-    return render_template("institutes/index.html", form=form, institutes=results,
-                           filtered=any(vars(filters).values()))
+    return render_template("institutes/index.html", form=form,
+                           institutes=[i for i in results if not i.is_retired],
+                           retired=[i for i in results if i.is_retired], filtered=any(vars(filters).values()))
 
 
 def roster_page(institute: Institute, total: int | None = None) -> paging.Page:

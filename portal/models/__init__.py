@@ -1,5 +1,6 @@
 """All models, imported so that metadata and Alembic see every table."""
 
+from portal.models.api import ApiToken, IdempotentRequest, TokenScope
 from portal.models.audit import AuditEvent
 from portal.models.imports import MONEY_KINDS, ImportBatch, ImportKind, ImportStatus
 from portal.models.institute import Agency, Institute
@@ -67,6 +68,7 @@ __all__ = [
     "AffiliationRole",
     "AffiliationStatus",
     "Agency",
+    "ApiToken",
     "Audience",
     "AuditEvent",
     "CallStatus",
@@ -78,6 +80,7 @@ __all__ = [
     "FederalObligation",
     "Figure",
     "Format",
+    "IdempotentRequest",
     "ImportBatch",
     "ImportKind",
     "ImportStatus",
@@ -123,6 +126,7 @@ __all__ = [
     "StatusChange",
     "Summary",
     "Tier",
+    "TokenScope",
     "User",
     "UserSession",
     "name_key",

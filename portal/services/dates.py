@@ -63,6 +63,8 @@ def check_membership_term(starts_on: date, ends_on: date, founded_year: int, *, 
     (on everyday forms) not more than a year back; and the term must end after today, so an approval never
     creates a membership that has already lapsed."""
     today = today or clock_today()
+    if ends_on <= starts_on:
+        raise DomainError("ends_on", "The term must end after it starts")
     check_not_before_founding(starts_on, founded_year, "starts_on", "The start date")
     if starts_on > today + MEMBERSHIP_START_AHEAD:
         raise DomainError("starts_on", f"The start date can be at most a year ahead "

@@ -23,6 +23,11 @@ class InstituteFilters:
 def search(filters: InstituteFilters) -> list[Institute]:
     """Institutes matching every filter given; ``q`` matches name, acronym, city, state, focus (close spellings
     too, on PostgreSQL) and description."""
+    return list(db.session.scalars(search_query(filters).order_by(Institute.founded_year, Institute.acronym)))
+
+
+def search_query(filters: InstituteFilters) -> sa.Select:
+    """The select behind ``search``, unordered (the API pages through it)."""
     query = sa.select(Institute)
     if filters.q.strip():
         query = query.where(sa.or_(matches(INSTITUTE_TEXT, filters.q),
@@ -34,7 +39,7 @@ def search(filters: InstituteFilters) -> list[Institute]:
         query = query.where(Institute.state == filters.state)
     if filters.focus:
         query = query.where(Institute.focus == filters.focus)
-    return list(db.session.scalars(query.order_by(Institute.founded_year, Institute.acronym)))
+    return query
 
 
 def filter_choices() -> dict[str, list[str]]:

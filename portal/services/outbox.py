@@ -26,6 +26,8 @@ log = logging.getLogger("portal.mail")
 FIRST_RETRY = timedelta(seconds=30)  # after the first failure; doubled after each one after that
 LAST_RETRY = timedelta(hours=1)      # the longest wait between two tries
 SENDING = timedelta(minutes=5)       # a worker that claimed a message and died: another tries after this
+# Set on the session by queue(); after the commit, portal/jobs.py enqueues a delivery (with Redis).
+QUEUED_MAIL = "portal_queued_mail"
 
 
 def link(endpoint: str, **values) -> str:
@@ -44,6 +46,7 @@ def queue(to_address: str, template: str, **context) -> OutboxMessage:
     message = OutboxMessage(to_address=to_address, subject=subject.strip(), body=body.strip() + "\n")
     db.session.add(message)
     db.session.flush()
+    db.session.info[QUEUED_MAIL] = True
     return message
 
 

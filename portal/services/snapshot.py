@@ -39,11 +39,45 @@ from portal.services.summary import GROUPS, group_of
 
 SUPPRESS_BELOW = 3  # organizations behind a money figure
 
-# Every table, its columns and what they mean: the data dictionary page and the CSV README come from here.
+# What a withheld money cell is, and how an empty ratio is read: the data dictionary, the CSV README and the
+# snapshot as of a fiscal year say it in these words.
+WITHHELD_MONEY = (f"withheld when 1 or {SUPPRESS_BELOW - 1} organizations make it (the cell is empty, null in JSON; "
+                  "the page shows “suppressed”), so that no single organization's pledge can be read off; "
+                  "0 when no organization did")
+EMPTY_RATIO = ("Empty (null in JSON) in two cases the cells beside it tell apart: withheld, when verified_cents is "
+               "withheld, or none, when federal_cents is 0 and there is nothing to divide by")
+
+# The headline figures, in the order the overview lists them, each with the unit of its value.
+OVERVIEW_UNITS = {
+    "institutes": "a count of institutes",
+    "member organizations": "a count of organizations with a membership in force",
+    "states and territories with members": "a count of US states and territories",
+    "projects (approved, active or completed)": "a count of projects",
+    "percent of members in industry": "a percentage from 0 to 100, to one decimal; empty with no members",
+    "percent of industry members that are small":
+        "a percentage from 0 to 100, to one decimal; empty with no industry members",
+    "network match ratio (verified non-federal over federal)":
+        "a ratio, to two decimals (1 is one dollar verified for each federal dollar); empty when withheld "
+        f"(the verified money of the whole network comes from fewer than {SUPPRESS_BELOW} organizations) or none "
+        "(no federal obligations yet)",
+}
+
+
+def units(measures: dict[str, str]) -> str:
+    """``{figure: unit}`` in words, for the dictionary's description of an overview's ``value``."""
+    return "; ".join(f"{figure}: {unit}" for figure, unit in measures.items()) + "."
+
+
+# Every table, its columns and what they mean: the data dictionary page, the CSV README and the data package
+# (portal.services.open_data) come from here. Each table's first column names its rows (no two alike).
 DICTIONARY = {
-    "overview": ("Headline figures.", {
-        "figure": "What is counted.", "value": "The count."}),
-    "members_by_sector": ("Member organizations (with a membership in force) by sector; industry split by size.", {
+    "overview": ("Headline figures: one row per figure, each with its own unit. For the network: institutes active "
+                 "now (a retired institute is not counted, though its money stays in the tables of money, as "
+                 "history), and member organizations with a membership in force at an institute active now.", {
+        "figure": "What is measured: " + ", ".join(OVERVIEW_UNITS) + ".",
+        "value": "The figure's value, a number whose unit depends on the row: " + units(OVERVIEW_UNITS)}),
+    "members_by_sector": ("Member organizations (with a membership in force; for the network, at an institute "
+                          "active now) by sector; industry split by size.", {
         "group": "industry (small: fewer than 500 employees), industry (large), academic, government or nonprofit.",
         "organizations": "Member organizations in the group.",
         "share": "The group's share of all member organizations, from 0 to 1."}),
@@ -51,10 +85,13 @@ DICTIONARY = {
         "state": "Two-letter USPS code.", "name": "State or territory.",
         "organizations": "Member organizations there."}),
     "projects_by_status": ("Proposals past the draft stage, by status.", {
-        "status": "submitted, under review, approved, declined, active, completed or withdrawn.",
+        "status": "The status as the file holds it, one of " + ", ".join(
+            s.value for s in ProposalStatus if s != ProposalStatus.DRAFT)
+            + " (the page shows these in words: under_review as “under review”).",
         "proposals": "How many."}),
     "projects_by_area": ("Approved, active and completed projects by technology area.", {
-        "technology_area": "As the team described it.", "projects": "How many."}),
+        "technology_area": "As the team described it; “not stated” for projects that give none.",
+        "projects": "How many."}),
     "readiness": ("Technology (TRL) and manufacturing (MRL) readiness of completed projects, start to reached.", {
         "measure": "TRL or MRL.", "projects": "Completed projects.", "mean_start": "Mean level at the start.",
         "mean_reached": "Mean level reached.", "mean_gain": "Mean levels gained."}),
@@ -63,24 +100,28 @@ DICTIONARY = {
         "institute": "Acronym.", "federal_cents": "Federal obligations, in cents.",
         "organizations": "Organizations with pledges counted (cost share once its proposal is approved).",
         "pledged_cents": "Non-federal pledged less cancelled, in cents, with the cost share committed to approved "
-                         "projects (not that of proposals not yet approved); empty when fewer than 3 organizations.",
-        "received_cents": "Received, in cents; suppressed likewise.",
-        "verified_cents": "Received and verified, in cents; suppressed likewise.",
-        "match_ratio": "Verified non-federal over federal; the program expects at least 1."}),
+                         "projects (not that of proposals not yet approved); " + WITHHELD_MONEY + ".",
+        "received_cents": "Received, in cents; withheld likewise.",
+        "verified_cents": "Received and verified, in cents; withheld likewise.",
+        "match_ratio": "Verified non-federal over federal, to two decimals; the program expects at least 1. "
+                       + EMPTY_RATIO + "."}),
     "match_by_fiscal_year": ("Co-investment against federal obligations, per federal fiscal year (October to "
                              "September); non-federal money includes cost share of approved projects only.", {
         "fiscal_year": "Named by the year it ends.", "federal_cents": "Federal obligations, in cents.",
         "organizations": "Organizations with pledges counted (cost share once its proposal is approved).",
         "pledged_cents": "Non-federal pledged less cancelled, in cents, with the cost share committed to approved "
-                         "projects (not that of proposals not yet approved); empty when fewer than 3 organizations.",
-        "verified_cents": "Received and verified, in cents; suppressed likewise.",
-        "match_ratio": "Verified non-federal over federal."}),
+                         "projects (not that of proposals not yet approved); " + WITHHELD_MONEY + ".",
+        "verified_cents": "Received and verified, in cents; withheld likewise.",
+        "match_ratio": "Verified non-federal over federal, to two decimals. " + EMPTY_RATIO + "."}),
     "decision_times": ("How long decisions take.", {
         "what": "Membership applications, or proposals (submission to decision).",
         "decided": "How many were decided.",
         "median_days": "Median of the whole days (24-hour periods) from application or submission to decision."}),
 }
 DICTIONARY.update(workforce_figures.DICTIONARY)
+# tables of the network's snapshot only: an institute's counts per year are inner cells of the grid whose
+# margins are published
+NETWORK_ONLY = ("workforce_by_fiscal_year",)
 
 
 def _table(name: str, rows: list[list]) -> dict:
@@ -126,7 +167,10 @@ def _lapsed_unrecorded(on, institute: Institute | None) -> Sequence[sa.Row]:
     recorded (``flask memberships expire`` records them daily): organizations by sector, size and state.
 
     For an institute, its memberships past their end; for the network, organizations left with no
-    membership in force at all. Usually none, so the query is small whatever the size of the network.
+    membership in force at an institute active now: those whose term ran out, and those whose only
+    memberships in force are with retired institutes (they run to their end dates, but the network's
+    figures of now count the institutes active now). Usually few, so the query is small whatever the size
+    of the network.
     """
     past = sa.and_(Membership.status == MembershipStatus.ACTIVE,
                    sa.or_(Membership.ends_on < on, Membership.ends_on.is_(None)))
@@ -135,10 +179,13 @@ def _lapsed_unrecorded(on, institute: Institute | None) -> Sequence[sa.Row]:
         query = (sa.select(*group, sa.func.count()).join(Membership, Membership.organization_id == Organization.id)
                  .where(past, Membership.institute_id == institute.id))
     else:
+        retired = sa.select(Institute.id).where(Institute.retired_on.is_not(None))
         in_force = sa.select(Membership.id).where(Membership.organization_id == Organization.id,
-                                                  Membership.in_force(on)).exists()
+                                                  Membership.in_force(on), Membership.institute_id.not_in(retired)
+                                                  ).exists()
+        at_retired = sa.and_(Membership.status == MembershipStatus.ACTIVE, Membership.institute_id.in_(retired))
         query = sa.select(*group, sa.func.count()).where(
-            Organization.id.in_(sa.select(Membership.organization_id).where(past)), ~in_force)
+            Organization.id.in_(sa.select(Membership.organization_id).where(sa.or_(past, at_retired))), ~in_force)
     return db.session.execute(query.group_by(*group)).all()
 
 
@@ -234,16 +281,12 @@ def compute(institute: Institute | None = None) -> dict:
     total_federal = sum(r[1] for r in coinvestment)
     network_orgs = pledgers.get("all", 0)
     network_verified = _suppressed(network_orgs, all_verified)[0]
-    overview: list[list[Any]] = [
-        ["institutes", len(institutes)],
-        ["member organizations", total_members],
-        ["states and territories with members", len(by_state)],
-        ["projects (approved, active or completed)", sum(by_area.values())],
-        ["percent of members in industry", round(100 * industry / total_members, 1) if total_members else None],
-        ["percent of industry members that are small",
-         round(100 * groups["industry (small)"] / industry, 1) if industry else None],
-        ["network match ratio (verified non-federal over federal)", _ratio(network_verified, total_federal)],
-    ]
+    values = (len([i for i in institutes if not i.is_retired]) if institute is None else len(institutes),
+              total_members, len(by_state), sum(by_area.values()),
+              round(100 * industry / total_members, 1) if total_members else None,
+              round(100 * groups["industry (small)"] / industry, 1) if industry else None,
+              _ratio(network_verified, total_federal))
+    overview: list[list[Any]] = [[figure, value] for figure, value in zip(OVERVIEW_UNITS, values, strict=True)]
     return {
         "as_of": as_of.isoformat(),
         "scope": institute.acronym if institute is not None else "network",
@@ -264,9 +307,8 @@ def compute(institute: Institute | None = None) -> dict:
             "coinvestment_by_institute": _table("coinvestment_by_institute", coinvestment),
             "match_by_fiscal_year": _table("match_by_fiscal_year", match),
             "workforce_by_institute": _table("workforce_by_institute", workforce_by_institute),
-            # an institute's counts per year are inner cells of the grid whose margins are published
             **({"workforce_by_fiscal_year": _table("workforce_by_fiscal_year", workforce_by_year)}
-               if institute is None else {}),
+               if institute is None else {}),  # see NETWORK_ONLY
             "decision_times": _table("decision_times", [
                 ["membership applications", *decisions(Figure.MEMBERSHIP_DAYS)],
                 ["proposals", *decisions(Figure.PROPOSAL_DAYS)]]),

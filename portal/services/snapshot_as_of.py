@@ -41,10 +41,24 @@ from portal.services.summary import GROUPS, area_of, counted, group_of
 # organization, or lapsed at the end of its term. Pending and declined applications never were.
 ONCE_IN_FORCE = (MembershipStatus.ACTIVE, MembershipStatus.ENDED, MembershipStatus.WITHDRAWN, MembershipStatus.LAPSED)
 
-_SUPPRESSION = "empty when fewer than 3 organizations make it, so no one organization's pledge can be read off"
+# The headline figures of a fiscal year, in the order fy_overview lists them, each with the unit of its value.
+FY_OVERVIEW_UNITS = {
+    "institutes active": "a count of institutes",
+    "member organizations": "a count of distinct organizations",
+    "memberships in force": "a count of memberships",
+    "states and territories with members": "a count of US states and territories",
+    "projects active during the year": "a count of projects",
+    "federal obligations (cents)": "an amount in cents",
+    "non-federal pledged less cancelled (cents)": "an amount in cents; empty when withheld (fewer than "
+                                                  f"{snapshot.SUPPRESS_BELOW} organizations pledged for the year)",
+    "non-federal verified (cents)": "an amount in cents; withheld likewise",
+    "match ratio (verified non-federal over federal)": "a ratio, to two decimals; empty when withheld (as above) "
+                                                       "or none (no federal obligations for the year)",
+}
 DICTIONARY: dict[str, tuple[str, dict[str, str]]] = {
     "fy_overview": ("The network at the end of the fiscal year: headline figures (see the tables for each).", {
-        "figure": "What is counted.", "value": "The count, or cents, or a ratio."}),
+        "figure": "What is measured: " + ", ".join(FY_OVERVIEW_UNITS) + ".",
+        "value": "The figure's value, a number whose unit depends on the row: " + snapshot.units(FY_OVERVIEW_UNITS)}),
     "fy_institutes": (
         "Institutes active during the fiscal year: founded in or before the calendar year the fiscal year is "
         "named by, and not retired before the fiscal year began (1 October).", {
@@ -80,10 +94,11 @@ DICTIONARY: dict[str, tuple[str, dict[str, str]]] = {
             "institute": "Acronym; 'network' for all institutes together.",
             "federal_cents": "Federal obligations for the fiscal year, less corrections, in cents.",
             "organizations": "Organizations with pledges for the fiscal year.",
-            "pledged_cents": f"Non-federal pledged less cancelled, in cents; {_SUPPRESSION}.",
-            "received_cents": "Received, in cents; suppressed likewise.",
-            "verified_cents": "Received and verified, in cents; suppressed likewise.",
-            "match_ratio": "Verified non-federal over federal; the program expects at least 1."}),
+            "pledged_cents": f"Non-federal pledged less cancelled, in cents; {snapshot.WITHHELD_MONEY}.",
+            "received_cents": "Received, in cents; withheld likewise.",
+            "verified_cents": "Received and verified, in cents; withheld likewise.",
+            "match_ratio": "Verified non-federal over federal, to two decimals; the program expects at least 1. "
+                           f"{snapshot.EMPTY_RATIO}."}),
     "fy_workforce": (
         "Workforce and education in the fiscal year, for the whole network: the fiscal year's row of "
         "workforce_by_fiscal_year, published the same way (a session counts in the year it starts, an outreach "
@@ -190,8 +205,18 @@ def _table(name: str, rows: list[list]) -> dict:
     return {"title": DICTIONARY[name][0], "columns": list(DICTIONARY[name][1]), "rows": rows}
 
 
+def _without_jit() -> None:
+    """On PostgreSQL, no JIT compilation for the rest of this transaction. The year's pledge sums look costly to
+    the planner (a million ledger entries behind ``counted``), so it compiled them, which took longer than the
+    queries themselves: at ``--scale large`` 175 of a query's 270 ms, and the uncached year in progress took
+    over a second; without it, a third of that (PostgreSQL manual, "JIT Accelerated Operations: When to JIT?")."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL jit = off"))
+
+
 def compute(fiscal_year: int) -> dict:
     """The network as it stood at the end of ``fiscal_year`` (see the data dictionary for each figure)."""
+    _without_jit()
     on = day_of(fiscal_year)
     institutes = db.session.scalars(sa.select(Institute).where(active_institutes(fiscal_year))
                                     .order_by(Institute.acronym)).all()
@@ -234,17 +259,9 @@ def compute(fiscal_year: int) -> dict:
     money_rows = [money_row(i.acronym, money[i.id]) for i in institutes]
     network_money = money_row("network", money[None])
     workforce = _workforce_row(fiscal_year)
-    overview: list[list[Any]] = [
-        ["institutes active", len(institutes)],
-        ["member organizations", organizations],
-        ["memberships in force", memberships],
-        ["states and territories with members", len(states)],
-        ["projects active during the year", sum(projects_by_institute.values())],
-        ["federal obligations (cents)", network_money[1]],
-        ["non-federal pledged less cancelled (cents)", network_money[3]],
-        ["non-federal verified (cents)", network_money[5]],
-        ["match ratio (verified non-federal over federal)", network_money[6]],
-    ]
+    values = (len(institutes), organizations, memberships, len(states), sum(projects_by_institute.values()),
+              network_money[1], network_money[3], network_money[5], network_money[6])
+    overview: list[list[Any]] = [[figure, value] for figure, value in zip(FY_OVERVIEW_UNITS, values, strict=True)]
     return {
         "fiscal_year": fiscal_year,
         "as_of": on.isoformat(),  # the day members are counted on

@@ -351,7 +351,22 @@ def credential_by_code(code: str) -> Credential | None:
                              .options(so.joinedload(Credential.institute)))
 
 
+OUTREACH_COUNT_MAX = 100_000
+
 # Outreach ------------------------------------------------------------------------------------
+
+def check_outreach_counts(counts: dict[str, int | None]) -> dict[str, int]:
+    """People counted at an outreach event, per category: each 0 to 100,000 (empty is 0), at least one."""
+    clean: dict[str, int] = {}
+    for audience in Audience:
+        value = counts.get(audience.value) or 0
+        if value < 0 or value > OUTREACH_COUNT_MAX:
+            raise DomainError(audience.value, f"Enter a count from 0 to {OUTREACH_COUNT_MAX:,}")
+        clean[audience.value] = value
+    if not any(clean.values()):
+        raise DomainError(Audience.K12.value, "Count at least one person")
+    return clean
+
 
 def record_outreach(actor: User, institute: Institute, *, title: str, held_on: date | None,
                     counts: dict[str, int | None]) -> OutreachEvent:
@@ -360,14 +375,7 @@ def record_outreach(actor: User, institute: Institute, *, title: str, held_on: d
     if not title:
         raise DomainError("title", "Name the event")
     held_on = dates.check_outreach_day(held_on)
-    clean: dict[str, int] = {}
-    for audience in Audience:
-        value = counts.get(audience.value) or 0
-        if value < 0 or value > 100_000:
-            raise DomainError(audience.value, "Enter a count from 0 to 100,000")
-        clean[audience.value] = value
-    if not any(clean.values()):
-        raise DomainError(Audience.K12.value, "Count at least one person")
+    clean = check_outreach_counts(counts)
     event = OutreachEvent(institute_id=institute.id, title=title, held_on=held_on, fiscal_year=fiscal_year_of(held_on),
                           recorded_by_id=actor.id, **clean)
     db.session.add(event)

@@ -16,7 +16,7 @@ from portal.errors import render_error
 from portal.extensions import db
 from portal.maps import VIEWBOX, state_codes
 from portal.models import PUBLIC_STATUSES, Institute, Sector
-from portal.services import DomainError, snapshot, snapshot_as_of, workforce_figures
+from portal.services import DomainError, open_data, snapshot, snapshot_as_of, workforce_figures
 from portal.services import csvfile as csv  # the one CSV writer: formula-leading cells are escaped
 
 bp = Blueprint("snapshot", __name__)
@@ -240,4 +240,4 @@ def dictionary():
     """The data dictionary: every table and field of the open data, and its license."""
     return render_template("snapshot/dictionary.html", dictionary=snapshot.DICTIONARY,
                            as_of_dictionary=snapshot_as_of.DICTIONARY, suppress_below=snapshot.SUPPRESS_BELOW,
-                           workforce_notes=workforce_figures.NOTES)
+                           workforce_notes=workforce_figures.NOTES, records=open_data.dictionary())

@@ -3,7 +3,9 @@ its approval, and undoing a batch.
 
 A batch writes all its rows in the caller's transaction or none: any problem raises before the view
 commits. Rows are written in bulk with the values the services would write, each marked with the batch;
-one audit event records the batch, no notification or mail is sent, and the snapshot's summary is recounted
+each record leaves the audit event its page would write (the same action, subject and details, marked with
+the batch), appended in bulk to the hash chain, and one more event records the batch; no notification or
+mail is sent, and the snapshot's summary is recounted
 once at the end (``summary.rebuild``). Undoing deletes what holds no money (organizations, memberships) and
 reverses what does with ledger entries (cancellations, reversals, corrections), never deleting them.
 Workforce counts (outreach counts by category) hold no money and are deleted too, as are projects (their cost
@@ -22,6 +24,7 @@ from portal.extensions import db
 from portal.models import (
     MONEY_KINDS,
     Affiliation,
+    Audience,
     CallStatus,
     EntryKind,
     FederalObligation,
@@ -31,6 +34,7 @@ from portal.models import (
     Invitation,
     LedgerEntry,
     Membership,
+    MembershipStatus,
     Milestone,
     Organization,
     OutreachEvent,
@@ -49,6 +53,7 @@ from portal.models.base import utcnow
 from portal.services import DomainError, audit, summary
 from portal.services.imports.checks import CHECKS, Plan, Progress, at_noon, check_header
 from portal.services.imports.reading import read_table
+from portal.services.ledger.entries import check_second_person
 
 WRITE_CHUNK = 5000
 
@@ -191,14 +196,36 @@ def _ids_by_ref(model, batch: ImportBatch, *where) -> dict[str, int]:
         sa.select(model.import_ref, model.id).where(model.import_batch_id == batch.id, *where))}
 
 
+def _batch_ids(model, batch: ImportBatch, *where) -> list[int]:
+    """The ids of what ``batch`` inserted into ``model``, in the order its rows were inserted (ids come from one
+    sequence, taken in the order of the rows of each INSERT, and the batch's INSERTs run one after another)."""
+    return list(db.session.scalars(sa.select(model.id).where(model.import_batch_id == batch.id, *where)
+                                   .order_by(model.id)))
+
+
+def _audit_each(actor: User, action: str, model, batch: ImportBatch, items: list[tuple[int, dict[str, Any]]]) -> None:
+    """One audit event per record, as its page writes it (``items``: subject id and the event's fields), each
+    marked with the batch; appended in bulk."""
+    audit.record_many(actor, action, model.__tablename__, [
+        {**event, "subject_id": subject_id, "details": {**(event.get("details") or {}), "import_batch": batch.id}}
+        for subject_id, event in items])
+
+
 def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progress: Progress | None) -> None:
     now, marked = utcnow(), {"import_batch_id": batch.id}
     records = plan.records
     if batch.kind == ImportKind.ORGANIZATIONS:
         _insert(Organization, [{**r, **marked, "created_at": now} for r in records], progress)
+        _audit_each(uploader, "organization.created", Organization, batch,
+                    [(id_, {}) for id_ in _batch_ids(Organization, batch)])
     elif batch.kind == ImportKind.MEMBERSHIPS:
         _insert(Membership, [{**r, **marked, "applied_by_id": uploader.id, "decided_by_id": uploader.id}
                              for r in records], progress)
+        _audit_each(uploader, "membership.approved", Membership, batch, [
+            (id_, {"institute_id": r["institute_id"], "from_state": MembershipStatus.PENDING,
+                   "to_state": MembershipStatus.ACTIVE,
+                   "details": {"starts_on": r["starts_on"].isoformat(), "ends_on": r["ends_on"].isoformat()}})
+            for id_, r in zip(_batch_ids(Membership, batch), records, strict=True)])
     elif batch.kind == ImportKind.PLEDGES:
         _insert(Pledge, [{**r, **marked, "created_by_id": uploader.id, "received_cents": 0, "verified_cents": 0,
                           "cancelled_cents": 0} for r in records], progress)
@@ -207,14 +234,26 @@ def _write(uploader: User, approver: User, batch: ImportBatch, plan: Plan, progr
                                "amount_cents": r["pledged_cents"], "actor_id": uploader.id,
                                "occurred_at": r["created_at"], "import_ref": r["import_ref"], **marked}
                               for r in records], None)
+        _audit_each(uploader, "ledger.pledge", Pledge, batch, [
+            (ids[r["import_ref"]], {"institute_id": r["institute_id"], "details": {
+                "amount_cents": r["pledged_cents"], "kind": str(r["kind"]), "fiscal_year": r["fiscal_year"]}})
+            for r in records])
     elif batch.kind == ImportKind.RECEIPTS:
         _write_receipts(uploader, approver, batch, records, progress)
     elif batch.kind == ImportKind.FEDERAL:
         _insert(FederalObligation, [{**r, **marked, "actor_id": approver.id, "occurred_at": now} for r in records],
                 progress)
+        _audit_each(approver, "ledger.federal_obligation", FederalObligation, batch, [
+            (id_, {"institute_id": r["institute_id"], "details": {
+                "fiscal_year": r["fiscal_year"], "amount_cents": r["amount_cents"], "reference": r["reference"],
+                "corrects_id": None}})
+            for id_, r in zip(_batch_ids(FederalObligation, batch), records, strict=True)])
     elif batch.kind == ImportKind.WORKFORCE:
         _insert(OutreachEvent, [{**r, **marked, "recorded_by_id": uploader.id, "recorded_at": now} for r in records],
                 progress)
+        _audit_each(uploader, "workforce.outreach_recorded", OutreachEvent, batch, [
+            (id_, {"institute_id": r["institute_id"], "details": {a.value: r[a.value] for a in Audience}})
+            for id_, r in zip(_batch_ids(OutreachEvent, batch), records, strict=True)])
     elif batch.kind == ImportKind.PROJECTS:
         _write_projects(uploader, batch, records, progress)
     batch.committed_at = now
@@ -243,6 +282,9 @@ def _write_projects(uploader: User, batch: ImportBatch, records: list[dict], pro
     _insert(ProjectCall, calls, None)
     call_ids = {int(institute_id): int(id_) for institute_id, id_ in db.session.execute(
         sa.select(ProjectCall.institute_id, ProjectCall.id).where(ProjectCall.import_batch_id == batch.id))}
+    _audit_each(uploader, "call.created", ProjectCall, batch, [
+        (call_id, {"institute_id": institute_id, "to_state": CallStatus.CLOSED})
+        for institute_id, call_id in sorted(call_ids.items())])
     fields = ("title", "lead_organization_id", "technology_area", "status", "federal_request_cents",
               "cost_share_cents", "trl_start", "trl_target", "trl_reached", "import_ref")
     _insert(Proposal, [{**{f: r[f] for f in fields}, **marked, "call_id": call_ids[r["institute_id"]],
@@ -252,7 +294,7 @@ def _write_projects(uploader: User, batch: ImportBatch, records: list[dict], pro
                        for r in records], progress)
     ids = {(call_id, ref): id_ for call_id, ref, id_ in db.session.execute(
         sa.select(Proposal.call_id, Proposal.import_ref, Proposal.id).where(Proposal.import_batch_id == batch.id))}
-    partners, changes = [], []
+    partners, changes, events = [], [], []
     for r in records:
         proposal_id = ids[(call_ids[r["institute_id"]], r["import_ref"])]
         awarded = at_noon(r["awarded_on"])
@@ -264,14 +306,20 @@ def _write_projects(uploader: User, batch: ImportBatch, records: list[dict], pro
         steps = [(None, ProposalStatus.APPROVED, r["awarded_on"]),
                  (ProposalStatus.APPROVED, ProposalStatus.ACTIVE, r["started_on"]),
                  (ProposalStatus.ACTIVE, ProposalStatus.COMPLETED, r["completed_on"])]
+        steps = [(before, after, day) for before, after, day in steps if day is not None]
         changes += [{"proposal_id": proposal_id, "from_status": None if before is None else str(before),
                      "to_status": str(after), "actor_id": uploader.id, "at": at_noon(day)}
-                    for before, after, day in steps if day is not None]
+                    for before, after, day in steps]
+        # each move as the page records it (proposal.approved, proposal.active, proposal.completed)
+        events += [(proposal_id, {"action": f"proposal.{after}", "institute_id": r["institute_id"],
+                                  "from_state": before, "to_state": after, "details": {"on": day.isoformat()}})
+                   for before, after, day in steps]
     _insert(Partner, partners, None)
     _insert(StatusChange, changes, None)
+    _audit_each(uploader, "proposal.approved", Proposal, batch, events)
 
 
-def _undo_projects(batch: ImportBatch) -> None:
+def _undo_projects(actor: User, batch: ImportBatch) -> None:
     """Delete a batch's projects, teams, status changes and calls; refused once the portal has built on them."""
     ours = sa.select(Proposal.id).where(Proposal.import_batch_id == batch.id)
     for model, what in ((Milestone, "milestones"), (ProjectUpdate, "updates"), (Review, "reviews"),
@@ -282,8 +330,8 @@ def _undo_projects(batch: ImportBatch) -> None:
                                     "would be lost, so the batch cannot be undone.", status=409)
     db.session.execute(sa.delete(StatusChange).where(StatusChange.proposal_id.in_(ours)))
     db.session.execute(sa.delete(Partner).where(Partner.proposal_id.in_(ours)))
-    db.session.execute(sa.delete(Proposal).where(Proposal.import_batch_id == batch.id))
-    db.session.execute(sa.delete(ProjectCall).where(ProjectCall.import_batch_id == batch.id))
+    _removed(actor, batch, Proposal, sa.select(ProjectCall.institute_id)
+             .where(ProjectCall.id == Proposal.call_id).scalar_subquery())
 
 
 def _entry(pledge_id: int, kind: EntryKind, amount: int, actor: User, at, marked: dict, **values) -> dict:
@@ -301,10 +349,22 @@ def _write_receipts(uploader: User, approver: User, batch: ImportBatch, records:
                                  at_noon(r["received_on"]), marked, received_on=r["received_on"],
                                  reason=r["reason"], import_ref=r["import_ref"]) for r in records], progress)
     ids = _ids_by_ref(LedgerEntry, batch, LedgerEntry.kind == EntryKind.RECEIPT)
+    if any(r["verified_on"] for r in records):
+        check_second_person(uploader.id, approver.id)  # approve() holds to it too
     verified = [_entry(r["pledge_id"], EntryKind.VERIFICATION, r["amount_cents"], approver,
                        at_noon(r["verified_on"]), marked, verifies_id=ids[r["import_ref"]])
                 for r in records if r["verified_on"]]
     _insert(LedgerEntry, verified, None)
+    institutes = {r["pledge_id"]: r["institute_id"] for r in records}
+    _audit_each(uploader, "ledger.receipt", LedgerEntry, batch, [
+        (ids[r["import_ref"]], {"institute_id": institutes[r["pledge_id"]],
+                                "details": {"pledge_id": r["pledge_id"], "amount_cents": r["amount_cents"]}})
+        for r in records])
+    verification_ids = _batch_ids(LedgerEntry, batch, LedgerEntry.kind == EntryKind.VERIFICATION)
+    _audit_each(approver, "ledger.verification", LedgerEntry, batch, [
+        (id_, {"institute_id": institutes[v["pledge_id"]], "details": {
+            "pledge_id": v["pledge_id"], "receipt_id": v["verifies_id"], "amount_cents": v["amount_cents"]}})
+        for id_, v in zip(verification_ids, verified, strict=True)])
     totals: dict[int, dict[str, int]] = defaultdict(lambda: {"received": 0, "verified": 0, "cancelled": 0})
     for r in records:
         totals[r["pledge_id"]]["received"] += r["amount_cents"]
@@ -337,12 +397,14 @@ def undo(actor: User, batch: ImportBatch) -> ImportBatch:
     reason = f"Undo of import batch {batch.id}"
     if batch.kind == ImportKind.ORGANIZATIONS:
         _undo_organizations(batch)
+        _removed(actor, batch, Organization)
     elif batch.kind == ImportKind.MEMBERSHIPS:
-        db.session.execute(sa.delete(Membership).where(Membership.import_batch_id == batch.id))
+        _removed(actor, batch, Membership, Membership.institute_id)
     elif batch.kind == ImportKind.WORKFORCE:
-        db.session.execute(sa.delete(OutreachEvent).where(OutreachEvent.import_batch_id == batch.id))
+        _removed(actor, batch, OutreachEvent, OutreachEvent.institute_id)
     elif batch.kind == ImportKind.PROJECTS:
-        _undo_projects(batch)
+        _undo_projects(actor, batch)
+        _removed(actor, batch, ProjectCall, ProjectCall.institute_id)
     elif batch.kind == ImportKind.PLEDGES:
         _undo_pledges(actor, batch, marked, reason)
     elif batch.kind == ImportKind.RECEIPTS:
@@ -356,6 +418,15 @@ def undo(actor: User, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
+def _removed(actor: User, batch: ImportBatch, model, institute=None) -> None:
+    """Delete what ``batch`` put into ``model``, each record leaving an ``import.record_removed`` event."""
+    rows = db.session.execute(sa.select(model.id, institute if institute is not None else sa.null())
+                              .where(model.import_batch_id == batch.id).order_by(model.id)).all()
+    _audit_each(actor, "import.record_removed", model, batch,
+                [(id_, {"institute_id": institute_id}) for id_, institute_id in rows])
+    db.session.execute(sa.delete(model).where(model.import_batch_id == batch.id))
+
+
 def _undo_organizations(batch: ImportBatch) -> None:
     ours = sa.select(Organization.id).where(Organization.import_batch_id == batch.id)
     for model, what in ((Membership, "memberships"), (Pledge, "pledges"), (Affiliation, "people")):
@@ -364,12 +435,11 @@ def _undo_organizations(batch: ImportBatch) -> None:
         if used:
             raise DomainError(None, f"{used:,} {what} belong to organizations of this batch; undo the batches "
                                     "that use them first.", status=409)
-    db.session.execute(sa.delete(Organization).where(Organization.import_batch_id == batch.id))
 
 
 def _undo_pledges(actor: User, batch: ImportBatch, marked: dict, reason: str) -> None:
-    pledges = list(db.session.execute(sa.select(Pledge.id, Pledge.pledged_cents, Pledge.received_cents,
-                                                Pledge.cancelled_cents)
+    pledges = list(db.session.execute(sa.select(Pledge.id, Pledge.institute_id, Pledge.pledged_cents,
+                                                Pledge.received_cents, Pledge.cancelled_cents)
                                       .where(Pledge.import_batch_id == batch.id).with_for_update()))
     received = sum(1 for p in pledges if p.received_cents)
     if received:
@@ -379,6 +449,14 @@ def _undo_pledges(actor: User, batch: ImportBatch, marked: dict, reason: str) ->
     remaining = {p.id: p.pledged_cents - p.cancelled_cents for p in pledges if p.pledged_cents > p.cancelled_cents}
     _insert(LedgerEntry, [_entry(pledge_id, EntryKind.CANCELLATION, amount, actor, now, marked, reason=reason)
                           for pledge_id, amount in sorted(remaining.items())], None)
+    institutes = {p.id: p.institute_id for p in pledges}
+    _audit_each(actor, "ledger.cancellation", LedgerEntry, batch, [
+        (id_, {"institute_id": institutes[pledge_id], "reason": reason,
+               "details": {"pledge_id": pledge_id, "amount_cents": amount}})
+        for id_, pledge_id, amount in db.session.execute(
+            sa.select(LedgerEntry.id, LedgerEntry.pledge_id, LedgerEntry.amount_cents)
+            .where(LedgerEntry.import_batch_id == batch.id, LedgerEntry.kind == EntryKind.CANCELLATION)
+            .order_by(LedgerEntry.id))])
     _move_totals({pledge_id: {"received": 0, "verified": 0, "cancelled": amount}
                   for pledge_id, amount in remaining.items()})
 
@@ -403,6 +481,14 @@ def _undo_receipts(actor: User, batch: ImportBatch, marked: dict, reason: str) -
     ordered = sorted(entries, key=lambda e: (e.kind != EntryKind.VERIFICATION, e.id))
     _insert(LedgerEntry, [_entry(e.pledge_id, EntryKind.REVERSAL, -e.amount_cents, actor, now, marked,
                                  reverses_id=e.id, reason=reason) for e in ordered], None)
+    _audit_each(actor, "ledger.reversal", LedgerEntry, batch, [
+        (id_, {"institute_id": institute_id, "reason": reason,
+               "details": {"pledge_id": pledge_id, "reverses_id": reverses_id, "amount_cents": amount}})
+        for id_, institute_id, pledge_id, reverses_id, amount in db.session.execute(
+            sa.select(LedgerEntry.id, Pledge.institute_id, LedgerEntry.pledge_id, LedgerEntry.reverses_id,
+                      LedgerEntry.amount_cents).join(Pledge, Pledge.id == LedgerEntry.pledge_id)
+            .where(LedgerEntry.import_batch_id == batch.id, LedgerEntry.kind == EntryKind.REVERSAL)
+            .order_by(LedgerEntry.id))])
     totals: dict[int, dict[str, int]] = defaultdict(lambda: {"received": 0, "verified": 0, "cancelled": 0})
     for e in entries:
         totals[e.pledge_id]["received" if e.kind == EntryKind.RECEIPT else "verified"] -= e.amount_cents
@@ -423,4 +509,11 @@ def _undo_federal(actor: User, batch: ImportBatch, marked: dict, reason: str) ->
         {"institute_id": o.institute_id, "fiscal_year": o.fiscal_year, "amount_cents": -(o.amount_cents + corrected),
          "reference": o.reference, "corrects_id": o.id, "note": reason, "actor_id": actor.id, "occurred_at": now,
          **marked} for o, corrected in rows if o.amount_cents + corrected > 0], None)
+    _audit_each(actor, "ledger.federal_obligation", FederalObligation, batch, [
+        (o.id, {"institute_id": o.institute_id, "details": {
+            "fiscal_year": o.fiscal_year, "amount_cents": o.amount_cents, "reference": o.reference,
+            "corrects_id": o.corrects_id}})
+        for o in db.session.scalars(sa.select(FederalObligation).where(
+            FederalObligation.import_batch_id == batch.id, FederalObligation.corrects_id.is_not(None))
+            .order_by(FederalObligation.id))])
 

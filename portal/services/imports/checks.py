@@ -42,8 +42,13 @@ from portal.models import (
 from portal.services import DomainError, clock, dates, organizations
 from portal.services.imports import columns
 from portal.services.imports.reading import Table
-from portal.services.ledger.entries import check_fiscal_year
+from portal.services.ledger.entries import check_fiscal_year, check_within_remaining
+from portal.services.ledger.pledges import check_pledge_kind
+from portal.services.memberships.applications import check_one_live, check_tier
 from portal.services.parsing import parse_cents
+from portal.services.proposals.drafts import check_target_level
+from portal.services.proposals.projects import check_level_reached
+from portal.services.workforce import check_outreach_counts
 
 Progress = Callable[[int], None]
 CHUNK = 1000
@@ -292,9 +297,8 @@ def check_memberships(table: Table, plan: Plan, progress: Progress | None) -> No
         row = Row(plan, number, cells)
         org_id, institute = _organization(row, ids), lookups.institute(row)
         tier_name = row.text("tier", required=True)
-        tier = lookups.tiers.get((institute.id, tier_name.casefold())) if institute and tier_name else None
-        if institute is not None and tier_name and tier is None:
-            row.fail("tier", f"{institute.acronym} has no tier called {tier_name!r}")
+        tier = row.rule(check_tier, lookups.tiers.get((institute.id, tier_name.casefold())), institute,
+                        name=tier_name, historical=True) if institute and tier_name else None
         starts_on, ends_on = row.day("starts_on"), row.day("ends_on")
         decided_on = row.day("decided_on", required=False) or starts_on
         applied_on = row.day("applied_on", required=False) or decided_on
@@ -302,11 +306,11 @@ def check_memberships(table: Table, plan: Plan, progress: Progress | None) -> No
         contact_email = row.text("contact_email", limit=254)
         if contact_email and "@" not in contact_email:
             row.fail("contact_email", f"{contact_email!r} is not an email address")
-        if starts_on and ends_on and ends_on <= starts_on:
-            row.fail("ends_on", "The term must end after it starts")
-        elif starts_on and ends_on and institute is not None:
+        if starts_on and ends_on and institute is not None:
             row.rule(dates.check_membership_term, starts_on, ends_on, institute.founded_year, today=today,
                      historical=True)
+        elif starts_on and ends_on and ends_on <= starts_on:
+            row.fail("ends_on", "The term must end after it starts")
         if applied_on and decided_on and decided_on < applied_on:
             row.fail("decided_on", "The decision cannot come before the application")
         if decided_on and decided_on > today:
@@ -330,10 +334,12 @@ def check_memberships(table: Table, plan: Plan, progress: Progress | None) -> No
                                   "and institute")
             continue
         in_force = ends_on >= today
-        if in_force and any(status == MembershipStatus.PENDING for *_, status in held[pair]):
-            row.fail("organization", f"The organization has an application to {institute.acronym} pending; "
-                                     "decide it first")
-            continue
+        live = next((MembershipStatus(status) for *_, status in held[pair] if status == MembershipStatus.PENDING),
+                    None)
+        if in_force:
+            row.rule(check_one_live, row.cells.get("organization", ""), institute, live)
+            if not row.ok:
+                continue
         in_file[pair].append((starts_on, ends_on, number))
         plan.records.append({
             "organization_id": org_id, "institute_id": institute.id, "tier_id": tier.id,
@@ -384,12 +390,10 @@ def check_pledges(table: Table, plan: Plan, progress: Progress | None) -> None:
         org_id, institute = _organization(row, ids), lookups.institute(row)
         fiscal_year = row.year()
         kind = row.text("kind", required=True).lower().replace("-", "_").replace(" ", "_")
-        if kind and kind not in set(PledgeKind):
-            row.fail("kind", f"kind is cash or in_kind ({kind!r} given)")
         amount = row.cents("amount")
         description = row.text("in_kind_description", limit=1000)
-        if kind == PledgeKind.IN_KIND and not description:
-            row.fail("in_kind_description", "Describe what is given in kind and how it was valued")
+        if kind:
+            row.rule(check_pledge_kind, kind, description)
         pledged_on = row.day("pledged_on")
         note = row.text("note", limit=1000)
         if pledged_on and pledged_on > today:
@@ -456,12 +460,12 @@ def check_receipts(table: Table, plan: Plan, progress: Progress | None) -> None:
             plan.present.append(number)
             continue
         assert pledge is not None and amount is not None
-        if amount > remaining[pledge_ref]:
-            row.fail("amount", f"That is more than remains on pledge {pledge_ref} "
-                               f"({remaining[pledge_ref] / 100:,.2f} dollars remain after the rows above)")
+        row.rule(check_within_remaining, amount, remaining[pledge_ref], f"pledge {pledge_ref} after the rows above")
+        if not row.ok:
             continue
         remaining[pledge_ref] -= amount
-        plan.records.append({"import_ref": ref, "pledge_id": pledge.id, "amount_cents": amount,
+        plan.records.append({"import_ref": ref, "pledge_id": pledge.id, "institute_id": pledge.institute_id,
+                             "amount_cents": amount,
                              "received_on": received_on, "verified_on": verified_on, "reason": note})
 
 
@@ -509,15 +513,15 @@ def check_workforce(table: Table, plan: Plan, progress: Progress | None) -> None
         institute, fiscal_year = lookups.institute(row), row.year()
         title = row.text("title", required=True, limit=200)
         held_on = row.day("held_on", required=False)
-        counts = {}
+        counts: dict[str, int | None] = {}
         for audience in Audience:
             value = row.cells.get(audience.value, "").strip().replace(",", "") or "0"
             if not value.isdigit() or not value.isascii() or len(value) > 9:
                 row.fail(audience.value, f"{audience.value} is a whole number of people ({value!r} given)")
             else:
                 counts[audience.value] = int(value)
-        if len(counts) == len(Audience) and not any(counts.values()):
-            row.fail(None, "Every count is 0 or empty; give at least one")
+        if len(counts) == len(Audience):
+            counts = row.rule(check_outreach_counts, counts) or counts
         if institute is not None and fiscal_year is not None:
             row.rule(dates.check_fiscal_year_for_institute, fiscal_year, institute.founded_year)
             held_on = held_on or min(dates.fiscal_year_end(fiscal_year), today)
@@ -631,12 +635,11 @@ def check_projects(table: Table, plan: Plan, progress: Progress | None) -> None:
         if federal == 0:
             row.fail("federal_amount", "federal_amount is above 0, or left empty")
         trl_start, trl_target, trl_reached = (_level(row, c) for c in ("trl_start", "trl_target", "trl_reached"))
-        if trl_start and trl_target and trl_target < trl_start:
-            row.fail("trl_target", "The target level cannot be below the level at the start")
+        row.rule(check_target_level, trl_start, trl_target)
         if trl_reached is not None and status != ProposalStatus.COMPLETED:
             row.fail("trl_reached", "Only a completed project has a level reached")
-        elif trl_start and trl_reached and trl_reached < trl_start:
-            row.fail("trl_reached", "The level reached cannot be below the level at the start")
+        elif trl_reached is not None:
+            row.rule(check_level_reached, trl_reached, trl_start)
         if institute is not None and ref:
             key = (institute.id, ref)
             if key in seen:

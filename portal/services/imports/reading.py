@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import PurePath
 
 from portal.services import DomainError
 
@@ -58,13 +59,31 @@ def _csv_lines(data: bytes) -> Iterator[list[str]]:
     yield from csv.reader(io.StringIO(text, newline=""))
 
 
+# What an import reads, by the file name's ending (a name without one is read by its content).
+READABLE = (".csv", ".txt", ".xlsx")
+
+
+def check_size(size: int) -> None:
+    """A file larger than MAX_BYTES is refused before it is read."""
+    if size > MAX_BYTES:
+        raise DomainError("file", f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB "
+                                  f"({size / (1024 * 1024):,.0f} MB); split it into several files", status=413)
+
+
+def check_file_name(filename: str) -> None:
+    """Only CSV and Excel (.xlsx) files: a PDF, a Word file or an old .xls is named in the answer."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix and suffix not in READABLE:
+        raise DomainError("file", f"A {suffix} file cannot be imported: save it as CSV UTF-8 (.csv) or as Excel "
+                                  "(.xlsx)")
+
+
 def read_table(data: bytes, filename: str) -> Table:
     """The header (lower-cased names) and the non-blank rows; DomainError for a file that cannot be read."""
+    check_file_name(filename)
     if not data:
         raise DomainError("file", "The file is empty")
-    if len(data) > MAX_BYTES:
-        raise DomainError("file", f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it into "
-                                  "several files", status=413)
+    check_size(len(data))
     excel = data.startswith(XLSX_MAGIC) or filename.lower().endswith(".xlsx")
     lines = _xlsx_lines(data) if excel else _csv_lines(data)
     try:

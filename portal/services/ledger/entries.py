@@ -87,6 +87,19 @@ def _lock(pledge: Pledge) -> None:
     db.session.refresh(pledge, with_for_update=True)
 
 
+def check_within_remaining(amount_cents: int, remaining_cents: int, what: str = "this pledge") -> None:
+    """A receipt is never more than remains on its pledge (the CHECK on the pledge's totals refuses it too)."""
+    if amount_cents > remaining_cents:
+        raise DomainError("amount", f"That is more than remains on {what} ({format_cents(remaining_cents)} "
+                                    "remains)")
+
+
+def check_second_person(recorded_by_id: int | None, verifier_id: int) -> None:
+    """Two people: whoever recorded a receipt does not verify it."""
+    if recorded_by_id == verifier_id:
+        raise DomainError(None, "You recorded this receipt, so another administrator must verify it.", status=403)
+
+
 def has_active_membership(organization: Organization, institute: Institute, on: date | None = None) -> bool:
     on = on or datetime.now(UTC).date()
     return db.session.scalar(sa.select(Membership.id).where(

@@ -44,6 +44,14 @@ class PledgeInput:
     schedule: list[tuple[date, int]] = field(default_factory=list)
 
 
+def check_pledge_kind(kind: str, description: str) -> None:
+    """A pledge is cash or in kind, and what is given in kind is described."""
+    if kind not in set(PledgeKind):
+        raise DomainError("kind", "Choose cash or in-kind")
+    if kind == PledgeKind.IN_KIND and not description.strip():
+        raise DomainError("in_kind_description", "Describe what is given in kind and how it was valued")
+
+
 def record_pledge(actor: User, organization: Organization, institute: Institute, data: PledgeInput,
                   *, key: str | None, proposal: Proposal | None = None) -> Pledge:
     """Pledge co-investment to an institute the organization is an active member of; with ``proposal``, the
@@ -52,11 +60,8 @@ def record_pledge(actor: User, organization: Organization, institute: Institute,
     if not has_active_membership(organization, institute):
         raise DomainError("institute", f"{organization.name} has no active membership of {institute.acronym}; "
                                        "only members pledge co-investment")
-    if data.kind not in set(PledgeKind):
-        raise DomainError("kind", "Choose cash or in-kind")
     description = data.in_kind_description.strip()
-    if data.kind == PledgeKind.IN_KIND and not description:
-        raise DomainError("in_kind_description", "Describe what is given in kind and how it was valued")
+    check_pledge_kind(data.kind, description)
     check_fiscal_year(data.fiscal_year)
     dates.check_fiscal_year_for_institute(data.fiscal_year, institute.founded_year)
     dates.check_instalments([due for due, _ in data.schedule], data.fiscal_year)

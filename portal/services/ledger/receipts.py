@@ -12,7 +12,16 @@ from portal.models import (
     User,
 )
 from portal.services import DomainError, audit, conflicts, dates, notifications, summary
-from portal.services.ledger.entries import REVERSIBLE, TOTAL_OF, _check_key, _entry, _lock, _move_totals
+from portal.services.ledger.entries import (
+    REVERSIBLE,
+    TOTAL_OF,
+    _check_key,
+    _entry,
+    _lock,
+    _move_totals,
+    check_second_person,
+    check_within_remaining,
+)
 from portal.services.memberships import staff_users
 from portal.services.organizations import admins_of
 from portal.services.parsing import format_cents
@@ -30,9 +39,7 @@ def record_receipt(actor: User, pledge: Pledge, *, amount_cents: int, received_o
                                 "once the proposal is approved.", status=409)
     dates.check_received_on(received_on, fiscal_year=pledge.fiscal_year, pledged_on=pledge.created_at.date(),
                             founded_year=pledge.institute.founded_year)
-    if amount_cents > pledge.remaining_cents:
-        raise DomainError("amount", "That is more than remains on this pledge "
-                                    f"({format_cents(pledge.remaining_cents)} remains)")
+    check_within_remaining(amount_cents, pledge.remaining_cents)
     entry = _entry(actor, pledge, EntryKind.RECEIPT, amount_cents, key, received_on=received_on, reason=note.strip())
     _move_totals(pledge, received=amount_cents)
     audit.record(actor, "ledger.receipt", entry, institute_id=pledge.institute_id,
@@ -71,8 +78,7 @@ def verify_receipt(actor: User, receipt: LedgerEntry, *, key: str | None) -> Led
     _lock(receipt.pledge)
     if receipt.kind != EntryKind.RECEIPT or is_reversed(receipt):
         raise DomainError(None, "Only a standing receipt can be verified.", status=409)
-    if receipt.actor_id == actor.id:
-        raise DomainError(None, "You recorded this receipt, so another administrator must verify it.", status=403)
+    check_second_person(receipt.actor_id, actor.id)
     conflicts.require_impartial(actor, {receipt.pledge.organization_id}, "verify receipts on its pledges")
     if net_verified(receipt):
         raise DomainError(None, "This receipt is already verified.", status=409)

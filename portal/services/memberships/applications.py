@@ -54,15 +54,33 @@ def _people_to_tell(membership: Membership) -> list[User]:
     return admins_of(membership.organization) + staff_users(membership.institute)
 
 
+def check_tier(tier: Tier | None, institute: Institute, *, name: str = "", historical: bool = False) -> Tier:
+    """A membership's tier is one of its institute's tiers, and on everyday forms a current one (a membership of
+    the past may have held a tier retired since: ``historical=True``, the import's)."""
+    if tier is None or tier.institute_id != institute.id:
+        raise DomainError("tier", f"{institute.acronym} has no tier called {name!r}" if name
+                          else f"That tier does not belong to {institute.acronym}")
+    if tier.is_retired and not historical:
+        raise DomainError("tier", f"The {tier.name} tier is retired; choose another")
+    return tier
+
+
+def check_one_live(organization_name: str, institute: Institute, live: MembershipStatus | None) -> None:
+    """At most one live membership (an application waiting, or a membership in force) per organization and
+    institute; ``live`` is the status of the one the organization holds already, if any."""
+    if live is None:
+        return
+    what = "an application waiting" if live == MembershipStatus.PENDING else "an active membership"
+    raise DomainError("organization", f"{organization_name} already has {what} at {institute.acronym}",
+                      status=409)
+
+
 def apply(actor: User, organization: Organization, institute: Institute, tier: Tier, *,
           statement: str, contact_name: str, contact_email: str) -> Membership:
     """File an application; at most one pending or active membership per organization and institute."""
     if institute.is_retired:
         raise DomainError(None, f"{institute.acronym} has left the network; it takes no applications.", status=409)
-    if tier.institute_id != institute.id:
-        raise DomainError("tier", f"That tier does not belong to {institute.acronym}")
-    if tier.is_retired:
-        raise DomainError("tier", f"The {tier.name} tier is retired; choose another")
+    check_tier(tier, institute)
     statement, contact_name = statement.strip(), " ".join(contact_name.split())
     if not statement:
         raise DomainError("statement", "Say briefly why your organization wants to join")
@@ -72,10 +90,7 @@ def apply(actor: User, organization: Organization, institute: Institute, tier: T
     if existing is not None and existing.current_status(today()) == MembershipStatus.LAPSED:
         _record_lapse(existing)
         existing = None
-    if existing is not None:
-        what = "an application waiting" if existing.status == MembershipStatus.PENDING else "an active membership"
-        raise DomainError("organization", f"{organization.name} already has {what} at {institute.acronym}",
-                          status=409)
+    check_one_live(organization.name, institute, existing.status if existing is not None else None)
     membership = Membership(
         organization_id=organization.id, institute_id=institute.id, tier_id=tier.id,
         statement=statement, contact_name=contact_name, contact_email=contact_email.strip().lower(),

@@ -102,6 +102,12 @@ class DraftInput:
     milestones: list[tuple[int, str, str]] = field(default_factory=list)
 
 
+
+def check_target_level(start: int | None, target: int | None, label: str = "TRL", field: str = "trl_target") -> None:
+    """A project aims above the readiness level it starts at."""
+    if start is not None and target is not None and target <= start:
+        raise DomainError(field, f"The target {label} must be above the {label} at the start")
+
 def save_draft(actor: User, proposal: Proposal, data: DraftInput) -> None:
     """Save the draft; incomplete is fine, contradictory is not."""
     _require_draft(proposal)
@@ -111,9 +117,7 @@ def save_draft(actor: User, proposal: Proposal, data: DraftInput) -> None:
         raise DomainError("abstract",
                           f"The abstract has {words(data.abstract)} words; the limit is {ABSTRACT_MAX_WORDS}")
     for start_name, target_name, label in (("trl_start", "trl_target", "TRL"), ("mrl_start", "mrl_target", "MRL")):
-        start_value, target_value = getattr(data, start_name), getattr(data, target_name)
-        if start_value is not None and target_value is not None and target_value <= start_value:
-            raise DomainError(target_name, f"The target {label} must be above the {label} at the start")
+        check_target_level(getattr(data, start_name), getattr(data, target_name), label, target_name)
     if data.duration_months is not None:
         late = [m for m, _, _ in data.milestones if m > data.duration_months]
         if late:

@@ -138,11 +138,17 @@ def _check_levels(proposal: Proposal, trl: int, mrl: int) -> None:
     advance reaches its start level."""
     for field, label, value, start, top in (("trl_reached", "TRL", trl, proposal.trl_start, 9),
                                             ("mrl_reached", "MRL", mrl, proposal.mrl_start, 10)):
-        if not 1 <= value <= top:
-            raise DomainError(field, f"{label} runs from 1 to {top}")
-        if start is not None and value < start:
-            raise DomainError(field, f"The {label} reached cannot be below the {label} at the start ({start}); "
-                                     f"a project that did not advance reaches {start}")
+        check_level_reached(value, start, label=label, field=field, top=top)
+
+
+def check_level_reached(value: int, start: int | None, *, label: str = "TRL", field: str = "trl_reached",
+                        top: int = 9) -> None:
+    """A level reached runs 1 to ``top`` and never falls below the level at the start."""
+    if not 1 <= value <= top:
+        raise DomainError(field, f"{label} runs from 1 to {top}")
+    if start is not None and value < start:
+        raise DomainError(field, f"The {label} reached cannot be below the {label} at the start ({start}); "
+                                 f"a project that did not advance reaches {start}")
 
 
 def _require_milestones_accepted(proposal: Proposal) -> None:

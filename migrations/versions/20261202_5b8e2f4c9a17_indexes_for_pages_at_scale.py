@@ -5,8 +5,8 @@ kind (with PostgreSQL's pattern operator class, so ``LIKE 'kind.%'`` reads an in
 pledges with receipts not yet verified (the staff's receipts to verify).
 
 Revision ID: 5b8e2f4c9a17
-Revises: 4e8b2c7d9f13
-Create Date: 2026-12-01 15:30:00.000000
+Revises: b5ca041eecae
+Create Date: 2026-12-02 16:00:00.000000
 
 """
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5b8e2f4c9a17'
-down_revision = '4e8b2c7d9f13'
+down_revision = 'b5ca041eecae'
 branch_labels = None
 depends_on = None
 

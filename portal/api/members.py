@@ -1,0 +1,329 @@
+"""Member and staff actions with a token: the same loading, authorization and services as the pages.
+
+Loading: a record the caller may not see answers 404 (no enumeration); one they see but may not act on, 403.
+Every change goes through one service call in ``changes.run`` (or ``run_idempotent``)."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import abort, current_app
+
+from portal import authz
+from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
+from portal.api.changes import run, run_idempotent
+from portal.api.schemas import (
+    ApplyIn,
+    DraftIn,
+    EntryOut,
+    MembershipDecisionIn,
+    MembershipOut,
+    OrganizationOut,
+    PledgeIn,
+    PledgeOut,
+    ProposalDecisionIn,
+    ProposalOut,
+    ProposalStartIn,
+    ReceiptIn,
+    ReviewerIn,
+    ReviewIn,
+    ReviewOut,
+)
+from portal.extensions import db
+from portal.models import (
+    Institute,
+    LedgerEntry,
+    Membership,
+    Organization,
+    Pledge,
+    ProjectCall,
+    Proposal,
+    Review,
+    Tier,
+    TokenScope,
+)
+from portal.services import DomainError, accounts, api_tokens, ledger, memberships, organizations, proposals
+from portal.services.ledger import PledgeInput
+from portal.services.proposals import DraftInput
+
+bp = ApiBlueprint("api_members", __name__, url_prefix="/api/v1",
+               description="Organizations' and institutes' work, with a personal access token.")
+
+WRITE = TokenScope.WRITE
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                   "description": "the same key and body answer the first answer again; another body, 422"}
+
+
+def load(model, record_id: int, view: str, action: str | None = None):
+    """The record (404 when missing or not visible to the caller), checked for ``action`` (403)."""
+    record = db.get_or_404(model, record_id)
+    if not authz.can(caller(), view, record):
+        abort(404)
+    if action is not None:
+        authz.require(caller(), action, record)
+    return record
+
+
+def institute_by_slug(slug: str) -> Institute:
+    found = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
+    if found is None:
+        abort(422, messages={"json": {"institute": ["No institute has that slug"]}})
+    return found
+
+
+# Organizations and memberships -----------------------------------------------------------------
+
+@bp.get("/me/organizations")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, OrganizationOut(many=True))
+def my_organizations():
+    """The organizations the token's owner belongs to (active), with their role."""
+    rows = [a for a in organizations.affiliations_of(caller()) if a.status == "active"]
+    return [{"id": a.organization.id, "name": a.organization.name, "sector": str(a.organization.sector),
+             "state": a.organization.state, "role": str(a.role)} for a in rows]
+
+
+@bp.post("/memberships")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ApplyIn)
+@bp.response(201, MembershipOut)
+def apply_for_membership(data):
+    """An organization's admin applies for one of an institute's tiers."""
+    organization = db.get_or_404(Organization, data["organization_id"])
+    authz.require(caller(), "organization.apply", organization)
+    institute = institute_by_slug(data["institute"])
+    tier = db.session.scalar(sa.select(Tier).where(Tier.id == data["tier_id"], Tier.institute_id == institute.id))
+    if tier is None:
+        abort(422, messages={"json": {"tier_id": ["That institute has no such tier"]}})
+    return run(lambda: memberships.apply(caller(), organization, institute, tier, statement=data["statement"],
+                                         contact_name=data["contact_name"], contact_email=data["contact_email"]),
+               MembershipOut().dump, 201)
+
+
+@bp.get("/memberships/<int:membership_id>")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, MembershipOut)
+def membership_detail(membership_id: int):
+    """A membership or application: the organization's people and the institute's staff see it."""
+    return load(Membership, membership_id, "membership.view")
+
+
+@bp.post("/memberships/<int:membership_id>/decision")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(MembershipDecisionIn)
+@bp.response(200, MembershipOut)
+def decide_membership(data, membership_id: int):
+    """The institute's staff approve or decline an application."""
+    found = load(Membership, membership_id, "membership.view", "membership.decide")
+
+    def decide():
+        if data["decision"] == "approve":
+            memberships.approve(caller(), found, term_years=data["term_years"])
+        else:
+            memberships.decline(caller(), found, reason=data["reason"])
+        return found
+
+    return run(decide, MembershipOut().dump)
+
+
+# Pledges and receipts --------------------------------------------------------------------------
+
+@bp.post("/pledges")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(PledgeIn)
+@bp.response(201, PledgeOut)
+def record_pledge(data):
+    """An organization's admin pledges co-investment to an institute it is a member of."""
+    organization = db.get_or_404(Organization, data["organization_id"])
+    authz.require(caller(), "organization.pledge", organization)
+    institute = institute_by_slug(data["institute"])
+    entry = PledgeInput(amount_cents=data["amount_cents"], kind=data["kind"], fiscal_year=data["fiscal_year"],
+                        in_kind_description=data["in_kind_description"], note=data["note"],
+                        schedule=[(i["due_on"], i["amount_cents"]) for i in data["schedule"]])
+    return run_idempotent(lambda: ledger.record_pledge(caller(), organization, institute, entry, key=None),
+                          PledgeOut().dump, 201)
+
+
+@bp.get("/pledges/<int:pledge_id>")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, PledgeOut)
+def pledge_detail(pledge_id: int):
+    """A pledge: the organization's admins and the institute's staff see it (anyone else: 404)."""
+    return load(Pledge, pledge_id, "pledge.view")
+
+
+@bp.get("/pledges/<int:pledge_id>/entries")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, EntryOut(many=True))
+def pledge_entries(pledge_id: int):
+    """The pledge's ledger entries, oldest first."""
+    return ledger.entries_of(load(Pledge, pledge_id, "pledge.view"))
+
+
+@bp.post("/pledges/<int:pledge_id>/receipts")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ReceiptIn)
+@bp.response(201, EntryOut)
+def record_receipt(data, pledge_id: int):
+    """The institute's staff record money received against a pledge."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.record")
+    return run_idempotent(lambda: ledger.record_receipt(caller(), found, amount_cents=data["amount_cents"],
+                                                        received_on=data["received_on"], note=data["note"],
+                                                        key=None), EntryOut().dump, 201)
+
+
+@bp.post("/pledges/<int:pledge_id>/receipts/<int:entry_id>/verification")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(201, EntryOut)
+def verify_receipt(pledge_id: int, entry_id: int):
+    """Another administrator of the institute verifies a receipt (never the one who recorded it). As the page
+    asks for a second factor proved in the last 15 minutes, the API takes a write token made in the last 15
+    minutes (making one asks for the second factor)."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.record")
+    entry = db.first_or_404(sa.select(LedgerEntry).where(LedgerEntry.id == entry_id, LedgerEntry.pledge_id == found.id))
+    token = current_token()
+    assert token is not None
+    if not api_tokens.may_verify(token, timedelta(seconds=current_app.config["STEP_UP_MAX_AGE"])):
+        abort(403, description="Verifying a receipt needs a write token made in the last 15 minutes (making one "
+                               "asks for your second factor), as the page asks for it again.")
+    return run(lambda: ledger.verify_receipt(caller(), entry, key=None), EntryOut().dump, 201)
+
+
+# Proposals -------------------------------------------------------------------------------------
+
+@bp.post("/proposals")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ProposalStartIn)
+@bp.response(201, ProposalOut)
+def start_proposal(data):
+    """Start a draft proposal for an open call, led by one of the caller's organizations."""
+    found = db.get_or_404(ProjectCall, data["call_id"])
+    if not authz.can(caller(), "call.view", found):
+        abort(404)
+    organization = db.get_or_404(Organization, data["organization_id"])
+    return run_idempotent(lambda: proposals.start(caller(), found, organization, data["title"]),
+                          ProposalOut().dump, 201)
+
+
+@bp.get("/proposals/<int:proposal_id>")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, ProposalOut)
+def proposal_detail(proposal_id: int):
+    """A proposal: approved projects are public; drafts and proposals under review, their team, reviewers and
+    institute only (anyone else: 404)."""
+    return load(Proposal, proposal_id, "proposal.view")
+
+
+@bp.put("/proposals/<int:proposal_id>/draft")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(DraftIn)
+@bp.response(200, ProposalOut)
+def save_draft(data, proposal_id: int):
+    """Write the draft (the whole of it: a field left out is emptied)."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    draft = DraftInput(**{**data, "milestones": [(m["month"], m["title"], m["deliverable"])
+                                                 for m in data["milestones"]]})
+
+    def save():
+        proposals.save_draft(caller(), found, draft)
+        return found
+
+    return run(save, ProposalOut().dump)
+
+
+@bp.post("/proposals/<int:proposal_id>/submit")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(200, ProposalOut)
+def submit_proposal(proposal_id: int):
+    """Submit the proposal; refused (422, naming the unmet rule) until every rule is met."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+
+    def submit():
+        proposals.submit(caller(), found)
+        return found
+
+    return run(submit, ProposalOut().dump)
+
+
+@bp.post("/proposals/<int:proposal_id>/decision")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ProposalDecisionIn)
+@bp.response(200, ProposalOut)
+def decide_proposal(data, proposal_id: int):
+    """The institute's staff approve or decline a proposal, with a note the team sees."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.decide")
+
+    def decide():
+        proposals.decide(caller(), found, approve=data["decision"] == "approve", note=data["note"])
+        return found
+
+    return run(decide, ProposalOut().dump)
+
+
+# Reviews ---------------------------------------------------------------------------------------
+
+@bp.post("/proposals/<int:proposal_id>/reviewers")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReviewerIn)
+@bp.response(201, ReviewOut)
+def assign_reviewer(data, proposal_id: int):
+    """The institute's staff ask someone to review (refused where there is a conflict of interest)."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.decide")
+
+    def assign():
+        reviewer = accounts.find_by_email(data["email"])
+        if reviewer is None:
+            raise DomainError("email", "No active account has that email address")
+        return proposals.assign_reviewer(caller(), found, reviewer, due_on=data["due_on"])
+
+    return run(assign, ReviewOut().dump, 201)
+
+
+@bp.get("/me/reviews")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, ReviewOut(many=True))
+def my_reviews():
+    """The reviews the token's owner was asked for."""
+    return proposals.reviews_for(caller())
+
+
+def own_review(proposal_id: int) -> Review:
+    """The caller's review of the proposal: 404 for a proposal they may not see, 403 if they are not its reviewer."""
+    found = db.get_or_404(Proposal, proposal_id)
+    mine = proposals.review_of(caller(), found)
+    if mine is None:
+        abort(404 if not authz.can(caller(), "proposal.view", found) else 403)
+    return mine
+
+
+@bp.put("/proposals/<int:proposal_id>/review")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReviewIn)
+@bp.response(200, ReviewOut)
+def save_review(data, proposal_id: int):
+    """An assigned reviewer saves their scores (1 to 5 per criterion); ``final`` submits them."""
+    mine = own_review(proposal_id)
+    entries = {s["criterion_id"]: (s["score"], s["comment"]) for s in data["scores"]}
+
+    def save():
+        proposals.save_review(caller(), mine, entries, final=data["final"])
+        return mine
+
+    return run(save, ReviewOut().dump)
