@@ -3,11 +3,9 @@ the size, CORS without credentials, and problem+json for what is refused."""
 
 from datetime import timedelta
 
-from sqlalchemy import event
-
 from portal.extensions import db
 from portal.models import Institute, User
-from tests.api_helpers import assert_problem
+from tests.api_helpers import assert_problem, count_queries
 from tests.factories import make_call, make_institute, make_staff, make_tier
 from tests.workforce_factories import program, session
 
@@ -79,22 +77,6 @@ def test_cors_is_for_public_reads_only(app, client):
     assert "Access-Control-Allow-Origin" not in client.get("/api/v1/me/organizations",
                                                            headers={"Origin": "https://crm.example"}).headers
     assert "Access-Control-Allow-Origin" not in client.get("/account", headers={"Origin": "https://x.example"}).headers
-
-
-def count_queries(app, client, path: str) -> int:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
 
 
 LISTS = ["/api/v1/institutes", "/api/v1/calls", "/api/v1/projects", "/api/v1/programs"]

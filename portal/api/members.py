@@ -10,14 +10,18 @@ from flask import abort, current_app
 
 from portal import authz
 from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
-from portal.api.changes import run, run_idempotent
+from portal.api.changes import refuse_field, run, run_idempotent
 from portal.api.schemas import (
     ApplyIn,
+    CostShareIn,
     DraftIn,
     EntryOut,
     MembershipDecisionIn,
     MembershipOut,
     OrganizationOut,
+    PartnerAnswerIn,
+    PartnerIn,
+    PartnerOut,
     PledgeIn,
     PledgeOut,
     ProposalDecisionIn,
@@ -34,6 +38,7 @@ from portal.models import (
     LedgerEntry,
     Membership,
     Organization,
+    Partner,
     Pledge,
     ProjectCall,
     Proposal,
@@ -67,7 +72,7 @@ def load(model, record_id: int, view: str, action: str | None = None):
 def institute_by_slug(slug: str) -> Institute:
     found = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
     if found is None:
-        abort(422, messages={"json": {"institute": ["No institute has that slug"]}})
+        refuse_field("institute", "No institute has that slug")
     return found
 
 
@@ -96,7 +101,7 @@ def apply_for_membership(data):
     institute = institute_by_slug(data["institute"])
     tier = db.session.scalar(sa.select(Tier).where(Tier.id == data["tier_id"], Tier.institute_id == institute.id))
     if tier is None:
-        abort(422, messages={"json": {"tier_id": ["That institute has no such tier"]}})
+        refuse_field("tier_id", "That institute has no such tier")
     return run(lambda: memberships.apply(caller(), organization, institute, tier, statement=data["statement"],
                                          contact_name=data["contact_name"], contact_email=data["contact_email"]),
                MembershipOut().dump, 201)
@@ -327,3 +332,89 @@ def save_review(data, proposal_id: int):
         return mine
 
     return run(save, ReviewOut().dump)
+
+
+# Proposal teams --------------------------------------------------------------------------------
+
+def team_member(proposal: Proposal, partner_id: int, action: str) -> Partner:
+    """A partner of the proposal (404 otherwise), checked for ``action`` (403), as the proposal's page does."""
+    partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == proposal.id))
+    authz.require(caller(), action, partner)
+    return partner
+
+
+@bp.get("/proposals/<int:proposal_id>/partners")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, PartnerOut(many=True))
+def proposal_team(proposal_id: int):
+    """The proposal's team: the lead and each organization invited, with its answer and cost share. A partner
+    organization's admin finds its own row here by ``organization_id``."""
+    return load(Proposal, proposal_id, "proposal.view").partners
+
+
+@bp.post("/proposals/<int:proposal_id>/partners")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(PartnerIn)
+@bp.response(201, PartnerOut)
+def invite_partner(data, proposal_id: int):
+    """The lead invites a partner organization onto a draft's team; the organization's admins are told."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    organization = db.session.get(Organization, data["organization_id"])
+    if organization is None:
+        refuse_field("organization_id", "No organization has that id")
+    return run(lambda: proposals.invite(caller(), found, organization), PartnerOut().dump, 201)
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(200, PartnerOut)
+def withdraw_partner(proposal_id: int, partner_id: int):
+    """The lead takes back an invitation that has not been answered yet."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == found.id,
+                                                       Partner.is_lead.is_(False)))
+
+    def withdraw():
+        proposals.withdraw_partner(caller(), partner)
+        return partner
+
+    return run(withdraw, PartnerOut().dump)
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/answer")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(PartnerAnswerIn)
+@bp.response(200, PartnerOut)
+def answer_invitation(data, proposal_id: int, partner_id: int):
+    """The invited organization's admin accepts or declines joining the team."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.view_full")
+    partner = team_member(found, partner_id, "partner.answer")
+
+    def respond():
+        proposals.respond(caller(), partner, accept=data["decision"] == "accept")
+        return partner
+
+    return run(respond, PartnerOut().dump)
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/cost-share")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(CostShareIn)
+@bp.response(201, PartnerOut)
+def commit_cost_share(data, proposal_id: int, partner_id: int):
+    """A team organization's admin (the lead's too) commits its cost share: a pledge in the ledger tied to the
+    proposal, counted once the proposal is approved and released if it is not."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.view_full")
+    partner = team_member(found, partner_id, "partner.answer")
+
+    def commit():
+        proposals.commit_cost_share(caller(), partner, amount_cents=data["amount_cents"], kind=data["kind"],
+                                    in_kind_description=data["in_kind_description"], key=None)
+        return partner
+
+    return run_idempotent(commit, PartnerOut().dump, 201)

@@ -283,3 +283,34 @@ class ProgramOut(Schema):
     soonest = fields.DateTime(required=True, metadata={"description": "the soonest matching session's start"})
     sessions = fields.List(fields.Nested(SessionOut), required=True,
                            metadata={"description": "the next few matching sessions"})
+
+
+class PartnerIn(Schema):
+    organization_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                     metadata={"description": "the organization to invite onto the team"})
+
+
+class PartnerOut(Schema):
+    id = fields.Integer(required=True)
+    proposal_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    organization = fields.Function(lambda p: p.organization.name, required=True)
+    sector = fields.Function(lambda p: str(p.organization.sector), required=True)
+    is_lead = fields.Boolean(required=True)
+    status = fields.String(required=True, metadata={"description": "invited, accepted, declined or withdrawn"})
+    pledge_id = fields.Integer(required=True, allow_none=True,
+                               metadata={"description": "the cost share's pledge, once committed"})
+    cost_share_cents = fields.Function(
+        lambda p: p.pledge.pledged_cents - p.pledge.cancelled_cents if p.pledge is not None else 0, required=True,
+        metadata={"description": "cost share pledged, less what was cancelled or released"})
+
+
+class PartnerAnswerIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
+
+
+class CostShareIn(Schema):
+    amount_cents = fields.Integer(required=True, validate=validate.Range(min=1, max=10**13))
+    kind = fields.String(load_default="cash", validate=validate.OneOf(["cash", "in_kind"]))
+    in_kind_description = fields.String(load_default="", validate=validate.Length(max=1000),
+                                        metadata={"description": "what is given in kind, and how it was valued"})
