@@ -12,8 +12,8 @@ from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import abort, jsonify, request
-from flask_smorest import abort as abort_with
 from flask.typing import ResponseReturnValue
+from flask_smorest import abort as abort_with
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.auth import current_token

@@ -27,6 +27,7 @@ from portal.api.schemas import (
     ProposalDecisionIn,
     ProposalOut,
     ProposalStartIn,
+    ReasonIn,
     ReceiptIn,
     ReviewerIn,
     ReviewIn,
@@ -135,6 +136,22 @@ def decide_membership(data, membership_id: int):
     return run(decide, MembershipOut().dump)
 
 
+@bp.post("/memberships/<int:membership_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReasonIn)
+@bp.response(200, MembershipOut)
+def withdraw_membership(data, membership_id: int):
+    """The organization's admin withdraws its application, or its membership (the reason is optional)."""
+    found = load(Membership, membership_id, "membership.view", "membership.act")
+
+    def withdraw():
+        memberships.withdraw(caller(), found, reason=data["reason"])
+        return found
+
+    return run(withdraw, MembershipOut().dump)
+
+
 # Pledges and receipts --------------------------------------------------------------------------
 
 @bp.post("/pledges")
@@ -203,6 +220,33 @@ def verify_receipt(pledge_id: int, entry_id: int):
     return run(lambda: ledger.verify_receipt(caller(), entry, key=None), EntryOut().dump, 201)
 
 
+@bp.post("/pledges/<int:pledge_id>/cancel")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ReasonIn)
+@bp.response(201, EntryOut)
+def cancel_pledge(data, pledge_id: int):
+    """The institute's staff, or the pledging organization's admins, cancel what remains unreceived, with a
+    reason (cost share of a proposal not yet approved is released instead)."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.cancel")
+    return run_idempotent(lambda: ledger.cancel_remainder(caller(), found, reason=data["reason"], key=None),
+                          EntryOut().dump, 201)
+
+
+@bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/reversal")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ReasonIn)
+@bp.response(201, EntryOut)
+def reverse_entry(data, pledge_id: int, entry_id: int):
+    """The institute's staff undo a receipt, a verification or a cancellation with a reversing entry, with a
+    reason (a verified receipt once its verification is reversed)."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.record")
+    entry = db.first_or_404(sa.select(LedgerEntry).where(LedgerEntry.id == entry_id, LedgerEntry.pledge_id == found.id))
+    return run_idempotent(lambda: ledger.reverse(caller(), entry, reason=data["reason"], key=None),
+                          EntryOut().dump, 201)
+
+
 # Proposals -------------------------------------------------------------------------------------
 
 @bp.post("/proposals")
@@ -261,6 +305,21 @@ def submit_proposal(proposal_id: int):
         return found
 
     return run(submit, ProposalOut().dump)
+
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(200, ProposalOut)
+def withdraw_proposal(proposal_id: int):
+    """The lead withdraws the proposal before a decision; the cost share committed to it is released."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+
+    def withdraw():
+        proposals.withdraw(caller(), found)
+        return found
+
+    return run(withdraw, ProposalOut().dump)
 
 
 @bp.post("/proposals/<int:proposal_id>/decision")
