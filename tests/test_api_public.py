@@ -3,6 +3,8 @@ the size, CORS without credentials, and problem+json for what is refused."""
 
 from datetime import timedelta
 
+from openapi_spec_validator import validate
+
 from portal.extensions import db
 from portal.models import Institute, User
 from tests.api_helpers import assert_problem, count_queries
@@ -96,6 +98,9 @@ def test_the_description_is_openapi_3_1_with_a_documentation_page(app, client):
     assert spec.status_code == 200 and spec.get_json()["openapi"] == "3.1.0"
     assert spec.headers["Access-Control-Allow-Origin"] == "*"
     assert "/api/v1/pledges" in spec.get_json()["paths"]
+    validate(spec.get_json())  # against the OpenAPI 3.1 specification's schema (openapi-spec-validator)
+    assert {"/api/v1/proposals/{proposal_id}/partners", "/api/v1/pledges/{pledge_id}/cancel",
+            "/api/v1/pledges/{pledge_id}/entries/{entry_id}/reversal"} <= set(spec.get_json()["paths"])
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"POST /api/v1/pledges" in docs.data and b"<script>" not in docs.data
 

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, g, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import AnonymousUserMixin
 from flask_smorest import Blueprint
 
@@ -33,7 +33,7 @@ class CookielessApiSessions(SecureCookieSessionInterface):
     Flask-Login's after-request hook reads the session on every request; the API's answers do not vary with
     cookies, and a cache in front may share them."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if is_api(request.path):
             return self.session_class()
         return super().open_session(app, request)
