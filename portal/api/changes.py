@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import abort as abort_with
+from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.auth import current_token
@@ -41,6 +42,11 @@ def refuse_field(field: str, message: str) -> NoReturn:
     """422 naming a field of the request's body, as a malformed body is answered."""
     abort_with(422, messages={"json": {field: [message]}})
     raise AssertionError("abort raises")  # flask-smorest's abort is not typed NoReturn
+
+
+def showing(record: Any, schema: Schema) -> Callable[[Any], dict]:
+    """The answer for a service that changes ``record`` in place and returns nothing: the record after it."""
+    return lambda _result: schema.dump(record)
 
 
 def run(change: Callable[[], Any], dump: Callable[[Any], dict], status: int = 200) -> ResponseReturnValue:

@@ -10,7 +10,7 @@ from flask import abort, current_app
 
 from portal import authz
 from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
-from portal.api.changes import refuse_field, run, run_idempotent
+from portal.api.changes import refuse_field, run, run_idempotent, showing
 from portal.api.schemas import (
     ApplyIn,
     CostShareIn,
@@ -145,11 +145,7 @@ def withdraw_membership(data, membership_id: int):
     """The organization's admin withdraws its application, or its membership (the reason is optional)."""
     found = load(Membership, membership_id, "membership.view", "membership.act")
 
-    def withdraw():
-        memberships.withdraw(caller(), found, reason=data["reason"])
-        return found
-
-    return run(withdraw, MembershipOut().dump)
+    return run(lambda: memberships.withdraw(caller(), found, reason=data["reason"]), showing(found, MembershipOut()))
 
 
 # Pledges and receipts --------------------------------------------------------------------------
@@ -285,11 +281,7 @@ def save_draft(data, proposal_id: int):
     draft = DraftInput(**{**data, "milestones": [(m["month"], m["title"], m["deliverable"])
                                                  for m in data["milestones"]]})
 
-    def save():
-        proposals.save_draft(caller(), found, draft)
-        return found
-
-    return run(save, ProposalOut().dump)
+    return run(lambda: proposals.save_draft(caller(), found, draft), showing(found, ProposalOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/submit")
@@ -300,11 +292,7 @@ def submit_proposal(proposal_id: int):
     """Submit the proposal; refused (422, naming the unmet rule) until every rule is met."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
 
-    def submit():
-        proposals.submit(caller(), found)
-        return found
-
-    return run(submit, ProposalOut().dump)
+    return run(lambda: proposals.submit(caller(), found), showing(found, ProposalOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/withdraw")
@@ -315,11 +303,7 @@ def withdraw_proposal(proposal_id: int):
     """The lead withdraws the proposal before a decision; the cost share committed to it is released."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
 
-    def withdraw():
-        proposals.withdraw(caller(), found)
-        return found
-
-    return run(withdraw, ProposalOut().dump)
+    return run(lambda: proposals.withdraw(caller(), found), showing(found, ProposalOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/decision")
@@ -331,11 +315,8 @@ def decide_proposal(data, proposal_id: int):
     """The institute's staff approve or decline a proposal, with a note the team sees."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.decide")
 
-    def decide():
-        proposals.decide(caller(), found, approve=data["decision"] == "approve", note=data["note"])
-        return found
-
-    return run(decide, ProposalOut().dump)
+    return run(lambda: proposals.decide(caller(), found, approve=data["decision"] == "approve", note=data["note"]),
+               showing(found, ProposalOut()))
 
 
 # Reviews ---------------------------------------------------------------------------------------
@@ -386,11 +367,7 @@ def save_review(data, proposal_id: int):
     mine = own_review(proposal_id)
     entries = {s["criterion_id"]: (s["score"], s["comment"]) for s in data["scores"]}
 
-    def save():
-        proposals.save_review(caller(), mine, entries, final=data["final"])
-        return mine
-
-    return run(save, ReviewOut().dump)
+    return run(lambda: proposals.save_review(caller(), mine, entries, final=data["final"]), showing(mine, ReviewOut()))
 
 
 # Proposal teams --------------------------------------------------------------------------------
@@ -436,11 +413,7 @@ def withdraw_partner(proposal_id: int, partner_id: int):
     partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == found.id,
                                                        Partner.is_lead.is_(False)))
 
-    def withdraw():
-        proposals.withdraw_partner(caller(), partner)
-        return partner
-
-    return run(withdraw, PartnerOut().dump)
+    return run(lambda: proposals.withdraw_partner(caller(), partner), showing(partner, PartnerOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/answer")
@@ -453,11 +426,8 @@ def answer_invitation(data, proposal_id: int, partner_id: int):
     found = load(Proposal, proposal_id, "proposal.view", "proposal.view_full")
     partner = team_member(found, partner_id, "partner.answer")
 
-    def respond():
-        proposals.respond(caller(), partner, accept=data["decision"] == "accept")
-        return partner
-
-    return run(respond, PartnerOut().dump)
+    return run(lambda: proposals.respond(caller(), partner, accept=data["decision"] == "accept"),
+               showing(partner, PartnerOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/cost-share")
