@@ -1,6 +1,7 @@
 """A walk through the portal's JSON API with personal access tokens: what an organization's admin does on the
-pages (apply for membership, pledge, draft and submit a proposal) and what an institute's staff do (decide the
-application, record a receipt, have a second administrator verify it, ask for a review, decide the proposal).
+pages (apply for membership, pledge, draft a proposal, build its team with a partner organization whose admin
+accepts and commits cost share, submit it) and what an institute's staff do (decide the application, record a
+receipt, have a second administrator verify it, ask for a review, decide the proposal).
 
 Tokens are read from the environment, never from the command line (where other users of the machine see them):
 
@@ -8,6 +9,8 @@ Tokens are read from the environment, never from the command line (where other u
     PORTAL_STAFF_TOKEN     a write token of an administrator of the institute
     PORTAL_CHECKER_TOKEN   a write token of a second administrator, made in the last 15 minutes (to verify)
     PORTAL_REVIEWER_TOKEN  a write token of the reviewer named by --reviewer
+    PORTAL_PARTNER_TOKEN   a write token of an admin of another organization, a member of the institute, that
+                           joins the proposal's team and commits cost share (a call may require partners)
 
     python examples/api_walkthrough.py --url http://127.0.0.1:5000 --institute america-makes \\
         --reviewer reviewer@example.com
@@ -54,6 +57,7 @@ def fiscal_year(day: date) -> int:
 def walk(url: str, institute: str, reviewer_email: str, tokens: dict[str, str], say=print) -> dict:
     member, staff = Portal(url, tokens["member"]), Portal(url, tokens["staff"])
     checker, reviewer = Portal(url, tokens["checker"]), Portal(url, tokens["reviewer"])
+    partner = Portal(url, tokens["partner"])
 
     organization = next(o for o in member.call("GET", "/me/organizations") if o["role"] == "admin")
     tier = member.call("GET", f"/institutes/{institute}/tiers")[0]
@@ -88,6 +92,15 @@ def walk(url: str, institute: str, reviewer_email: str, tokens: dict[str, str], 
         "trl_start": 4, "trl_target": 6, "mrl_start": 4, "mrl_target": 6, "duration_months": 12,
         "federal_request_cents": 100_000_00,
         "milestones": [{"month": 6, "title": "Prototype", "deliverable": "A printed bracket"}]})
+
+    # The team: the lead invites the partner organization, whose admin accepts and commits cost share.
+    ally = next(o for o in partner.call("GET", "/me/organizations") if o["role"] == "admin")
+    team = f"/proposals/{proposal['id']}/partners"
+    invited = member.call("POST", team, {"organization_id": ally["id"]})
+    partner.call("POST", f"{team}/{invited['id']}/answer", {"decision": "accept"})
+    share = partner.call("POST", f"{team}/{invited['id']}/cost-share", {"amount_cents": 50_000_00, "kind": "cash"},
+                         **{"Idempotency-Key": str(uuid.uuid4())})
+    say(f"{ally['name']} joined the team and committed ${share['cost_share_cents'] / 100:,.2f} of cost share")
     submitted = member.call("POST", f"/proposals/{proposal['id']}/submit")
     say(f"Proposal {proposal['id']} drafted and {submitted['status']}")
     staff.call("POST", f"/proposals/{proposal['id']}/reviewers", {"email": reviewer_email})
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--institute", required=True, help="the institute's slug")
     parser.add_argument("--reviewer", required=True, help="the email address of the reviewer to ask")
     args = parser.parse_args(argv)
-    names = ("member", "staff", "checker", "reviewer")
+    names = ("member", "staff", "checker", "reviewer", "partner")
     missing = [f"PORTAL_{n.upper()}_TOKEN" for n in names if not os.environ.get(f"PORTAL_{n.upper()}_TOKEN")]
     if missing:
         parser.error(f"set {', '.join(missing)} in the environment")

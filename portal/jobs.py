@@ -25,7 +25,16 @@ from flask import Flask, current_app, has_app_context
 from rq import Queue, Retry, SimpleWorker
 
 from portal.extensions import db, redis_client, redis_failed
-from portal.services import accounts, ledger, memberships, notifications, outbox, proposals, workforce_upkeep
+from portal.services import (
+    accounts,
+    api_tokens,
+    ledger,
+    memberships,
+    notifications,
+    outbox,
+    proposals,
+    workforce_upkeep,
+)
 
 log = logging.getLogger("portal.jobs")
 
@@ -48,6 +57,7 @@ DAILY: dict[str, Callable[[], int]] = {
     "notifications-digest": lambda: notifications.send_digests(),
     "reviews-remind": lambda: proposals.remind_reviewers(),
     "workforce-remind": lambda: workforce_upkeep.remind(),
+    "api-keys-prune": lambda: api_tokens.prune_keys(),
 }
 
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from portal.extensions import db
 from portal.models import ApiToken, User
 from portal.models.base import utcnow
@@ -39,3 +41,21 @@ def assert_problem(response, status: int) -> dict:
     assert {"type", "title", "status", "detail"} <= set(body)
     assert body["status"] == status
     return body
+
+
+def count_queries(app, client, path: str, headers: dict[str, str] | None = None) -> int:
+    """How many SQL statements a GET of ``path`` runs (it must answer 200)."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(path, headers=headers or {})
+        assert response.status_code == 200, response.get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)

@@ -1,13 +1,14 @@
-"""The API's rate limits count per token (per address without one), and an Idempotency-Key holds when two
-requests with it arrive at once (PostgreSQL, real threads)."""
+"""The API's rate limits count per token (per address without one), an Idempotency-Key holds when two
+requests with it arrive at once (PostgreSQL, real threads), and keys are forgotten after a week."""
 
 import threading
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import IdempotentRequest, Pledge
-from portal.services import ledger
+from portal.services import api_tokens, ledger
 from portal.services.clock import today
 from tests.api_helpers import assert_problem, bearer, make_token
 from tests.conftest import postgres_url
@@ -53,3 +54,31 @@ def test_two_requests_with_one_key_at_once_make_one_pledge_on_postgresql(make_ap
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Pledge.id))) == 1
         assert db.session.scalar(sa.select(sa.func.count(IdempotentRequest.id))) == 1
+
+
+def test_keys_older_than_a_week_are_pruned_daily_and_a_retry_after_that_is_a_new_request(app, client, runner,
+                                                                                           ledger_world):
+    w = ledger_world
+    token = make_token(app, w.admin)
+    body = {"organization_id": w.organization.id, "institute": w.institute.slug, "amount_cents": 100_000,
+            "kind": "cash", "fiscal_year": ledger.fiscal_year_of(today())}
+    for key in ("old", "recent"):
+        assert client.post("/api/v1/pledges", json=body,
+                           headers=bearer(token, **{"Idempotency-Key": key})).status_code == 201
+    with app.app_context():
+        old = db.session.scalar(sa.select(IdempotentRequest).where(IdempotentRequest.key == "old"))
+        old.created_at -= api_tokens.KEEP_KEYS + timedelta(minutes=1)
+        recent = db.session.scalar(sa.select(IdempotentRequest).where(IdempotentRequest.key == "recent"))
+        recent.created_at -= api_tokens.KEEP_KEYS - timedelta(minutes=1)
+        db.session.commit()
+    for done in ("1 done", "0 done"):  # the second run the same day finds nothing more
+        result = runner.invoke(args=["jobs", "run", "api-keys-prune"])
+        assert result.exit_code == 0 and done in result.output, result.output
+    with app.app_context():
+        assert list(db.session.scalars(sa.select(IdempotentRequest.key))) == ["recent"]
+    replayed = client.post("/api/v1/pledges", json=body, headers=bearer(token, **{"Idempotency-Key": "recent"}))
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    anew = client.post("/api/v1/pledges", json=body, headers=bearer(token, **{"Idempotency-Key": "old"}))
+    assert anew.status_code == 201 and "Idempotent-Replayed" not in anew.headers
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Pledge.id))) == 3

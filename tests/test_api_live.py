@@ -15,10 +15,20 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
+from portal.models import Sector
 from portal.services import ledger
 from portal.services.clock import today
 from tests.api_helpers import make_token
-from tests.factories import make_call, make_institute, make_membership, make_staff, make_tier, make_user, org_admin
+from tests.factories import (
+    make_call,
+    make_institute,
+    make_membership,
+    make_organization,
+    make_staff,
+    make_tier,
+    make_user,
+    org_admin,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,14 +103,21 @@ def test_the_example_script_does_an_admins_and_the_staffs_work(live):
     staff = make_staff(app, institute, email="staff@institute.example")
     checker = make_staff(app, institute, email="checker@institute.example")
     reviewer = make_user(app, email="reviewer@example.com")
-    make_call(app, staff, institute)
+    ally_admin, ally = org_admin(app, make_organization(app, name="State Tech", sector=Sector.ACADEMIC),
+                                 email="dean@statetech.example")
+    make_membership(app, ally, institute, make_tier(app, institute, name="Silver", may_lead=False))
+    # the call needs an academic partner and cost share of half the federal request, from members only
+    make_call(app, staff, institute, min_academic=1, min_cost_share_bp=5000, all_partners_members=True)
     tokens = {f"PORTAL_{name}_TOKEN": make_token(app, user)
-              for name, user in (("MEMBER", admin), ("STAFF", staff), ("CHECKER", checker), ("REVIEWER", reviewer))}
+              for name, user in (("MEMBER", admin), ("STAFF", staff), ("CHECKER", checker), ("REVIEWER", reviewer),
+                                 ("PARTNER", ally_admin))}
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "api_walkthrough.py"), "--url", url, "--institute", institute.slug,
          "--reviewer", reviewer.email], env={**os.environ, **tokens}, capture_output=True, text=True, timeout=120,
         check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "sent twice, recorded once" in result.stdout
+    assert "State Tech joined the team and committed $50,000.00 of cost share" in result.stdout
+    assert "drafted and submitted" in result.stdout
     assert "Reviewed and approved" in result.stdout
     assert "Done: the pledge has $100,000.00 verified." in result.stdout

@@ -3,11 +3,11 @@ the size, CORS without credentials, and problem+json for what is refused."""
 
 from datetime import timedelta
 
-from sqlalchemy import event
+from openapi_spec_validator import validate
 
 from portal.extensions import db
 from portal.models import Institute, User
-from tests.api_helpers import assert_problem
+from tests.api_helpers import assert_problem, count_queries
 from tests.factories import make_call, make_institute, make_staff, make_tier
 from tests.workforce_factories import program, session
 
@@ -81,22 +81,6 @@ def test_cors_is_for_public_reads_only(app, client):
     assert "Access-Control-Allow-Origin" not in client.get("/account", headers={"Origin": "https://x.example"}).headers
 
 
-def count_queries(app, client, path: str) -> int:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
-
-
 LISTS = ["/api/v1/institutes", "/api/v1/calls", "/api/v1/projects", "/api/v1/programs"]
 
 
@@ -114,6 +98,9 @@ def test_the_description_is_openapi_3_1_with_a_documentation_page(app, client):
     assert spec.status_code == 200 and spec.get_json()["openapi"] == "3.1.0"
     assert spec.headers["Access-Control-Allow-Origin"] == "*"
     assert "/api/v1/pledges" in spec.get_json()["paths"]
+    validate(spec.get_json())  # against the OpenAPI 3.1 specification's schema (openapi-spec-validator)
+    assert {"/api/v1/proposals/{proposal_id}/partners", "/api/v1/pledges/{pledge_id}/cancel",
+            "/api/v1/pledges/{pledge_id}/entries/{entry_id}/reversal"} <= set(spec.get_json()["paths"])
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"POST /api/v1/pledges" in docs.data and b"<script>" not in docs.data
 

@@ -116,3 +116,23 @@ def test_a_read_token_cannot_write_and_a_bad_header_is_refused(app, client):
     assert "read" in body["detail"]
     assert_problem(client.get("/api/v1/me/organizations", headers={"Authorization": f"Token {secret}"}), 401)
     assert_problem(client.get("/api/v1/me/organizations", headers=bearer("mfgp_" + "x" * 43)), 401)
+
+
+def test_api_answers_neither_vary_with_nor_set_cookies_and_leave_the_pages_session_alone(app, client):
+    signed_in = make_user(app, email="cookie@acme.example")
+    other = make_user(app, email="script@acme.example")
+    login(client, signed_in.email)
+    token = make_token(app, other)
+    answers = [client.get("/api/v1/institutes"), client.get("/api/v1/openapi.json"),
+               client.get("/api/v1/me/organizations"), client.get("/api/v1/nothing-here"),
+               client.get("/api/v1/me/organizations", headers=bearer(token)),
+               client.post("/api/v1/pledges", json={}, headers=bearer(token))]
+    assert [a.status_code for a in answers] == [200, 200, 401, 404, 200, 422]
+    for answer in answers:
+        assert "Cookie" not in answer.vary, answer.request.path
+        assert "Set-Cookie" not in answer.headers, answer.request.path
+    # the token, not the cookie, is the caller; the cookie still signs in on the pages
+    assert client.get("/api/v1/me/organizations", headers=bearer(token)).get_json() == []
+    page = client.get("/account")
+    assert page.status_code == 200 and "Cookie" in page.vary
+    assert client.get("/api/v1/docs").status_code == 200  # a page of the site, with its session

@@ -222,3 +222,15 @@ def test_a_receipt_sent_again_with_its_key_is_recorded_once(app, client, ledger_
     assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
     with app.app_context():
         assert db.session.get(Pledge, pledge["id"]).received_cents == 10_000_00
+
+
+def test_an_unknown_institute_or_tier_is_a_422_naming_the_field(app, client, ledger_world):
+    w = ledger_world
+    token = make_token(app, w.admin)
+    body = assert_problem(client.post("/api/v1/pledges", headers=bearer(token),
+                                      json={**pledge_body(w), "institute": "no-such-institute"}), 422)
+    assert list(body["errors"]) == ["institute"]
+    body = assert_problem(client.post("/api/v1/memberships", headers=bearer(token), json={
+        "organization_id": w.organization.id, "institute": w.institute.slug, "tier_id": 999_999, "statement": "",
+        "contact_name": "Pat", "contact_email": "pat@acme.example"}), 422)
+    assert list(body["errors"]) == ["tier_id"]

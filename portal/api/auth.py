@@ -1,14 +1,15 @@
 """Who calls the API: a personal access token in ``Authorization: Bearer``, never a cookie.
 
-Before any other hook runs for a path under /api/, the token (or nobody) becomes the request's user, so the
-session cookie is never read there: a page's session cannot act through the API, and so the API needs no
-CSRF token (its blueprints are exempt for that reason alone)."""
+Before any other hook runs for a path under /api/, the token (or nobody) becomes the request's user, and the
+session cookie is never read there (``CookielessApiSessions``): a page's session cannot act through the API,
+and so the API needs no CSRF token (its blueprints are exempt for that reason alone)."""
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import AnonymousUserMixin
 from flask_smorest import Blueprint
 
@@ -20,10 +21,33 @@ API_PREFIX = "/api/"
 DOCS_PAGE = "/api/v1/docs"  # a page of the site like any other (it shows who is signed in); it changes nothing
 
 
+def is_api(path: str) -> bool:
+    """A path the API answers (its documentation page is one of the site's pages)."""
+    return path.startswith(API_PREFIX) and path != DOCS_PAGE
+
+
+class CookielessApiSessions(SecureCookieSessionInterface):
+    """The site's signed-cookie sessions, except under /api/: there the cookie is not read (an empty session
+    stands in) and no session is written, so an API answer never sets a cookie nor says ``Vary: Cookie``.
+    Flask adds that header whenever the session was accessed at all (``RequestContext.session``), and
+    Flask-Login's after-request hook reads the session on every request; the API's answers do not vary with
+    cookies, and a cache in front may share them."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if is_api(request.path):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if has_request_context() and is_api(request.path):
+            return
+        super().save_session(app, session, response)
+
+
 def _identify() -> None:
     """The token's owner as ``current_user`` for an API request (anonymous without a token); 401 for a token
     that is unknown, expired, revoked, or whose account is disabled."""
-    if not request.path.startswith(API_PREFIX) or request.path == DOCS_PAGE:
+    if not is_api(request.path):
         return
     g.api_token = None
     g._login_user = AnonymousUserMixin()  # Flask-Login's per-request user: the cookie is never consulted
@@ -42,6 +66,7 @@ def _identify() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = CookielessApiSessions()
     # First of all before-request hooks, so that no other (the second factor's redirect, say) reads the cookie.
     app.before_request_funcs.setdefault(None, []).insert(0, _identify)
 

@@ -8,11 +8,13 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import abort, jsonify, request
 from flask.typing import ResponseReturnValue
+from flask_smorest import abort as abort_with
+from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
 from portal.api.auth import current_token
@@ -25,9 +27,26 @@ from portal.services import DomainError, Repeat
 KEY_HEADER = "Idempotency-Key"
 
 
+# A service names the field of the page's form; the API's body names some of them otherwise.
+BODY_FIELDS = {"amount": "amount_cents", "organization": "organization_id", "tier": "tier_id"}
+
+
 def refused(error: DomainError) -> ResponseReturnValue:
+    """The service's refusal as a problem, naming the field of the request's body it concerns."""
     title = MESSAGES.get(error.status, ("Refused", ""))[0]
-    return problem(error.status, title, error.message, {error.field: [error.message]} if error.field else None)
+    field = BODY_FIELDS.get(error.field, error.field) if error.field else None
+    return problem(error.status, title, error.message, {field: [error.message]} if field else None)
+
+
+def refuse_field(field: str, message: str) -> NoReturn:
+    """422 naming a field of the request's body, as a malformed body is answered."""
+    abort_with(422, messages={"json": {field: [message]}})
+    raise AssertionError("abort raises")  # flask-smorest's abort is not typed NoReturn
+
+
+def showing(record: Any, schema: Schema) -> Callable[[Any], dict]:
+    """The answer for a service that changes ``record`` in place and returns nothing: the record after it."""
+    return lambda _result: schema.dump(record)
 
 
 def run(change: Callable[[], Any], dump: Callable[[Any], dict], status: int = 200) -> ResponseReturnValue:

@@ -10,19 +10,24 @@ from flask import abort, current_app
 
 from portal import authz
 from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
-from portal.api.changes import run, run_idempotent
+from portal.api.changes import refuse_field, run, run_idempotent, showing
 from portal.api.schemas import (
     ApplyIn,
+    CostShareIn,
     DraftIn,
     EntryOut,
     MembershipDecisionIn,
     MembershipOut,
     OrganizationOut,
+    PartnerAnswerIn,
+    PartnerIn,
+    PartnerOut,
     PledgeIn,
     PledgeOut,
     ProposalDecisionIn,
     ProposalOut,
     ProposalStartIn,
+    ReasonIn,
     ReceiptIn,
     ReviewerIn,
     ReviewIn,
@@ -34,6 +39,7 @@ from portal.models import (
     LedgerEntry,
     Membership,
     Organization,
+    Partner,
     Pledge,
     ProjectCall,
     Proposal,
@@ -67,7 +73,7 @@ def load(model, record_id: int, view: str, action: str | None = None):
 def institute_by_slug(slug: str) -> Institute:
     found = db.session.scalar(sa.select(Institute).where(Institute.slug == slug))
     if found is None:
-        abort(422, messages={"json": {"institute": ["No institute has that slug"]}})
+        refuse_field("institute", "No institute has that slug")
     return found
 
 
@@ -96,7 +102,7 @@ def apply_for_membership(data):
     institute = institute_by_slug(data["institute"])
     tier = db.session.scalar(sa.select(Tier).where(Tier.id == data["tier_id"], Tier.institute_id == institute.id))
     if tier is None:
-        abort(422, messages={"json": {"tier_id": ["That institute has no such tier"]}})
+        refuse_field("tier_id", "That institute has no such tier")
     return run(lambda: memberships.apply(caller(), organization, institute, tier, statement=data["statement"],
                                          contact_name=data["contact_name"], contact_email=data["contact_email"]),
                MembershipOut().dump, 201)
@@ -128,6 +134,18 @@ def decide_membership(data, membership_id: int):
         return found
 
     return run(decide, MembershipOut().dump)
+
+
+@bp.post("/memberships/<int:membership_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReasonIn)
+@bp.response(200, MembershipOut)
+def withdraw_membership(data, membership_id: int):
+    """The organization's admin withdraws its application, or its membership (the reason is optional)."""
+    found = load(Membership, membership_id, "membership.view", "membership.act")
+
+    return run(lambda: memberships.withdraw(caller(), found, reason=data["reason"]), showing(found, MembershipOut()))
 
 
 # Pledges and receipts --------------------------------------------------------------------------
@@ -198,6 +216,33 @@ def verify_receipt(pledge_id: int, entry_id: int):
     return run(lambda: ledger.verify_receipt(caller(), entry, key=None), EntryOut().dump, 201)
 
 
+@bp.post("/pledges/<int:pledge_id>/cancel")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ReasonIn)
+@bp.response(201, EntryOut)
+def cancel_pledge(data, pledge_id: int):
+    """The institute's staff, or the pledging organization's admins, cancel what remains unreceived, with a
+    reason (cost share of a proposal not yet approved is released instead)."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.cancel")
+    return run_idempotent(lambda: ledger.cancel_remainder(caller(), found, reason=data["reason"], key=None),
+                          EntryOut().dump, 201)
+
+
+@bp.post("/pledges/<int:pledge_id>/entries/<int:entry_id>/reversal")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(ReasonIn)
+@bp.response(201, EntryOut)
+def reverse_entry(data, pledge_id: int, entry_id: int):
+    """The institute's staff undo a receipt, a verification or a cancellation with a reversing entry, with a
+    reason (a verified receipt once its verification is reversed)."""
+    found = load(Pledge, pledge_id, "pledge.view", "pledge.record")
+    entry = db.first_or_404(sa.select(LedgerEntry).where(LedgerEntry.id == entry_id, LedgerEntry.pledge_id == found.id))
+    return run_idempotent(lambda: ledger.reverse(caller(), entry, reason=data["reason"], key=None),
+                          EntryOut().dump, 201)
+
+
 # Proposals -------------------------------------------------------------------------------------
 
 @bp.post("/proposals")
@@ -236,11 +281,7 @@ def save_draft(data, proposal_id: int):
     draft = DraftInput(**{**data, "milestones": [(m["month"], m["title"], m["deliverable"])
                                                  for m in data["milestones"]]})
 
-    def save():
-        proposals.save_draft(caller(), found, draft)
-        return found
-
-    return run(save, ProposalOut().dump)
+    return run(lambda: proposals.save_draft(caller(), found, draft), showing(found, ProposalOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/submit")
@@ -251,11 +292,18 @@ def submit_proposal(proposal_id: int):
     """Submit the proposal; refused (422, naming the unmet rule) until every rule is met."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
 
-    def submit():
-        proposals.submit(caller(), found)
-        return found
+    return run(lambda: proposals.submit(caller(), found), showing(found, ProposalOut()))
 
-    return run(submit, ProposalOut().dump)
+
+@bp.post("/proposals/<int:proposal_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(200, ProposalOut)
+def withdraw_proposal(proposal_id: int):
+    """The lead withdraws the proposal before a decision; the cost share committed to it is released."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+
+    return run(lambda: proposals.withdraw(caller(), found), showing(found, ProposalOut()))
 
 
 @bp.post("/proposals/<int:proposal_id>/decision")
@@ -267,11 +315,8 @@ def decide_proposal(data, proposal_id: int):
     """The institute's staff approve or decline a proposal, with a note the team sees."""
     found = load(Proposal, proposal_id, "proposal.view", "proposal.decide")
 
-    def decide():
-        proposals.decide(caller(), found, approve=data["decision"] == "approve", note=data["note"])
-        return found
-
-    return run(decide, ProposalOut().dump)
+    return run(lambda: proposals.decide(caller(), found, approve=data["decision"] == "approve", note=data["note"]),
+               showing(found, ProposalOut()))
 
 
 # Reviews ---------------------------------------------------------------------------------------
@@ -322,8 +367,83 @@ def save_review(data, proposal_id: int):
     mine = own_review(proposal_id)
     entries = {s["criterion_id"]: (s["score"], s["comment"]) for s in data["scores"]}
 
-    def save():
-        proposals.save_review(caller(), mine, entries, final=data["final"])
-        return mine
+    return run(lambda: proposals.save_review(caller(), mine, entries, final=data["final"]), showing(mine, ReviewOut()))
 
-    return run(save, ReviewOut().dump)
+
+# Proposal teams --------------------------------------------------------------------------------
+
+def team_member(proposal: Proposal, partner_id: int, action: str) -> Partner:
+    """A partner of the proposal (404 otherwise), checked for ``action`` (403), as the proposal's page does."""
+    partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == proposal.id))
+    authz.require(caller(), action, partner)
+    return partner
+
+
+@bp.get("/proposals/<int:proposal_id>/partners")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.response(200, PartnerOut(many=True))
+def proposal_team(proposal_id: int):
+    """The proposal's team: the lead and each organization invited, with its answer and cost share. A partner
+    organization's admin finds its own row here by ``organization_id``."""
+    return load(Proposal, proposal_id, "proposal.view").partners
+
+
+@bp.post("/proposals/<int:proposal_id>/partners")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(PartnerIn)
+@bp.response(201, PartnerOut)
+def invite_partner(data, proposal_id: int):
+    """The lead invites a partner organization onto a draft's team; the organization's admins are told."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    organization = db.session.get(Organization, data["organization_id"])
+    if organization is None:
+        refuse_field("organization_id", "No organization has that id")
+    return run(lambda: proposals.invite(caller(), found, organization), PartnerOut().dump, 201)
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/withdraw")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.response(200, PartnerOut)
+def withdraw_partner(proposal_id: int, partner_id: int):
+    """The lead takes back an invitation that has not been answered yet."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    partner = db.first_or_404(sa.select(Partner).where(Partner.id == partner_id, Partner.proposal_id == found.id,
+                                                       Partner.is_lead.is_(False)))
+
+    return run(lambda: proposals.withdraw_partner(caller(), partner), showing(partner, PartnerOut()))
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/answer")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(PartnerAnswerIn)
+@bp.response(200, PartnerOut)
+def answer_invitation(data, proposal_id: int, partner_id: int):
+    """The invited organization's admin accepts or declines joining the team."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.view_full")
+    partner = team_member(found, partner_id, "partner.answer")
+
+    return run(lambda: proposals.respond(caller(), partner, accept=data["decision"] == "accept"),
+               showing(partner, PartnerOut()))
+
+
+@bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/cost-share")
+@token_required(WRITE)
+@bp.doc(security=SECURITY, parameters=[IDEMPOTENCY_KEY])
+@bp.arguments(CostShareIn)
+@bp.response(201, PartnerOut)
+def commit_cost_share(data, proposal_id: int, partner_id: int):
+    """A team organization's admin (the lead's too) commits its cost share: a pledge in the ledger tied to the
+    proposal, counted once the proposal is approved and released if it is not."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.view_full")
+    partner = team_member(found, partner_id, "partner.answer")
+
+    def commit():
+        proposals.commit_cost_share(caller(), partner, amount_cents=data["amount_cents"], kind=data["kind"],
+                                    in_kind_description=data["in_kind_description"], key=None)
+        return partner
+
+    return run_idempotent(commit, PartnerOut().dump, 201)

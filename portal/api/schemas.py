@@ -136,6 +136,8 @@ class EntryOut(Schema):
     amount_cents = fields.Integer(required=True)
     received_on = fields.Date(allow_none=True)
     actor_id = fields.Integer(allow_none=True)
+    verifies_id = fields.Integer(allow_none=True, metadata={"description": "the receipt a verification verifies"})
+    reverses_id = fields.Integer(allow_none=True, metadata={"description": "the entry a reversal undoes"})
 
 
 class PledgeOut(Schema):
@@ -283,3 +285,40 @@ class ProgramOut(Schema):
     soonest = fields.DateTime(required=True, metadata={"description": "the soonest matching session's start"})
     sessions = fields.List(fields.Nested(SessionOut), required=True,
                            metadata={"description": "the next few matching sessions"})
+
+
+class PartnerIn(Schema):
+    organization_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                                     metadata={"description": "the organization to invite onto the team"})
+
+
+class PartnerOut(Schema):
+    id = fields.Integer(required=True)
+    proposal_id = fields.Integer(required=True)
+    organization_id = fields.Integer(required=True)
+    organization = fields.Function(lambda p: p.organization.name, required=True, metadata={"type": "string"})
+    sector = fields.Function(lambda p: str(p.organization.sector), required=True, metadata={"type": "string"})
+    is_lead = fields.Boolean(required=True)
+    status = fields.String(required=True, metadata={"description": "invited, accepted, declined or withdrawn"})
+    pledge_id = fields.Function(lambda p: p.pledge.id if p.pledge is not None else None, required=True,
+                                allow_none=True, metadata={"type": "integer",
+                                                           "description": "the cost share's pledge, once committed"})
+    cost_share_cents = fields.Function(
+        lambda p: p.pledge.pledged_cents - p.pledge.cancelled_cents if p.pledge is not None else 0, required=True,
+        metadata={"type": "integer", "description": "cost share pledged, less what was cancelled or released"})
+
+
+class PartnerAnswerIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "decline"]))
+
+
+class CostShareIn(Schema):
+    amount_cents = fields.Integer(required=True, validate=validate.Range(min=1, max=10**13))
+    kind = fields.String(load_default="cash", validate=validate.OneOf(["cash", "in_kind"]))
+    in_kind_description = fields.String(load_default="", validate=validate.Length(max=1000),
+                                        metadata={"description": "what is given in kind, and how it was valued"})
+
+
+class ReasonIn(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=1000),
+                           metadata={"description": "why; needed to cancel a pledge or reverse an entry"})

@@ -8,11 +8,12 @@ query (GitHub's and PyPI's tokens are kept the same way)."""
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import ApiToken, TokenScope, User
+from portal.models import ApiToken, IdempotentRequest, TokenScope, User
 from portal.models.base import utcnow
 from portal.services import DomainError, audit
 
@@ -20,6 +21,10 @@ PREFIX = "mfgp_"
 LIFETIMES = (30, 90, 365)  # days a token may live; never longer than a year
 TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often, not on every request
 MAX_LIVE = 50  # live tokens per person
+# An Idempotency-Key is kept this long: a retry within it is answered the first answer; after it, the same key
+# is a new request. Retries come within minutes or hours (Stripe keeps keys 24 hours); a week covers a script
+# retried after a weekend.
+KEEP_KEYS = timedelta(days=7)
 
 
 def hash_of(secret: str) -> str:
@@ -95,3 +100,12 @@ def may_verify(token: ApiToken, max_age: timedelta) -> bool:
     and no older than ``max_age`` itself (the API's equivalent of the pages' step-up)."""
     return (token.scope == TokenScope.WRITE and token.second_factor_at is not None
             and token.user.has_second_factor and utcnow() - token.created_at <= max_age)
+
+
+def prune_keys(now: datetime | None = None) -> int:
+    """Forget the Idempotency-Keys older than ``KEEP_KEYS`` (a daily job); return how many. Running it twice
+    deletes nothing more."""
+    cutoff = (now or utcnow()) - KEEP_KEYS
+    return cast(sa.CursorResult, db.session.execute(
+        sa.delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff)
+        .execution_options(synchronize_session=False))).rowcount
