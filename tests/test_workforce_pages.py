@@ -217,7 +217,8 @@ def test_the_finder_and_the_roster_take_as_many_queries_for_many_rows_as_for_few
     after = re.search(r'href="(/programs\?after=[^"]+)" rel="next"', first)
     assert after, "a second page of programs"
     second = html.unescape(after.group(1))
-    assert queries(second) == few[0]
+    # the header's count of what waits is kept until the network changes: compare pages both served with it kept
+    assert queries(second) == queries("/programs")
     titles = set(re.findall(r'id="program-\d+">.*?>([^<]+)</a>', first))
     later = set(re.findall(r'id="program-\d+">.*?>([^<]+)</a>', client.get(second).text))
     assert len(titles) == PER_PAGE and later and not titles & later  # the second page goes on where the first ended
