@@ -17,6 +17,7 @@ bp = Blueprint("open_data", __name__)
 
 CACHE = "public, max-age=60"  # as the snapshot's files: a revalidation with the ETag costs one small query
 CRAWLER_CACHE = "public, max-age=3600"
+SITEMAP_SHARED = 900  # seconds a built sitemap file stays in Redis
 
 
 def link() -> open_data.Link:
@@ -164,8 +165,9 @@ def _xml(kind: str, make: Callable[[], Iterator[str]]) -> Response:
     tag = etag(kind, version)
     if (response := not_modified(tag, CRAWLER_CACHE)) is not None:
         return response
+    # shared for a quarter of an hour only: a busy day's versions of a 2.7 MB file would fill Redis
     text = snapshot.kept(f"{kind}-{hashlib.sha256(version.encode()).hexdigest()[:32]}", lambda: "".join(make()),
-                         local="sitemap_cache", limit=8)
+                         expires=SITEMAP_SHARED, local="sitemap_cache", limit=8)
     return conditional(Response(text, mimetype="application/xml"), CRAWLER_CACHE, tag)
 
 
