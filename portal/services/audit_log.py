@@ -367,7 +367,7 @@ CSV_COLUMNS = ["event_id", "occurred_at_utc", "who", "who_email", "action", "wha
                "subject_type", "subject_id", "from_state", "to_state", "reason", "hash"]
 
 
-def csv_rows(statement: sa.Select, batch: int = 5_000) -> Iterator[str]:
+def csv_rows(statement: sa.Select, batch: int = 2_000) -> Iterator[str]:
     """The events of ``statement``, oldest first, as CSV text streamed through ``csvfile``: read and described
     ``batch`` at a time, so memory does not grow with the log.
 
