@@ -256,6 +256,23 @@ def test_the_sitemap_lists_the_public_pages_only(client, app, network):
     assert f"<loc>{BASE}/snapshot</loc><lastmod>{latest.date().isoformat()}</lastmod>" in text
 
 
+def test_the_sitemap_is_kept_until_something_changes_and_then_shows_the_change(client, app, network):
+    first = client.get("/sitemap.xml")
+    with statements_of(app) as statements:
+        again = client.get("/sitemap.xml", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and len(selects(statements)) <= 1  # the version's one small query
+    with statements_of(app) as statements:
+        assert client.get("/sitemap.xml").get_data() == first.get_data()
+    assert len(selects(statements)) <= 1, "kept, not built again"
+    alpha = add_member(app, network.ti, name="Newly Public", size=OrgSize.SMALL, state="PA")
+    add_project(app, network.ti, alpha, "Printed turbine blades", S.SUBMITTED, S.APPROVED)  # writes audit events
+    changed = client.get("/sitemap.xml")
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    public = [row["page_url"] for row in rows_of(client.get("/open-data/projects.csv").get_data(as_text=True))]
+    assert sorted(p for p in locations(changed.get_data(as_text=True)) if "/proposals/" in p) == sorted(public)
+    assert len(public) > len([p for p in locations(first.get_data(as_text=True)) if "/proposals/" in p])
+
+
 def test_past_the_limit_the_sitemap_is_an_index_of_files_within_it(client, network, monkeypatch):
     whole = set(locations(client.get("/sitemap.xml").get_data(as_text=True)))
     monkeypatch.setattr(sitemap, "LIMIT", 2)

@@ -222,7 +222,7 @@ def _name(row) -> _Subject:
     }[kind]()
 
 
-def _subjects(events: list[AuditEvent]) -> dict[tuple[str, int], _Subject]:
+def _subjects(events: list[Any]) -> dict[tuple[str, int], _Subject]:
     """What each event concerns, named and linked: one query for the whole page, whatever is on it."""
     ids: dict[str, set[int]] = defaultdict(set)
     for event in events:
@@ -321,7 +321,7 @@ PHRASES = {
 }
 
 
-def _moved(event: AuditEvent, who: str, what: str) -> str | None:
+def _moved(event: Any, who: str, what: str) -> str | None:
     """A proposal's move from one state to another ("proposal.submitted", ...)."""
     if event.subject_type == "proposals" and event.to_state and event.action == f"proposal.{event.to_state}":
         return f"{who} moved {what} from {_state(event.from_state) or 'nothing'} to {_state(event.to_state)}"
@@ -334,23 +334,31 @@ def describe(events: Iterable[AuditEvent]) -> list[Line]:
     subjects = _subjects(events)
     lines = []
     for event in events:
-        details = event.details or {}
         who = event.actor.full_name if event.actor is not None else "The portal"
-        subject = subjects.get((event.subject_type, event.subject_id or 0))
-        what = subject.name if subject else f"{event.subject_type.replace('_', ' ')} #{event.subject_id}"
-        whom_id = details.get("reviewer_id", details.get("user_id"))
-        whom = subjects.get(("users", whom_id)) if isinstance(whom_id, int) else None
-        values = {"who": who, "what": what, "amount": _amount(details), "from": _state(event.from_state),
-                  "to": _state(event.to_state), "whom": whom.name if whom else "someone",
-                  "tier": details.get("tier") or details.get("name") or ""}
-        text = _moved(event, who, what)
-        if text is None:
-            phrase = PHRASES.get(event.action)
-            text = phrase.format(**values) if phrase else f"{who}: {event.action} on {what}"
-        if event.reason:
-            text += f". Reason: {event.reason}"
+        text, subject = _words(event, who, subjects)
         lines.append(Line(event=event, who=who, text=text, link=subject.link if subject else None))
     return lines
+
+
+def _words(event: Any, who: str, subjects: dict[tuple[str, int], _Subject]) -> tuple[str, _Subject | None]:
+    """What ``event`` says (an event, or a row with its columns' names), and what it concerns."""
+    details = event.details or {}
+    subject = subjects.get((event.subject_type, event.subject_id or 0))
+    what = subject.name if subject else f"{event.subject_type.replace('_', ' ')} #{event.subject_id}"
+    text = _moved(event, who, what)
+    if text is None:
+        phrase = PHRASES.get(event.action)
+        if phrase:
+            whom_id = details.get("reviewer_id", details.get("user_id"))
+            whom = subjects.get(("users", whom_id)) if isinstance(whom_id, int) else None
+            text = phrase.format(who=who, what=what, amount=_amount(details), whom=whom.name if whom else "someone",
+                                 tier=details.get("tier") or details.get("name") or "",
+                                 **{"from": _state(event.from_state), "to": _state(event.to_state)})
+        else:
+            text = f"{who}: {event.action} on {what}"
+    if event.reason:
+        text += f". Reason: {event.reason}"
+    return text, subject
 
 
 # CSV -------------------------------------------------------------------------------------------
@@ -359,15 +367,26 @@ CSV_COLUMNS = ["event_id", "occurred_at_utc", "who", "who_email", "action", "wha
                "subject_type", "subject_id", "from_state", "to_state", "reason", "hash"]
 
 
-def csv_rows(statement: sa.Select, batch: int = 500) -> Iterator[str]:
+def csv_rows(statement: sa.Select, batch: int = 2_000) -> Iterator[str]:
     """The events of ``statement``, oldest first, as CSV text streamed through ``csvfile``: read and described
-    ``batch`` at a time, so memory does not grow with the log."""
-    ordered = statement.order_by(None).order_by(AuditEvent.occurred_at, AuditEvent.id)
+    ``batch`` at a time, so memory does not grow with the log.
+
+    An export reads the columns it writes (and the actor's name and email joined in), not whole events
+    and their actors through the ORM, and names the subjects of a whole batch in one query: at a few
+    thousand events a second, the network's 2.7 million took a quarter of an hour."""
+    actor = so.aliased(User)
+    columns = sa.select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.action, AuditEvent.subject_type,
+                        AuditEvent.subject_id, AuditEvent.from_state, AuditEvent.to_state, AuditEvent.reason,
+                        AuditEvent.hash, AuditEvent.details, actor.full_name.label("actor_name"),
+                        actor.email.label("actor_email")).outerjoin(actor, actor.id == AuditEvent.actor_id)
+    if statement.whereclause is not None:
+        columns = columns.where(statement.whereclause)
+    ordered = columns.order_by(AuditEvent.occurred_at, AuditEvent.id)
 
     def rows() -> Iterator[list[Any]]:
-        chunk: list[AuditEvent] = []
-        for (event,) in csvfile.rows_of(ordered, batch=batch):
-            chunk.append(event)
+        chunk: list[sa.Row] = []
+        for row in csvfile.rows_of(ordered, batch=batch):
+            chunk.append(row)
             if len(chunk) == batch:
                 yield from _csv_lines(chunk)
                 chunk = []
@@ -376,12 +395,13 @@ def csv_rows(statement: sa.Select, batch: int = 500) -> Iterator[str]:
     return csvfile.stream(CSV_COLUMNS, rows())
 
 
-def _csv_lines(events: list[AuditEvent]) -> Iterator[list[Any]]:
-    for line in describe(events):
-        e = line.event
+def _csv_lines(events: list[sa.Row]) -> Iterator[list[Any]]:
+    subjects = _subjects(events)
+    for e in events:
+        who = e.actor_name if e.actor_name is not None else "The portal"
+        text, _ = _words(e, who, subjects)
         cents = (e.details or {}).get("amount_cents")
         amount = f"{'-' if cents < 0 else ''}{abs(cents) // 100}.{abs(cents) % 100:02d}" if isinstance(cents, int) \
             else ""
-        yield [e.id, e.occurred_at.isoformat(timespec="seconds"), line.who, e.actor.email if e.actor else "",
-               e.action, line.text, amount, e.subject_type, e.subject_id or "", e.from_state or "", e.to_state or "",
-               e.reason or "", e.hash]
+        yield [e.id, e.occurred_at.isoformat(timespec="seconds"), who, e.actor_email or "", e.action, text, amount,
+               e.subject_type, e.subject_id or "", e.from_state or "", e.to_state or "", e.reason or "", e.hash]
