@@ -56,9 +56,10 @@ def create_app(config: str | type | None = None, **overrides) -> Flask:
     encryption.check_keys(app.config)
     request_log.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-                                                   "pool_size": app.config["DATABASE_POOL_SIZE"],
-                                                   "max_overflow": app.config["DATABASE_MAX_OVERFLOW"]}
+        # the pool from DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW, unless the engine options name it already
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": app.config["DATABASE_POOL_SIZE"],
+                                                   "max_overflow": app.config["DATABASE_MAX_OVERFLOW"],
+                                                   **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

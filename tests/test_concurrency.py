@@ -14,10 +14,7 @@ from tests.factories import affiliate, make_user, org_admin
 
 
 def run_together(app, actions):
-    """Run each action in its own thread, app context and database session, released at once.
-
-    The barrier waits for every thread to have its connection and objects: on a busy machine (the suite runs on
-    every core) fifty connections can take a while to open, so the wait is generous; it only guards a hang."""
+    """Run each action in its own thread, app context and database session, released at once."""
     barrier = threading.Barrier(len(actions))
     results: list = [None] * len(actions)
 
@@ -25,7 +22,7 @@ def run_together(app, actions):
         with app.app_context():
             try:
                 prepared = action.prepare()
-                barrier.wait(timeout=90)
+                barrier.wait(timeout=10)
                 action.act(prepared)
                 db.session.commit()
                 results[index] = "ok"
@@ -39,7 +36,7 @@ def run_together(app, actions):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=180)
+        thread.join(timeout=30)
     return results
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from portal import authz, paging
 from portal.auth.second_factor import step_up_needed
 from portal.extensions import db
-from portal.forms import confirmed, filled
+from portal.forms import confirmed, filled, has_control_characters
 from portal.models import Institute, Organization, User
 from portal.network.forms import InstituteForm, MergeForm, ReasonForm, RenameForm, RetireInstituteForm
 from portal.services import DomainError, accounts, network, sessions
@@ -29,7 +29,10 @@ def only_network_admins():
 
 
 def search_text() -> str:
-    return (request.args.get("q") or "").strip()[:200]
+    """The list's search, at most 200 characters; text with control characters (a NUL byte, which PostgreSQL
+    cannot compare) names nothing anyone typed, so the list is shown unsearched."""
+    q = (request.args.get("q") or "").strip()[:200]
+    return "" if has_control_characters(q) else q
 
 
 @bp.get("/")
