@@ -45,6 +45,10 @@ class Config:
     # Redis that is down or slow must not hold a request: past this the request goes on without it.
     REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.5"))
 
+    # Seconds an app server may answer a reader who is not signed in from the version of the figures it
+    # read last (see snapshot.version): public readers may see a change this much later. 0 asks every time.
+    SNAPSHOT_VERSION_HOLD = float(os.environ.get("SNAPSHOT_VERSION_HOLD", "1"))
+
     # Rate limits are shared between app servers through Redis when it is configured; while Redis does
     # not answer, each process counts in its own memory (with a warning in the log) and goes back to
     # Redis when it answers again.

@@ -26,6 +26,7 @@ from portal.models import Institute, Program, ProjectCall, Proposal
 from portal.problems import problem
 from portal.services import DomainError, memberships, proposals, snapshot, snapshot_as_of, workforce_listing
 from portal.services.institutes import InstituteFilters, search_query
+from portal.snapshot.routes import public_version
 
 bp = ApiBlueprint("api_public", __name__, url_prefix="/api/v1", description="Public reads: no token needed.")
 
@@ -128,7 +129,7 @@ def network_snapshot(fy: int | None):
     """The public snapshot of the network (as on /snapshot.json); with fy, as it stood at the end of that
     fiscal year."""
     if fy is None:
-        return answer(snapshot.cached(None, snapshot.version(None)), 200)
+        return answer(snapshot.cached(None, public_version()), 200)
     try:
         fiscal_year = snapshot_as_of.parse_fiscal_year(str(fy))
     except DomainError as error:

@@ -11,7 +11,7 @@ from portal.models import Institute
 from portal.models.base import utcnow
 from portal.services import DomainError, open_data, sitemap, snapshot, snapshot_as_of
 from portal.services.clock import today
-from portal.snapshot.routes import conditional, etag, institute_or_404, not_modified, refused
+from portal.snapshot.routes import conditional, etag, institute_or_404, not_modified, public_version, refused
 
 bp = Blueprint("open_data", __name__)
 
@@ -44,7 +44,7 @@ def _kept_json(kind: str, version: str, make: Callable[[], dict]) -> Response:
 @bp.get("/datapackage.json")
 def datapackage():
     """The Frictionless Data Package descriptor of every CSV the portal publishes (CC0)."""
-    version = snapshot.version()
+    version = public_version()
 
     def make() -> dict:
         institutes = open_data.every_institute()
@@ -57,7 +57,7 @@ def datapackage():
 @bp.get("/data.json")
 def catalog():
     """The DCAT-US (Project Open Data v1.1) catalog of the portal's open data."""
-    version = snapshot.version()
+    version = public_version()
 
     def make() -> dict:
         config = current_app.config
@@ -90,7 +90,7 @@ def records_json(name: str):
 
 
 def _records(name: str, fmt: str) -> Response:
-    version = snapshot.version()
+    version = public_version()
     if name == "calls":  # a call leaves the list when it closes, which no recorded change marks
         version += utcnow().strftime("-%Y%m%d%H%M")
     tag = etag(f"open-{name}-{fmt}", version)
@@ -117,7 +117,7 @@ def _table(data_of: Callable[[str], dict], tables: list[str], table: str, versio
 def network_table(table: str):
     """One table of the network's snapshot as CSV: the same as its file in /snapshot.csv."""
     return _table(lambda version: snapshot.cached(None, version), open_data.snapshot_tables(None), table,
-                  snapshot.version(), f"{table}.csv")
+                  public_version(), f"{table}.csv")
 
 
 @bp.get("/open-data/snapshot/institutes/<slug>/<table>.csv")
@@ -125,7 +125,7 @@ def institute_table(slug: str, table: str):
     """One table of an institute's snapshot as CSV."""
     institute: Institute | None = institute_or_404(slug)
     return _table(lambda version: snapshot.cached(institute, version), open_data.snapshot_tables(institute), table,
-                  snapshot.version(institute), f"{slug}-{table}.csv")
+                  public_version(institute), f"{slug}-{table}.csv")
 
 
 @bp.get("/open-data/snapshot/fy/<year>/<table>.csv")
@@ -161,7 +161,7 @@ def _xml(kind: str, make: Callable[[], Iterator[str]]) -> Response:
     address writes an audit event, which moves the version), the portal's address and the addresses per
     file: built once (2.7 MB for 30,000 projects took a third of a second), then served from memory, or as
     a 304 to a crawler that has it."""
-    version = f"{snapshot.version()}-{current_app.config['PORTAL_URL']}-{sitemap.LIMIT}"
+    version = f"{public_version()}-{current_app.config['PORTAL_URL']}-{sitemap.LIMIT}"
     tag = etag(kind, version)
     if (response := not_modified(tag, CRAWLER_CACHE)) is not None:
         return response

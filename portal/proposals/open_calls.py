@@ -12,6 +12,7 @@ from portal.models import Institute, ProjectCall
 from portal.proposals.blueprint import bp
 from portal.proposals.forms import OpenCallsForm
 from portal.services import feeds, institutes, proposals, snapshot
+from portal.snapshot.routes import public_version
 
 
 @bp.get("/calls")
@@ -38,7 +39,7 @@ FEED_CACHE = "public, max-age=900"
 def _feed(name: str, make, mimetype: str, **headers: str) -> Response:
     """A feed made once per version of the network (every change moves it, and so does the date) and kept
     like the snapshot; its ETag is the version, so a reader polling an unchanged feed gets a 304."""
-    version = snapshot.version()
+    version = public_version()
     text = snapshot.kept(f"{name}-{version}", lambda: make().decode())
     response = Response(text, mimetype=mimetype, headers={"Cache-Control": FEED_CACHE, **headers})
     response.set_etag(hashlib.sha256(f"{name}:{version}".encode()).hexdigest()[:32])

@@ -10,6 +10,9 @@ from portal.models import AuditEvent, User
 from portal.models.audit import GENESIS, chain_hash, chain_tail
 from portal.models.base import utcnow
 
+# Set on the session by every append, so a commit can tell it changed the log (see snapshot.version).
+AUDITED = "audited"
+
 
 def record(
     actor: User | None,
@@ -37,6 +40,7 @@ def record(
         institute_id=institute_id,
     )
     db.session.add(event)
+    db.session.info[AUDITED] = True
     return event
 
 
@@ -69,6 +73,7 @@ def record_many(actor: User | None, action: str, subject_type: str, events: list
 
     columns = list(rows[0])
     bulk.insert_tuples(AuditEvent, columns, [tuple(row[c] for c in columns) for row in rows], lambda _n: None)
+    db.session.info[AUDITED] = True
     return len(rows)
 
 

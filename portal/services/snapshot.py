@@ -10,6 +10,7 @@ structure ``compute`` returns.
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,7 +19,8 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from flask import current_app
+import sqlalchemy.orm as so
+from flask import current_app, has_app_context
 
 from portal.extensions import db, redis_client, redis_failed
 from portal.geography import US_STATES
@@ -33,7 +35,7 @@ from portal.models import (
     ProposalStatus,
     Summary,
 )
-from portal.services import workforce_figures
+from portal.services import audit, workforce_figures
 from portal.services.clock import today
 from portal.services.summary import GROUPS, group_of
 
@@ -330,17 +332,38 @@ def compute(institute: Institute | None = None) -> dict:
 # The newest ids are read with ORDER BY id DESC LIMIT, a walk back along the primary key that the planner
 # knows is small at any size of the log (a range below a subquery's max cannot be estimated, and at a
 # million events PostgreSQL read the whole table in parallel for it).
+#
+# That query is still a round trip, and for the public page, kept whole, it was a third of a request. So a
+# reader who is not signed in may be answered from the version this process read within the last
+# SNAPSHOT_VERSION_HOLD seconds (a second unless configured): a change reaches public readers on another
+# app server that much later, where the JSON and CSV already let any cache keep them for a minute. A commit
+# in this process that wrote an audit event drops what it held, and a signed-in person always gets the
+# version of the moment, so whoever made a change sees it at once.
 
 _LOCAL_LIMIT = 64
 RECENT = 1000
+HELD = "snapshot_version_held"
 
 
-def version(institute: Institute | None = None) -> str:
+@sa.event.listens_for(so.Session, "after_commit")
+def _drop_held_version(session) -> None:
+    """After a commit that wrote an audit event (``audit`` marks the session), this process asks again."""
+    if session.info.pop(audit.AUDITED, False) and has_app_context():
+        current_app.extensions.pop(HELD, None)
+
+
+@sa.event.listens_for(so.Session, "after_rollback")
+def _forget_audited(session) -> None:
+    session.info.pop(audit.AUDITED, None)
+
+
+def version(institute: Institute | None = None, *, held: bool = False) -> str:
     """The version of the figures: asked on every request for the snapshot, so kept as cheap as it goes.
 
     It names the release too, so pages kept by the code before a deploy are not served by the code after.
+    ``held``: the reader can take figures up to SNAPSHOT_VERSION_HOLD seconds old (someone not signed in).
     """
-    newest, recent = _latest_changes()
+    newest, recent = _held_changes() if held else _latest_changes()
     scope = institute.slug if institute else "network"
     return f"{scope}-{_release()}-{newest or 0}.{recent}-{today().isoformat()}"
 
@@ -359,6 +382,19 @@ def _release() -> str:
 
 _NEWEST = sa.select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(RECENT).subquery()
 _LATEST = sa.select(sa.func.max(_NEWEST.c.id), sa.func.coalesce(sa.func.sum(_NEWEST.c.id), 0))
+
+
+def _held_changes() -> tuple[int | None, int]:
+    """What ``_latest_changes`` answered in this process within the last SNAPSHOT_VERSION_HOLD seconds,
+    asking again when that is older (or was dropped by a commit that wrote an audit event)."""
+    hold = current_app.config.get("SNAPSHOT_VERSION_HOLD", 0)
+    held = current_app.extensions.get(HELD)
+    now = time.monotonic()
+    if held is not None and now - held[0] < hold:
+        return held[1]
+    latest = _latest_changes()
+    current_app.extensions[HELD] = (now, latest)
+    return latest
 
 
 def _latest_changes() -> tuple[int | None, int]:

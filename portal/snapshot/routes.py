@@ -110,6 +110,12 @@ def row_links(tables: dict, institute: Institute | None) -> dict[str, list[tuple
     return links
 
 
+def public_version(institute: Institute | None = None) -> str:
+    """The version of the figures for this reader: someone not signed in may be given the one this app
+    server read within the last second (``snapshot.version``'s ``held``); a signed-in person, the newest."""
+    return snapshot.version(institute, held=not current_user.is_authenticated)
+
+
 @bp.get("/snapshot")
 @bp.get("/institutes/<slug>/snapshot")
 def page(slug: str | None = None):
@@ -117,7 +123,7 @@ def page(slug: str | None = None):
     institute = institute_or_404(slug)
     if "fy" in request.args:
         return as_of("page", institute)
-    version = snapshot.version(institute)
+    version = public_version(institute)
     # the page also shows who is signed in, so its tag covers the user too
     tag = etag(f"page:{current_user.get_id() if current_user.is_authenticated else '-'}", version)
     if (response := not_modified(tag, "private, no-cache")) is not None:
@@ -151,7 +157,7 @@ def as_json(slug: str | None = None):
     institute = institute_or_404(slug)
     if "fy" in request.args:
         return as_of("json", institute)
-    version = snapshot.version(institute)
+    version = public_version(institute)
     tag = etag("json", version)
     if (response := not_modified(tag, "public, max-age=60")) is not None:
         return response
@@ -166,7 +172,7 @@ def as_csv(slug: str | None = None):
     institute = institute_or_404(slug)
     if "fy" in request.args:
         return as_of("csv", institute)
-    version = snapshot.version(institute)
+    version = public_version(institute)
     tag = etag("csv", version)
     if (response := not_modified(tag, "public, max-age=60")) is not None:
         return response

@@ -15,6 +15,8 @@ The target is /snapshot at half of /healthz's requests a second or more. Needs w
 
 Without REDIS_URL each worker keeps the snapshot in its own process, so the worker that did not answer
 the warming request computes it once during the run; with REDIS_URL both workers share one copy.
+wrk is not signed in, so each worker asks the database for the version of the figures at most once a
+second (SNAPSHOT_VERSION_HOLD, 1 unless set; SNAPSHOT_VERSION_HOLD=0 asks on every request).
 """
 
 import argparse
@@ -133,7 +135,8 @@ def main() -> None:
     cache = "Redis" if os.environ.get("REDIS_URL") else "per worker"
     print(f"machine: {os.cpu_count()} cores, {platform.platform()}, "
           f"{sa.engine.make_url(database_url()).get_backend_name()}; {WORKERS} gunicorn workers, "
-          f"snapshot cache {cache}, wrk -t2 -c8 for {seconds} s per URL")
+          f"snapshot cache {cache}, version held {os.environ.get('SNAPSHOT_VERSION_HOLD', '1')} s for readers not "
+          f"signed in, wrk -t2 -c8 for {seconds} s per URL")
 
 
 if __name__ == "__main__":
