@@ -182,7 +182,7 @@ def test_a_draft_is_started_written_submitted_and_decided(app, client, proposal_
                            json={"email": w.reviewer_one.email})
     assert assigned.status_code == 201, assigned.get_json()
     reviewer = make_token(app, w.reviewer_one)
-    review = client.get("/api/v1/me/reviews", headers=bearer(reviewer)).get_json()[0]
+    review = client.get("/api/v1/me/reviews", headers=bearer(reviewer)).get_json()["items"][0]
     criterion = review["criteria"][0]["id"]
     # someone who is not its reviewer does not see the proposal at all
     other_reviewer = make_token(app, w.reviewer_two)

@@ -17,6 +17,7 @@ from flask_smorest import abort as abort_with
 from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
+from portal import paging
 from portal.api.auth import current_token
 from portal.errors import MESSAGES
 from portal.extensions import db
@@ -113,6 +114,11 @@ def run_idempotent(change: Callable[[], Any], dump: Callable[[Any], dict], statu
 def encode_cursor(after: str | None) -> str | None:
     """paging.keyset's cursor (the last row's keys as JSON) as an opaque URL-safe string."""
     return base64.urlsafe_b64encode(after.encode()).decode().rstrip("=") if after else None
+
+
+def paged(page: paging.Page) -> dict:
+    """A page of a list as the API answers it: its items and the opaque cursor of the next page."""
+    return {"items": page.items, "next_cursor": encode_cursor(page.after)}
 
 
 def decode_cursor(cursor: str | None) -> str | None:

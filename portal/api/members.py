@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import abort, current_app
 from flask.views import MethodView
 
-from portal import authz
+from portal import authz, paging
 from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token_required
-from portal.api.changes import refuse_field, run, run_idempotent, showing
+from portal.api.changes import decode_cursor, paged, refuse_field, run, run_idempotent, showing
 from portal.api.schemas import (
     ApplyIn,
     CostShareIn,
@@ -33,6 +33,8 @@ from portal.api.schemas import (
     ReviewerIn,
     ReviewIn,
     ReviewOut,
+    ReviewQuery,
+    page_of,
 )
 from portal.extensions import db
 from portal.models import (
@@ -343,10 +345,13 @@ def assign_reviewer(data, proposal_id: int):
 @bp.get("/me/reviews")
 @token_required()
 @bp.doc(security=SECURITY)
-@bp.response(200, ReviewOut(many=True))
-def my_reviews():
-    """The reviews the token's owner was asked for."""
-    return proposals.reviews_for(caller())
+@bp.arguments(ReviewQuery, location="query", as_kwargs=True)
+@bp.response(200, page_of(ReviewOut, "ReviewPage"))
+def my_reviews(cursor, limit, state: str):
+    """The reviews the token's owner was asked for, the most recently asked first (as on /reviews)."""
+    return paged(paging.keyset(proposals.reviews_query(caller(), state, with_scores=True),
+                               [Review.assigned_at, Review.id], lambda r: [r.assigned_at, r.id], descending=True,
+                               per_page=limit, count=False, cursor=decode_cursor(cursor) or ""))
 
 
 def own_review(proposal_id: int) -> Review:

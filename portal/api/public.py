@@ -5,7 +5,7 @@ from flask import abort
 
 from portal import authz, paging
 from portal.api.auth import ApiBlueprint
-from portal.api.changes import answer, decode_cursor, encode_cursor
+from portal.api.changes import answer, decode_cursor, encode_cursor, paged
 from portal.api.schemas import (
     CallOut,
     CallQuery,
@@ -33,10 +33,6 @@ bp = ApiBlueprint("api_public", __name__, url_prefix="/api/v1", description="Pub
 
 def institute_or_404(slug: str) -> Institute:
     return db.first_or_404(sa.select(Institute).where(Institute.slug == slug))
-
-
-def paged(page: paging.Page) -> dict:
-    return {"items": page.items, "next_cursor": encode_cursor(page.after)}
 
 
 @bp.get("/institutes")

@@ -227,6 +227,11 @@ class ReviewOut(Schema):
     scores = fields.List(fields.Nested(ScoreOut), required=True)
 
 
+class ReviewQuery(CursorQuery):
+    state = fields.String(load_default="", validate=validate.OneOf(["", "todo", "submitted"]),
+                          metadata={"description": "todo: not submitted yet; submitted; empty: both"})
+
+
 class ScoreIn(Schema):
     criterion_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     score = fields.Integer(required=True, validate=validate.Range(min=1, max=5))

@@ -243,11 +243,15 @@ class Review(Base):
     """A reviewer's assignment to a proposal, and their scores once submitted."""
 
     __tablename__ = "proposal_reviews"
-    __table_args__ = (sa.UniqueConstraint("proposal_id", "reviewer_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("proposal_id", "reviewer_id"),
+        # a reviewer's reviews, newest first, a page at a time (a reviewer may have thousands)
+        sa.Index("ix_proposal_reviews_reviewer_assigned", "reviewer_id", "assigned_at", "id"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     proposal_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("proposals.id"), index=True)
-    reviewer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    reviewer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     assigned_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     assigned_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     submitted_at: so.Mapped[datetime | None]

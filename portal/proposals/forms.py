@@ -28,6 +28,7 @@ from portal.forms import (
     record_id,
 )
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
+from portal.services.proposals import REVIEW_STATES
 
 
 def level(label, low, high, required=True):
@@ -176,6 +177,15 @@ def review_form(criteria) -> type[ReviewForm]:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class MyReviewsForm(Form):
+    """The filter of one's own reviews (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("Show", choices=[SelectChoice(k, v) for k, v in REVIEW_STATES.items()], default="")
 
 
 class OpenCallsForm(Form):

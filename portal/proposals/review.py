@@ -4,13 +4,13 @@ import sqlalchemy as sa
 from flask import abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import authz
+from portal import authz, paging
 from portal.extensions import db
 from portal.forms import filled
 from portal.models import PartnerStatus, Proposal, Review
 from portal.proposals.blueprint import bp, get_proposal, page_of
 from portal.proposals.detail import render_detail
-from portal.proposals.forms import DecisionForm, ReasonForm, ReviewerForm, ScreenForm, review_form
+from portal.proposals.forms import DecisionForm, MyReviewsForm, ReasonForm, ReviewerForm, ScreenForm, review_form
 from portal.services import DomainError, accounts, proposals
 from portal.services.clock import long_date
 from portal.views import run_change
@@ -60,6 +60,17 @@ def assign(proposal_id: int):
                                              f"{long_date(review.due_on)}.",
                       redirect_to=page_of(proposal, "#review"), back=page_of(proposal),
                       render=lambda status: render_detail(proposal, status, reviewer_form=form))
+
+
+@bp.get("/reviews")
+@login_required
+def my_reviews():
+    """The reviews the signed-in person was asked for, newest first, a page at a time: to do, submitted or both."""
+    form = MyReviewsForm(request.args)
+    valid = form.validate()
+    query = proposals.reviews_query(current_user, form.state.data or "") if valid else None
+    page = paging.keyset(query, [Review.assigned_at, Review.id], lambda r: [r.assigned_at, r.id], descending=True)
+    return render_template("proposals/my_reviews.html", form=form, page=page), 200 if valid else 422
 
 
 @bp.route("/proposals/<int:proposal_id>/review", methods=["GET", "POST"])

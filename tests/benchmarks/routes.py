@@ -9,6 +9,8 @@ Times are server time in this process (the test client: no network), after one w
 Targets (issue 13): median under 100 ms for every page; first byte of an export under 200 ms.
 Every route answers 200 as its role except the few that redirect by design: a mailed link with a wrong
 token, the sign-in's second step outside a sign-in, and opening a notification (which leads to its page).
+The API's members' routes are read with a personal access token of the role's person (a read token made
+for the run and revoked at its end), as a script calls them.
 A CSV export's warm-up reads its first piece only, and it is timed ``--export-rounds`` times (1 unless told)
 on its first ``--export-mb`` megabytes (20 unless told; a size ending in "+" was cut there).
 A route this script has no object for (one added since, or none in this network) is skipped, and so is one
@@ -48,7 +50,7 @@ from portal.models import (
     User,
 )
 from portal.models.encryption import development_key
-from portal.services import synthetic
+from portal.services import api_tokens, synthetic
 
 SKIP = {"static", "auth.logout"}
 
@@ -121,8 +123,13 @@ ROLE = {
     "workforce.edit_session": "staff", "workforce.roster": "staff", "workforce.roster_csv": "staff",
     "workforce.institute_programs": "staff", "ledger.federal_list": "network", "auth.reset_second_factor": "network",
     "auth.enrol": "participant", "auth.step_up": "staff", "main.index": "staff", "audit": "network",
-    "network": "network", "imports": "network", "proposals.open_calls": "staff",
+    "network": "network", "imports": "network", "proposals.open_calls": "staff", "proposals.my_reviews": "reviewer",
+    # the API's members' reads take a personal access token (below), never a session
+    "api_members.my_reviews": "reviewer", "api_members.my_organizations": "admin",
+    "api_members.membership_detail": "admin", "api_members": "staff",
 }
+
+TOKEN_BLUEPRINTS = ("api_members.",)  # endpoints read with `Authorization: Bearer`, as a script would
 
 
 # routes about another object than the one their argument names everywhere else
@@ -152,6 +159,30 @@ def signed_in(app, email: str | None, seed: int):
     return client
 
 
+def with_token(app, email: str):
+    """A test client that sends a new read token of ``email``'s in every request (as the API's callers do;
+    the API never reads a session), and the token's id, to revoke when done."""
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        token, secret = api_tokens.create(user, name="routes.py benchmark", scope="read", days=30,
+                                          second_factor_at=None)
+        db.session.commit()
+        token_id = token.id
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    return client, token_id
+
+
+def revoke_tokens(app, emails_and_ids: list[tuple[str, int]]) -> None:
+    with app.app_context():
+        for email, token_id in emails_and_ids:
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            token = api_tokens.token_of(user, token_id)
+            if token is not None:
+                api_tokens.revoke(user, token)
+        db.session.commit()
+
+
 def benchmark_app():
     return create_app("production", SECRET_KEY="benchmark", RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False,
                       SESSION_COOKIE_SECURE=False, MFA_ENCRYPTION_KEY=development_key())
@@ -162,6 +193,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds after the warm-up (at least 1)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--match", default="", help="only the routes this regular expression finds in their rule")
+    parser.add_argument("--role", default="", help="every route as this role (staff, admin, network, reviewer, "
+                        "drafter, notified, participant), to find a page that is heavy for someone else")
     parser.add_argument("--export-rounds", type=int, default=1, help="timed rounds of a CSV export (at most --rounds)")
     parser.add_argument("--export-mb", type=int, default=20, help="read at most this many MB of a CSV export")
     args = parser.parse_args()
@@ -174,9 +207,17 @@ def main() -> None:
         db.session.rollback()
     print("network:", ", ".join(f"{n:,} {name}" for name, n in sizes.items()), f"on {engine.dialect.name}")
     clients: dict[str | None, object] = {}
+    token_clients: dict[str, object] = {}
+    tokens: list[tuple[str, int]] = []
 
-    def client_for(role: str | None):
+    def client_for(endpoint: str):
+        role = args.role or role_of(endpoint)
         email = objects[role] if role else None
+        if email and endpoint.startswith(TOKEN_BLUEPRINTS):
+            if email not in token_clients:
+                token_clients[email], token_id = with_token(app, email)
+                tokens.append((email, token_id))
+            return token_clients[email]
         if email not in clients:  # one sign-in per account (a second-factor code is taken once)
             clients[email] = signed_in(app, email, args.seed)
         return clients[email]
@@ -184,24 +225,27 @@ def main() -> None:
     statements: list[int] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     rows, skipped = [], []
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if "GET" not in rule.methods or rule.endpoint in SKIP or not re.search(args.match, rule.rule):
-            continue
-        chosen = OBJECT.get(rule.endpoint, {})
-        missing = sorted(name for name in rule.arguments if objects.get(chosen.get(name, name)) is None)
-        if missing:  # a route this script does not know yet, or no such object in this network
-            skipped.append(f"{rule.rule} (no object for {', '.join(missing)})")
-            continue
-        values = {name: objects[chosen.get(name, name)] for name in rule.arguments}
-        try:
-            with app.test_request_context():
-                url = app.url_for(rule.endpoint, **values)
-            rows.append((rule.rule, *measure(client_for(role_of(rule.endpoint)), url, args.rounds, statements,
-                                                args.export_rounds, args.export_mb * 2**20)))
-        except Exception as error:  # name the route and go on with the others
-            with app.app_context():
-                db.session.rollback()
-            skipped.append(f"{rule.rule} (failed: {type(error).__name__}: {error})")
+    try:
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if "GET" not in rule.methods or rule.endpoint in SKIP or not re.search(args.match, rule.rule):
+                continue
+            chosen = OBJECT.get(rule.endpoint, {})
+            missing = sorted(name for name in rule.arguments if objects.get(chosen.get(name, name)) is None)
+            if missing:  # a route this script does not know yet, or no such object in this network
+                skipped.append(f"{rule.rule} (no object for {', '.join(missing)})")
+                continue
+            values = {name: objects[chosen.get(name, name)] for name in rule.arguments}
+            try:
+                with app.test_request_context():
+                    url = app.url_for(rule.endpoint, **values)
+                rows.append((rule.rule, *measure(client_for(rule.endpoint), url, args.rounds, statements,
+                                                    args.export_rounds, args.export_mb * 2**20)))
+            except Exception as error:  # name the route and go on with the others
+                with app.app_context():
+                    db.session.rollback()
+                skipped.append(f"{rule.rule} (failed: {type(error).__name__}: {error})")
+    finally:  # the run's tokens stop working, whatever happened
+        revoke_tokens(app, tokens)
     print_table(rows, skipped)
 
 

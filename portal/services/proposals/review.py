@@ -10,8 +10,10 @@ import sqlalchemy.orm as so
 from portal.extensions import db
 from portal.models import (
     Criterion,
+    Institute,
     NoticeKind,
     PartnerStatus,
+    ProjectCall,
     Proposal,
     ProposalStatus,
     Review,
@@ -223,9 +225,43 @@ def remove_reviewer(actor: User, review: Review, *, reason: str) -> None:
                          actor=actor, notice_kind=NoticeKind.REVIEW)
 
 
-def reviews_for(user: User) -> list[Review]:
-    return list(db.session.scalars(sa.select(Review).where(Review.reviewer_id == user.id)
-                                   .options(so.joinedload(Review.proposal)).order_by(Review.assigned_at.desc())))
+# What a list of one's reviews may be narrowed to: both, those not submitted yet, those submitted.
+REVIEW_STATES = {"": "To do and submitted", "todo": "To do", "submitted": "Submitted"}
+
+
+def reviews_query(user: User, state: str = "", *, with_scores: bool = False) -> sa.Select:
+    """The reviews ``user`` was asked for (``state``: a key of REVIEW_STATES), for ``paging.keyset`` on
+    (assigned_at, id), newest first. A reviewer may have thousands, so each comes with only its proposal's
+    title and its call and institute (with ``with_scores``, also its scores and the call's criteria), never the
+    proposal's team."""
+    call = so.joinedload(Proposal.call).options(
+        so.load_only(ProjectCall.id, ProjectCall.title, ProjectCall.institute_id),
+        so.joinedload(ProjectCall.institute).load_only(Institute.id, Institute.acronym, Institute.slug),
+        *([so.selectinload(ProjectCall.criteria)] if with_scores else []))
+    query = (sa.select(Review).where(Review.reviewer_id == user.id)
+             .options(so.joinedload(Review.proposal).options(
+                 so.load_only(Proposal.id, Proposal.title, Proposal.call_id, Proposal.status),
+                 so.lazyload(Proposal.partners), call),
+                 *([so.selectinload(Review.scores)] if with_scores else [])))
+    if state == "todo":
+        query = query.where(Review.submitted_at.is_(None))
+    elif state == "submitted":
+        query = query.where(Review.submitted_at.is_not(None))
+    return query
+
+
+def review_counts(user: User) -> tuple[int, int]:
+    """How many reviews ``user`` has to do, and how many they submitted (one grouped count)."""
+    counts = dict(db.session.execute(
+        sa.select(Review.submitted_at.is_not(None), sa.func.count()).where(Review.reviewer_id == user.id)
+        .group_by(Review.submitted_at.is_not(None))).all())
+    return counts.get(False, 0), counts.get(True, 0)
+
+
+def reviews_due_first(user: User, limit: int) -> list[Review]:
+    """The first ``limit`` reviews ``user`` has to do, the soonest due first (those with no date last)."""
+    return list(db.session.scalars(
+        reviews_query(user, "todo").order_by(Review.due_on.is_(None), Review.due_on, Review.id).limit(limit)).unique())
 
 
 def screen_out(actor: User, proposal: Proposal, *, reason: str) -> None:
