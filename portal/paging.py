@@ -88,14 +88,15 @@ def _typed(key: Any, value: Any) -> Any:
 
 
 def keyset(query: sa.Select | None, keys: Sequence[Any], row_key: Callable[[Any], Sequence[Any]], *,
-           descending: bool, per_page: int = PER_PAGE, scalars: bool = True,
+           descending: bool, per_page: int | None = None, scalars: bool = True,
            count: bool = True, param: str = "after", total: int | None = None, cursor: str | None = None) -> Page:
-    """One page of ``query`` ordered by ``keys`` (all ascending or all descending; the last one unique), after
-    the cursor in the query string's ``param``. ``row_key`` gives a row's values of ``keys`` (strings or
-    integers, so the cursor survives a URL). A ``query`` of None is a filter that matches nothing. The page's
-    total is ``total`` when the caller knows it without counting (from the summary figures), else a capped
-    count of the matches if ``count``. ``cursor``: the cursor's text when it does not come from the query string
-    (the JSON API's opaque cursors)."""
+    """One page of ``per_page`` rows (PER_PAGE unless told) of ``query`` ordered by ``keys`` (all ascending or all
+    descending; the last one unique), after the cursor in the query string's ``param``. ``row_key`` gives a row's
+    values of ``keys`` (strings or integers, so the cursor survives a URL). A ``query`` of None is a filter that
+    matches nothing. The page's total is ``total`` when the caller knows it without counting (from the summary
+    figures), else a capped count of the matches if ``count``. ``cursor``: the cursor's text when it does not
+    come from the query string (the JSON API's opaque cursors)."""
+    per_page = per_page or PER_PAGE
     if query is None:  # a filter that can match nothing
         return Page(items=[], param=param, after=None, first=True, total=Capped(0, COUNT_CAP))
     values = _cursor(request.args.get(param) if cursor is None else cursor, keys)

@@ -42,8 +42,10 @@ def pages(slug: str, org_id: int, call_id: int, word: str) -> dict[str, list[str
                 f"/institutes/{slug}/ledger?organization={word}", f"/institutes/{slug}/audit",
                 f"/institutes/{slug}/calls", f"/calls/{call_id}", "/notifications/"],
         f"person{SEED}-{org_id}@{DOMAIN}": [f"/organizations/{org_id}/ledger", f"/organizations/{org_id}",
-                                            f"/organizations/{org_id}/manage", "/notifications/", "/account"],
+                                            f"/organizations/{org_id}/manage", "/notifications/", "/account",
+                                            "/proposals"],
         f"network{SEED}-1@{DOMAIN}": ["/ledger/match", "/ledger/match?fiscal_year=2026"],
+        f"reviewer{SEED}-1-1@{DOMAIN}": ["/reviews", "/reviews?state=todo", "/account"],
     }
 
 
@@ -66,7 +68,8 @@ def query_counts(app, slug, org_id, call_id, word) -> dict[str, int]:
             assert response.status_code == 200, (who, url, response.status_code)
             label = url.replace(slug, "<slug>").replace(str(org_id), "<org>").replace(str(call_id), "<call>")
             role = ("anonymous" if who == "anonymous" else "staff" if who.startswith("staff")
-                    else "network" if who.startswith("network") else "organization")
+                    else "network" if who.startswith("network") else "reviewer" if who.startswith("reviewer")
+                    else "organization")
             selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
             counts[f"{role} {label.replace(word, '<word>')}"] = len(selects)
     return counts

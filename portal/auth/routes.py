@@ -71,6 +71,7 @@ def limited(limits):
 
 PENDING_FOR = 5 * 60  # seconds between the right password and the second factor
 ACCOUNT_REVIEWS = 5  # reviews to do the account page lists, the soonest due first (the rest: /reviews)
+ACCOUNT_PROPOSALS = 5  # the newest proposals of one's organizations the account page lists (the rest: /proposals)
 
 
 @login_manager.user_loader
@@ -285,7 +286,7 @@ def render_account(status: int = 200, **forms):
         must_use_mfa=mfa.must_use(current_user), recovery_codes_left=mfa.recovery_codes_left(current_user),
         old_recovery_codes=mfa.has_old_recovery_codes(current_user), passkeys=passkeys.passkeys_of(current_user),
         audit_head=audit.head() if current_user.is_network_admin else None,
-        proposals=proposals.proposals_of_user(current_user),
+        proposals=proposals.proposals_of_user(current_user, ACCOUNT_PROPOSALS),
         reviews=proposals.reviews_due_first(current_user, ACCOUNT_REVIEWS),
         review_counts=proposals.review_counts(current_user),
         administers=memberships.institutes_administered(current_user),

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
-from portal import authz
+from portal import authz, paging
 from portal.extensions import db
 from portal.forms import SelectChoice, confirmed, filled
 from portal.models import Institute, PartnerStatus, Proposal, ProposalStatus
@@ -16,6 +16,7 @@ from portal.proposals.forms import (
     DraftForm,
     FinderForm,
     InviteForm,
+    MyProposalsForm,
     ReasonForm,
     ReviewerForm,
     ScreenForm,
@@ -80,6 +81,17 @@ def draft_as_typed(proposal: Proposal) -> dict[str, object]:
     values["federal_request"] = format_cents(cents).lstrip("$") if cents else ""
     values["milestones"] = "\n".join(f"{m.month} | {m.title} | {m.deliverable}" for m in proposal.milestones)
     return values
+
+
+@bp.get("/proposals")
+@login_required
+def my_proposals():
+    """The proposals of the signed-in person's organizations, newest first, a page at a time, by status."""
+    form = MyProposalsForm(request.args)
+    valid = form.validate()
+    query = proposals.proposals_of_user_query(current_user, form.status.data or "") if valid else None
+    page = paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True)
+    return render_template("proposals/mine.html", form=form, page=page), 200 if valid else 422
 
 
 @bp.get("/proposals/<int:proposal_id>")

@@ -28,6 +28,7 @@ from portal.forms import (
     record_id,
 )
 from portal.ledger.forms import AMOUNT_HINT, KeyedForm
+from portal.models import ProposalStatus
 from portal.services.proposals import REVIEW_STATES
 
 
@@ -186,6 +187,16 @@ class MyReviewsForm(Form):
         csrf = False
 
     state = SelectField("Show", choices=[SelectChoice(k, v) for k, v in REVIEW_STATES.items()], default="")
+
+
+class MyProposalsForm(Form):
+    """The filter of one's organizations' proposals (a GET form: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField("Status", choices=[SelectChoice("", "Any status")] + [
+        SelectChoice(status.value, status.label) for status in ProposalStatus], default="")
 
 
 class OpenCallsForm(Form):

@@ -124,6 +124,7 @@ ROLE = {
     "workforce.institute_programs": "staff", "ledger.federal_list": "network", "auth.reset_second_factor": "network",
     "auth.enrol": "participant", "auth.step_up": "staff", "main.index": "staff", "audit": "network",
     "network": "network", "imports": "network", "proposals.open_calls": "staff", "proposals.my_reviews": "reviewer",
+    "proposals.my_proposals": "drafter",
     # the API's members' reads take a personal access token (below), never a session
     "api_members.my_reviews": "reviewer", "api_members.my_organizations": "admin",
     "api_members.membership_detail": "admin", "api_members": "staff",

@@ -247,6 +247,12 @@ def test_a_proposal_from_call_to_completed_project(new_page, live_server, audit)
     expect(engineer.get_by_role("link", name="Edit the draft")).to_have_count(0)
     expect(engineer.get_by_role("region", name="The call's rules")).to_have_count(0)
     audit(engineer, "a submitted proposal, as the team")
+    engineer.goto("/account")
+    engineer.get_by_role("link", name="All your organizations' proposals").click()
+    expect(heading(engineer, "Your organizations' proposals")).to_be_visible()
+    theirs = engineer.get_by_role("table", name="Your organizations' proposals, the newest first")
+    expect(theirs.get_by_role("row").nth(1)).to_contain_text("Submitted")
+    audit(engineer, "the proposals of one's organizations")
 
     # The institute administrator assigns reviewers; the small business's admin is refused.
     staff.goto(proposal_url)

@@ -270,14 +270,30 @@ def proposals_for_staff(institute: Institute) -> list[Proposal]:
     return list(db.session.scalars(proposals_for_staff_query(institute).order_by(Proposal.status_changed_at)))
 
 
-def proposals_of_user(user: User) -> list[Proposal]:
+def proposals_of_user_query(user: User, status: str = "") -> sa.Select | None:
+    """The proposals of ``user``'s organizations (led, or joined or invited to and not declined), for
+    ``paging.keyset`` on the id, newest first; ``status`` narrows them to one ProposalStatus. Each comes with its
+    lead's name and its call and institute, never its team. None when the person belongs to no organization."""
     orgs = _active_org_ids(user)
     if not orgs:
-        return []
-    return list(db.session.scalars(
-        sa.select(Proposal).join(Partner, Partner.proposal_id == Proposal.id)
-        .where(Partner.organization_id.in_(orgs), Partner.status != PartnerStatus.DECLINED)
-        .distinct().order_by(Proposal.id.desc())))
+        return None
+    theirs = sa.select(Partner.proposal_id).where(Partner.organization_id.in_(orgs),
+                                                 Partner.status != PartnerStatus.DECLINED)
+    query = (sa.select(Proposal).where(Proposal.id.in_(theirs))
+             .options(so.load_only(Proposal.id, Proposal.title, Proposal.status, Proposal.call_id,
+                                   Proposal.lead_organization_id, Proposal.status_changed_at),
+                      so.lazyload(Proposal.partners),
+                      so.joinedload(Proposal.lead_organization).load_only(Organization.id, Organization.name),
+                      so.joinedload(Proposal.call).options(
+                          so.load_only(ProjectCall.id, ProjectCall.title, ProjectCall.institute_id),
+                          so.joinedload(ProjectCall.institute).load_only(Institute.id, Institute.acronym))))
+    return query.where(Proposal.status == ProposalStatus(status)) if status else query
+
+
+def proposals_of_user(user: User, limit: int) -> list[Proposal]:
+    """The newest ``limit`` proposals of ``user``'s organizations (see proposals_of_user_query)."""
+    query = proposals_of_user_query(user)
+    return [] if query is None else list(db.session.scalars(query.order_by(Proposal.id.desc()).limit(limit)))
 
 
 def is_institute_staff(user, proposal: Proposal) -> bool:
