@@ -93,3 +93,30 @@ def test_the_list_pages_by_keyset_to_its_end(app, seven_proposals, monkeypatch):
         link = html[:html.index(marker)].rsplit('href="', 1)[1].split('"', 1)[0]
         url = link.replace("&amp;", "&")
     assert seen == [7, 6, 5, 4, 3, 2, 1] and pages == 3
+
+
+def test_the_api_lists_the_proposals_of_ones_organizations_a_page_at_a_time(app, seven_proposals):
+    from tests.api_helpers import assert_problem, bearer, make_token
+
+    client = app.test_client()
+    token = make_token(app, seven_proposals.engineer, "read")
+    seen, cursor, pages = [], None, 0
+    while True:
+        body = client.get("/api/v1/me/proposals", headers=bearer(token),
+                          query_string={"limit": 3, **({"cursor": cursor} if cursor else {})}).get_json()
+        seen += [p["title"] for p in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3 and seen == [f"Proposal {n}" for n in range(MADE, 0, -1)]
+    submitted = client.get("/api/v1/me/proposals?status=submitted", headers=bearer(token)).get_json()["items"]
+    assert [p["title"] for p in submitted] == ["Proposal 4", "Proposal 2"]
+    partner = make_token(app, seven_proposals.small_admin, "read")
+    assert [p["title"] for p in client.get("/api/v1/me/proposals", headers=bearer(partner)).get_json()["items"]] == [
+        "Proposal 6"]
+    assert client.get("/api/v1/me/proposals", headers=bearer(make_token(app, seven_proposals.outsider, "read"))
+                      ).get_json() == {"items": [], "next_cursor": None}
+    assert "status" in assert_problem(client.get("/api/v1/me/proposals?status=everything", headers=bearer(token)),
+                                      422)["errors"]
+    assert_problem(client.get("/api/v1/me/proposals"), 401)

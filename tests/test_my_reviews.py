@@ -4,6 +4,7 @@ page only a count and the few due soonest, however many a reviewer was asked for
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from portal.extensions import db
@@ -138,3 +139,31 @@ def test_seven_reviews_cost_the_queries_one_does(app, reviewer_of_seven):
     api = app.test_client()
     assert (selects_of(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_two]))
             == selects_of(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_one])))
+
+
+def test_a_reviewer_declares_a_conflict_through_the_api(app, reviewer_of_seven):
+    from portal.models import Notification
+
+    w = reviewer_of_seven
+    client = app.test_client()
+    with app.app_context():
+        proposal_id = db.session.get(Review, w.reviews[0]).proposal_id
+    url = f"/api/v1/proposals/{proposal_id}/review/conflict"
+    writer = make_token(app, w.reviewer_one)
+    # a read token may not; no reason is refused at its field; Rev Two was never asked for this one
+    assert_problem(client.post(url, headers=bearer(make_token(app, w.reviewer_one, "read")),
+                               json={"reason": "I consult for the lead."}), 403)
+    body = assert_problem(client.post(url, headers=bearer(writer), json={"reason": "  "}), 422)
+    assert list(body["errors"]) == ["reason"]
+    assert client.post(url, headers=bearer(make_token(app, w.reviewer_two)),
+                       json={"reason": "Not mine."}).status_code in (403, 404)
+    with app.app_context():
+        assert db.session.get(Review, w.reviews[0]) is not None  # nothing changed yet
+    declared = client.post(url, headers=bearer(writer), json={"reason": "I consult for the lead."})
+    assert declared.status_code == 204 and declared.get_data() == b""
+    with app.app_context():
+        assert db.session.get(Review, w.reviews[0]) is None
+        told = db.session.scalars(sa.select(Notification.message).where(Notification.user_id == w.staff.id)).all()
+        assert any("declared a conflict of interest" in message for message in told)
+    ids = [r["id"] for r in client.get("/api/v1/me/reviews", headers=bearer(writer)).get_json()["items"]]
+    assert w.reviews[0] not in ids and len(ids) == ASKED - 1

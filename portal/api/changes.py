@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from flask import abort, jsonify, request
+from flask import Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import abort as abort_with
 from marshmallow import Schema
@@ -66,8 +66,8 @@ def run(change: Callable[[], Any], dump: Callable[[Any], dict], status: int = 20
 
 
 def answer(body: dict, status: int, headers: dict[str, str] | None = None) -> ResponseReturnValue:
-    """A JSON answer made here, so that the route's schema does not dump it again."""
-    response = jsonify(body)
+    """A JSON answer made here, so that the route's schema does not dump it again (204: no body at all)."""
+    response = Response(status=204) if status == 204 else jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
     return response

@@ -19,6 +19,7 @@ from portal.api.schemas import (
     EntryOut,
     MembershipDecisionIn,
     MembershipOut,
+    MyProposalQuery,
     OrganizationOut,
     PartnerAnswerIn,
     PartnerIn,
@@ -263,6 +264,19 @@ def start_proposal(data):
                           ProposalOut().dump, 201)
 
 
+@bp.get("/me/proposals")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.arguments(MyProposalQuery, location="query", as_kwargs=True)
+@bp.response(200, page_of(ProposalOut, "ProposalPage"))
+def my_proposals(cursor, limit, status: str):
+    """The proposals of the token owner's organizations (led, joined, or invited to and not declined), newest
+    first (as on /proposals)."""
+    query = proposals.proposals_of_user_query(caller(), status)
+    return paged(paging.keyset(query, [Proposal.id], lambda p: [p.id], descending=True, per_page=limit,
+                               count=False, cursor=decode_cursor(cursor) or ""))
+
+
 @bp.get("/proposals/<int:proposal_id>")
 @token_required()
 @bp.doc(security=SECURITY)
@@ -374,6 +388,18 @@ def save_review(data, proposal_id: int):
     entries = {s["criterion_id"]: (s["score"], s["comment"]) for s in data["scores"]}
 
     return run(lambda: proposals.save_review(caller(), mine, entries, final=data["final"]), showing(mine, ReviewOut()))
+
+
+@bp.post("/proposals/<int:proposal_id>/review/conflict")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(ReasonIn)
+@bp.response(204)
+def declare_conflict(data, proposal_id: int):
+    """The assigned reviewer declares a conflict of interest, saying what it is (the institute sees it): they
+    leave the proposal, with any scores, and the institute's staff are told."""
+    mine = own_review(proposal_id)
+    return run(lambda: proposals.declare_conflict(caller(), mine, reason=data["reason"]), lambda _: {}, 204)
 
 
 # Proposal teams --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from portal.models import Agency, Audience, Format
+from portal.models import Agency, Audience, Format, ProposalStatus
 
 
 def one_of_or_empty(values) -> validate.OneOf:
@@ -192,6 +192,11 @@ class ProposalOut(Schema):
     lead_organization_id = fields.Integer(required=True)
     title = fields.String(required=True)
     status = fields.String(required=True)
+
+
+class MyProposalQuery(CursorQuery):
+    status = fields.String(load_default="", validate=one_of_or_empty(ProposalStatus),
+                           metadata={"description": "one status (draft, submitted, under_review, ...); empty: any"})
 
 
 class ProposalDecisionIn(Schema):
