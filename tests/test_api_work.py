@@ -234,3 +234,30 @@ def test_an_unknown_institute_or_tier_is_a_422_naming_the_field(app, client, led
         "organization_id": w.organization.id, "institute": w.institute.slug, "tier_id": 999_999, "statement": "",
         "contact_name": "Pat", "contact_email": "pat@acme.example"}), 422)
     assert list(body["errors"]) == ["tier_id"]
+
+
+def test_a_change_of_tier_is_asked_for_and_decided(app, client, membership_world):
+    w = membership_world
+    silver = make_tier(app, w.institute, name="Silver", fee_cents=1_000_000)
+    other_institute = make_institute(app, slug="other-institute", acronym="OI")
+    elsewhere = make_tier(app, other_institute, name="Elsewhere")
+    membership = make_membership(app, w.organization, w.institute, w.tier)
+    member, staff = make_token(app, w.admin), make_token(app, w.staff)
+    url = f"/api/v1/memberships/{membership.id}/tier"
+    # a tier of another institute, or the one it has, is refused at tier_id; staff may not ask for the member
+    assert list(assert_problem(client.post(url, headers=bearer(member), json={"tier_id": elsewhere.id}),
+                               422)["errors"]) == ["tier_id"]
+    assert list(assert_problem(client.post(url, headers=bearer(member), json={"tier_id": w.tier.id}),
+                               422)["errors"]) == ["tier_id"]
+    assert_problem(client.post(url, headers=bearer(staff), json={"tier_id": silver.id}), 403)
+    asked = client.post(url, headers=bearer(member), json={"tier_id": silver.id})
+    assert asked.status_code == 200 and asked.get_json()["requested_tier_id"] == silver.id
+    assert asked.get_json()["tier_id"] == w.tier.id  # not changed until the institute decides
+    # the member cannot decide their own request; staff do, once
+    assert_problem(client.post(f"{url}/decision", headers=bearer(member), json={"decision": "approve"}), 403)
+    decided = client.post(f"{url}/decision", headers=bearer(staff), json={"decision": "approve"})
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.get_json()["tier_id"] == silver.id and decided.get_json()["requested_tier_id"] is None
+    assert_problem(client.post(f"{url}/decision", headers=bearer(staff), json={"decision": "approve"}), 409)
+    with app.app_context():
+        assert db.session.get(Membership, membership.id).tier_id == silver.id

@@ -35,6 +35,8 @@ from portal.api.schemas import (
     ReviewIn,
     ReviewOut,
     ReviewQuery,
+    TierChangeIn,
+    TierDecisionIn,
     page_of,
 )
 from portal.extensions import db
@@ -138,6 +140,33 @@ def decide_membership(data, membership_id: int):
         return found
 
     return run(decide, MembershipOut().dump)
+
+
+@bp.post("/memberships/<int:membership_id>/tier")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(TierChangeIn)
+@bp.response(200, MembershipOut)
+def request_tier_change(data, membership_id: int):
+    """The organization's admin asks to move a membership in force to another of the institute's tiers; the
+    institute's staff are told and decide (``requested_tier_id`` shows the request until then)."""
+    found = load(Membership, membership_id, "membership.view", "membership.act")
+    tier = db.session.scalar(sa.select(Tier).where(Tier.id == data["tier_id"], Tier.institute_id == found.institute_id))
+    if tier is None:
+        refuse_field("tier_id", "That institute has no such tier")
+    return run(lambda: memberships.request_tier_change(caller(), found, tier), showing(found, MembershipOut()))
+
+
+@bp.post("/memberships/<int:membership_id>/tier/decision")
+@token_required(WRITE)
+@bp.doc(security=SECURITY)
+@bp.arguments(TierDecisionIn)
+@bp.response(200, MembershipOut)
+def decide_tier_change(data, membership_id: int):
+    """The institute's staff approve or decline the change of tier asked for; the organization's admins are told."""
+    found = load(Membership, membership_id, "membership.view", "membership.decide")
+    return run(lambda: memberships.decide_tier_change(caller(), found, approve_change=data["decision"] == "approve"),
+               showing(found, MembershipOut()))
 
 
 @bp.post("/memberships/<int:membership_id>/withdraw")

@@ -104,7 +104,17 @@ class MembershipOut(Schema):
     organization_id = fields.Integer(required=True)
     institute = fields.Function(lambda m: m.institute.slug, required=True)
     tier_id = fields.Integer(required=True)
+    requested_tier_id = fields.Integer(allow_none=True, metadata={"description": "a change of tier asked for and "
+                                                                                "not decided yet"})
     status = fields.String(required=True)
+
+
+class TierChangeIn(Schema):
+    tier_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class TierDecisionIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "decline"]))
 
 
 class MembershipDecisionIn(Schema):
