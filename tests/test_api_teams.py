@@ -116,3 +116,30 @@ def test_the_team_list_makes_as_many_queries_for_one_partner_as_for_three(app, c
     client.get(f"{base}/partners", headers=bearer(lead))
     assert len(client.get(f"{base}/partners", headers=bearer(lead)).get_json()) == 3
     assert count_queries(app, client, f"{base}/partners", bearer(lead)) == before
+
+
+def test_the_lead_finds_partners_who_are_not_on_the_team_yet(app, client, proposal_world):
+    w = proposal_world
+    call = call_needing_partners(app, w)
+    lead = make_token(app, w.engineer, "read")
+    proposal = make_proposal(app, w.engineer, call, w.lead, title="Brackets")
+    url = f"/api/v1/proposals/{proposal.id}/partner-candidates"
+
+    def names(**query) -> list[str]:
+        response = client.get(url, headers=bearer(lead), query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return [o["name"] for o in response.get_json()]
+
+    assert names() == ["State Tech", "Tiny Parts"]  # members in force, by name; the lead itself is on the team
+    assert names(sector="academic") == ["State Tech"] and names(q="tiny") == ["Tiny Parts"]
+    assert names(institute=w.institute.slug) == ["State Tech", "Tiny Parts"]
+    assert "institute" in assert_problem(client.get(url, headers=bearer(lead), query_string={"institute": "nowhere"}),
+                                         422)["errors"]
+    writer = make_token(app, w.engineer)
+    assert client.post(f"/api/v1/proposals/{proposal.id}/partners", headers=bearer(writer),
+                       json={"organization_id": w.uni.id}).status_code == 201
+    assert names() == ["Tiny Parts"]  # invited: on the team now
+    # someone who may not edit the draft: a partner's admin sees the proposal but may not look for partners;
+    # an outsider does not see it at all
+    assert_problem(client.get(url, headers=bearer(make_token(app, w.uni_admin, "read"))), 403)
+    assert_problem(client.get(url, headers=bearer(make_token(app, w.outsider, "read"))), 404)

@@ -14,6 +14,8 @@ from portal.api.auth import SECURITY, ApiBlueprint, caller, current_token, token
 from portal.api.changes import decode_cursor, paged, refuse_field, run, run_idempotent, showing
 from portal.api.schemas import (
     ApplyIn,
+    CandidateOut,
+    CandidateQuery,
     CostShareIn,
     DraftIn,
     EntryOut,
@@ -464,6 +466,22 @@ class ProposalTeam(MethodView):
         if organization is None:
             refuse_field("organization_id", "No organization has that id")
         return run(lambda: proposals.invite(caller(), found, organization), PartnerOut().dump, 201)
+
+
+@bp.get("/proposals/<int:proposal_id>/partner-candidates")
+@token_required()
+@bp.doc(security=SECURITY)
+@bp.arguments(CandidateQuery, location="query", as_kwargs=True)
+@bp.response(200, CandidateOut(many=True))
+def partner_candidates(proposal_id: int, q: str, sector: str, state: str, institute: str):
+    """The partner finder of the proposal's page: organizations with a membership in force (of any institute,
+    or of ``institute``) that are not on the team yet, by name, at most 50; for the lead's people."""
+    found = load(Proposal, proposal_id, "proposal.view", "proposal.edit")
+    member_of = db.session.scalar(sa.select(Institute.id).where(Institute.slug == institute)) if institute else None
+    if institute and member_of is None:
+        refuse_field("institute", "No institute has that slug")
+    return proposals.find_partners(found.call, q=q, sector=sector, state=state.upper(), institute_id=member_of,
+                                   exclude=proposals.team_org_ids(found))
 
 
 @bp.post("/proposals/<int:proposal_id>/partners/<int:partner_id>/withdraw")

@@ -2,7 +2,7 @@
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from portal.models import Agency, Audience, Format, ProposalStatus
+from portal.models import Agency, Audience, Format, ProposalStatus, Sector
 
 
 def one_of_or_empty(values) -> validate.OneOf:
@@ -87,6 +87,22 @@ class OrganizationOut(Schema):
     sector = fields.String(required=True)
     state = fields.String(required=True)
     role = fields.String(required=True, metadata={"description": "your role: admin or member"})
+
+
+class CandidateQuery(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=200),
+                      metadata={"description": "part of the organization's name or description"})
+    sector = fields.String(load_default="", validate=one_of_or_empty(Sector))
+    state = fields.String(load_default="", validate=validate.Length(max=2))
+    institute = fields.String(load_default="", validate=validate.Length(max=60),
+                              metadata={"description": "members of this institute (its slug) only"})
+
+
+class CandidateOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    sector = fields.String(required=True)
+    state = fields.String(required=True)
 
 
 class ApplyIn(Schema):

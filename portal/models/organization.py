@@ -112,3 +112,4 @@ class Affiliation(Base):
 
 trigram_index(Organization.__table__, "ix_organizations_name_key_trgm", "name_key")
 trigram_index(Organization.__table__, "ix_organizations_search_trgm", "lower(name || ' ' || city || ' ' || state)")
+trigram_index(Organization.__table__, "ix_organizations_description_trgm", "lower(description)")  # partner finder

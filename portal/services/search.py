@@ -23,6 +23,7 @@ def text_of(*columns) -> sa.ColumnElement[str]:
 
 
 ORGANIZATION_TEXT = text_of(Organization.name, Organization.city, Organization.state)
+ORGANIZATION_DESCRIPTION = sa.func.lower(Organization.description)
 INSTITUTE_TEXT = text_of(Institute.name, Institute.acronym, Institute.city, Institute.state, Institute.focus)
 PROJECT_TEXT = text_of(Proposal.title, Proposal.technology_area)
 
@@ -34,3 +35,10 @@ def matches(text: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool]:
     if db.session.get_bind().dialect.name == "postgresql":
         condition = sa.or_(condition, sa.literal(words, sa.Text).op("<%")(text))
     return condition
+
+
+def describes(query: str) -> sa.ColumnElement[bool]:
+    """The organization's name, city or state match ``query`` (as ``matches``), or its description contains it;
+    on PostgreSQL both read trigram indexes."""
+    return sa.or_(matches(ORGANIZATION_TEXT, query),
+                  ORGANIZATION_DESCRIPTION.contains(" ".join(query.lower().split()), autoescape=True))

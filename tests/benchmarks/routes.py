@@ -127,14 +127,15 @@ ROLE = {
     "proposals.my_proposals": "drafter",
     # the API's members' reads take a personal access token (below), never a session
     "api_members.my_reviews": "reviewer", "api_members.my_organizations": "admin",
-    "api_members.membership_detail": "admin", "api_members": "staff",
+    "api_members.membership_detail": "admin", "api_members.partner_candidates": "drafter",
+    "api_members.my_proposals": "drafter", "api_members": "staff",
 }
 
 TOKEN_BLUEPRINTS = ("api_members.",)  # endpoints read with `Authorization: Bearer`, as a script would
 
 
 # routes about another object than the one their argument names everywhere else
-OBJECT = {"proposals.edit": {"proposal_id": "draft_id"}}
+OBJECT = {"proposals.edit": {"proposal_id": "draft_id"}, "api_members.partner_candidates": {"proposal_id": "draft_id"}}
 
 
 def role_of(endpoint: str) -> str | None:

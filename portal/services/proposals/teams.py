@@ -19,24 +19,31 @@ from portal.models import (
     User,
 )
 from portal.models.base import utcnow
-from portal.services import DomainError, audit, conflicts, ledger, notifications, updated_rows
+from portal.services import DomainError, audit, conflicts, ledger, notifications, search, updated_rows
 from portal.services.clock import today
 from portal.services.organizations import admins_of
 from portal.services.proposals.drafts import _require_draft, lead_and_author
 
 # Teams and cost share ------------------------------------------------------------------------
 
+FINDER_SCOPE = 2_000  # matches of the partner finder's words looked at, at most (see find_partners)
+
 def find_partners(call: ProjectCall, *, q: str = "", sector: str = "", state: str = "",
                   institute_id: int | None = None, exclude: Collection[int] = frozenset()) -> list[Organization]:
-    """Member organizations (of any institute, or of ``institute_id``) matching the finder's filters."""
+    """Member organizations (of any institute, or of ``institute_id``) matching the finder's filters: ``q`` in
+    the name, city or state (on PostgreSQL also a close spelling) or the description."""
     members = sa.select(Membership.organization_id).where(Membership.in_force(today()))
     if institute_id:
         members = members.where(Membership.institute_id == institute_id)
     query = sa.select(Organization).where(Organization.id.in_(members))
     if q.strip():
-        like = f"%{q.strip().lower()}%"
-        query = query.where(sa.or_(sa.func.lower(Organization.name).like(like),
-                                   sa.func.lower(Organization.description).like(like)))
+        # The matches first, through the trigram indexes, and at most FINDER_SCOPE of them: ordered by name with
+        # a LIMIT, PostgreSQL would rather walk every organization by name and test each one (0.6 s at 100,000
+        # organizations for a search that matches nothing), and every match of a broad search would have to be
+        # read to sort them. So a broad search shows 50 of the first FINDER_SCOPE matches, by name.
+        matching = (sa.select(Organization.id).where(search.describes(q)).limit(FINDER_SCOPE).cte("matching")
+                    .prefix_with("MATERIALIZED", dialect="postgresql"))
+        query = query.where(Organization.id.in_(sa.select(matching.c.id)))
     if sector:
         query = query.where(Organization.sector == sector)
     if state:
