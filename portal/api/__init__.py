@@ -11,7 +11,7 @@ from flask_cors import CORS
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from portal.api import auth, docs, members, public
+from portal.api import auth, docs, invitations, members, public
 from portal.extensions import csrf, limiter
 from portal.problems import ProblemSchema
 
@@ -61,7 +61,7 @@ def init_app(app: Flask) -> None:
     })
     auth.init_app(app)
     api.init_app(app)
-    for blueprint in (public.bp, members.bp):
+    for blueprint in (public.bp, members.bp, invitations.bp):
         csrf.exempt(blueprint)  # cookies never authenticate the API (auth._identify), so no CSRF token is needed
         limiter.limit(auth.rate_limit, key_func=auth.rate_key)(blueprint)
         api.register_blueprint(blueprint)

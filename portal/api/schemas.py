@@ -358,3 +358,25 @@ class CostShareIn(Schema):
 class ReasonIn(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=1000),
                            metadata={"description": "why; needed to cancel a pledge or reverse an entry"})
+
+
+class InvitationIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    message = fields.String(load_default="", validate=validate.Length(max=1000),
+                            metadata={"description": "sent with the invitation"})
+
+
+class ProposalInvitationIn(InvitationIn):
+    kind = fields.String(required=True, validate=validate.OneOf(["reviewer", "partner"]))
+    organization_name = fields.String(load_default="", validate=validate.Length(max=200),
+                                      metadata={"description": "partner: the organization's full name"})
+
+
+class InvitationOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    email = fields.String(required=True)
+    status = fields.String(required=True)
+    organization_name = fields.String(required=True, metadata={"description": "partner: the organization named"})
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
