@@ -125,13 +125,17 @@ ROLE = {
     "auth.enrol": "participant", "auth.step_up": "staff", "main.index": "staff", "audit": "network",
     "network": "network", "imports": "network", "proposals.open_calls": "staff", "proposals.my_reviews": "reviewer",
     "proposals.my_proposals": "drafter",
-    # the API's members' reads take a personal access token (below), never a session
+    # the API's members' and invitations' reads take a personal access token (below), never a session
     "api_members.my_reviews": "reviewer", "api_members.my_organizations": "admin",
     "api_members.membership_detail": "admin", "api_members.partner_candidates": "drafter",
     "api_members.my_proposals": "drafter", "api_members": "staff",
+    "api_invitations.organization_invitations": "admin", "api_invitations.institute_invitations": "network",
+    "api_invitations": "staff", "invitations.organization": "admin", "invitations.institute": "network",
+    "invitations.proposal": "staff",
 }
 
-TOKEN_BLUEPRINTS = ("api_members.",)  # endpoints read with `Authorization: Bearer`, as a script would
+# endpoints read with `Authorization: Bearer`, as a script would
+TOKEN_BLUEPRINTS = ("api_members.", "api_invitations.")
 
 
 # routes about another object than the one their argument names everywhere else
