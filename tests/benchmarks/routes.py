@@ -129,7 +129,7 @@ ROLE = {
     "api_members.my_reviews": "reviewer", "api_members.my_organizations": "admin",
     "api_members.membership_detail": "admin", "api_members.partner_candidates": "drafter",
     "api_members.my_proposals": "drafter", "api_members": "staff",
-    "api_invitations.organization_invitations": "admin", "api_invitations.institute_invitations": "network",
+    "api_invitations.OrganizationInvitations": "admin", "api_invitations.InstituteInvitations": "network",
     "api_invitations": "staff", "invitations.organization": "admin", "invitations.institute": "network",
     "invitations.proposal": "staff",
 }
