@@ -5,16 +5,11 @@ once), withdrawing, and a limit on mail per token."""
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Invitation, OutboxMessage, Partner, Proposal, ProposalStatus, User
+from portal.models import Invitation, Partner, Proposal, ProposalStatus, User
 from portal.services import proposals
 from tests.api_helpers import assert_problem, bearer, make_token
+from tests.conftest import mails_to
 from tests.factories import make_call, make_proposal, make_user, org_admin
-
-
-def mails_to(app, address: str) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.to_address == address)) or 0
 
 
 def test_an_organizations_admin_invites_a_colleague_and_withdraws_another(app, client, membership_world):
@@ -24,7 +19,7 @@ def test_an_organizations_admin_invites_a_colleague_and_withdraws_another(app, c
     sent = client.post(url, headers=bearer(admin), json={"email": "Sam@Acme.example", "message": "Join us."})
     assert sent.status_code == 201, sent.get_json()
     assert sent.get_json()["email"] == "sam@acme.example" and sent.get_json()["status"] == "pending"
-    assert mails_to(app, "sam@acme.example") == 1
+    assert len(mails_to(app, "sam@acme.example")) == 1
     # one waiting invitation per address; a malformed address is refused at its field
     again = assert_problem(client.post(url, headers=bearer(admin), json={"email": "sam@acme.example"}), 409)
     assert "already waiting" in again["detail"]
@@ -53,7 +48,7 @@ def test_only_those_the_pages_let_send_may_send_or_withdraw(app, client, members
                                json={"email": "x@example.com"}), 403)
     assert_problem(client.post(f"/api/v1/institutes/{w.institute.slug}/invitations",
                                headers=bearer(make_token(app, w.staff)), json={"email": "x@example.com"}), 403)
-    assert mails_to(app, "x@example.com") == 0
+    assert len(mails_to(app, "x@example.com")) == 0
 
 
 def test_a_network_administrator_invites_an_institutes_staff(app, client, membership_world):
@@ -66,7 +61,7 @@ def test_a_network_administrator_invites_an_institutes_staff(app, client, member
     url = f"/api/v1/institutes/{w.institute.slug}/invitations"
     sent = client.post(url, headers=bearer(token), json={"email": "new.staff@institute.example"})
     assert sent.status_code == 201, sent.get_json()
-    assert sent.get_json()["kind"] == "staff" and mails_to(app, "new.staff@institute.example") == 1
+    assert sent.get_json()["kind"] == "staff" and len(mails_to(app, "new.staff@institute.example")) == 1
     assert [i["kind"] for i in client.get(url, headers=bearer(token)).get_json()] == ["staff"]
 
 

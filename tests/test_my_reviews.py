@@ -5,13 +5,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from portal.extensions import db
 from portal.models import ProposalStatus, Review, User
 from portal.services import proposals
 from portal.services.clock import today
-from tests.api_helpers import assert_problem, bearer, make_token
+from tests.api_helpers import assert_problem, bearer, count_queries, make_token
 from tests.conftest import login
 from tests.factories import make_call, make_proposal
 
@@ -114,31 +113,18 @@ def test_the_api_pages_a_reviewers_reviews_with_their_scores(app, reviewer_of_se
     assert "state" in body["errors"]
 
 
-def selects_of(app, client, url: str, headers: dict | None = None) -> int:
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(url, headers=headers or {}).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
-
-
 def test_seven_reviews_cost_the_queries_one_does(app, reviewer_of_seven):
     w = reviewer_of_seven
     one, seven = app.test_client(), app.test_client()
     login(one, "reviewer2@example.com")
     login(seven, "reviewer1@example.com")
     for url in ("/reviews", "/account"):
-        selects_of(app, one, url), selects_of(app, seven, url)  # warm: what is kept per person is kept
-        assert selects_of(app, one, url) == selects_of(app, seven, url), url
+        count_queries(app, one, url), count_queries(app, seven, url)  # warm: what is kept per person is kept
+        assert count_queries(app, one, url) == count_queries(app, seven, url), url
     tokens = {who: make_token(app, who, "read") for who in (w.reviewer_one, w.reviewer_two)}
     api = app.test_client()
-    assert (selects_of(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_two]))
-            == selects_of(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_one])))
+    assert (count_queries(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_two]))
+            == count_queries(app, api, "/api/v1/me/reviews", bearer(tokens[w.reviewer_one])))
 
 
 def test_a_reviewer_declares_a_conflict_through_the_api(app, reviewer_of_seven):
